@@ -1,0 +1,1 @@
+"""Mängelmelder: the Flask API, its services and models."""

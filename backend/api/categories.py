@@ -1,0 +1,37 @@
+"""GET /api/v1/categories: what can be reported, grouped, in the caller's language."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from backend.api.context import snapshot
+from backend.api.request_io import request_locale
+from backend.api.schemas import CategoryListSchema
+from backend.services.catalogue import category_catalogue
+
+bp = Blueprint("categories", __name__, url_prefix="/api/v1")
+
+
+@bp.get("/categories")
+def list_categories() -> Response:
+    """Active categories by group.
+    ---
+    get:
+      summary: List the categories a citizen can report, grouped
+      description: "German by default; English with `Accept-Language: en`."
+      parameters:
+        - in: header
+          name: Accept-Language
+          schema: {type: string}
+      responses:
+        200:
+          description: The groups with their categories
+          content:
+            application/json:
+              schema: CategoryListSchema
+    """
+    locale = request_locale()
+    response = jsonify(CategoryListSchema().dump(category_catalogue(snapshot(), locale)))
+    response.headers["Content-Language"] = locale
+    response.vary.add("Accept-Language")
+    return response

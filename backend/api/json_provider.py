@@ -1,0 +1,30 @@
+"""JSON output that is safe to embed in HTML and strict about what it accepts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask.json.provider import DefaultJSONProvider
+
+_HTML_UNSAFE = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
+
+
+class SafeJSONProvider(DefaultJSONProvider):
+    """Escapes <, > and & so user text can never become markup where JSON is embedded."""
+
+    ensure_ascii = False
+    sort_keys = False
+    compact = True
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return super().dumps(obj, **kwargs).translate(_HTML_UNSAFE)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def strict_loads(data: bytes | str) -> Any:
+    """Parse JSON, refusing NaN and Infinity (which Python's json module accepts)."""
+    return json.loads(data, parse_constant=_reject_constant)

@@ -1,0 +1,108 @@
+"""Schemas for query-string parameters of the public report endpoints."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
+
+from backend.workflow import Status
+
+STATUS_CHOICES = [s.value for s in Status] + ["open", "closed"]
+MAX_LIMIT = 500
+
+
+class CommaList(fields.String):
+    """A comma-separated list in one query parameter."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        if not items:
+            raise ValidationError("must not be empty")
+        return items
+
+
+class BBox(fields.String):
+    """`minLon,minLat,maxLon,maxLat` in degrees."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any
+                     ) -> tuple[float, float, float, float]:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        parts = text.split(",")
+        try:
+            minx, miny, maxx, maxy = (float(p) for p in parts)
+        except ValueError as exc:
+            raise ValidationError("must be four numbers: minLon,minLat,maxLon,maxLat") from exc
+        if any(v != v or v in (float("inf"), float("-inf")) for v in (minx, miny, maxx, maxy)):
+            raise ValidationError("must be finite numbers")
+        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+            raise ValidationError("must satisfy -180 ≤ minLon ≤ maxLon ≤ 180 and "
+                                  "-90 ≤ minLat ≤ maxLat ≤ 90")
+        return (minx, miny, maxx, maxy)
+
+
+def encode_cursor(before_id: int) -> str:
+    """An opaque page cursor."""
+    return base64.urlsafe_b64encode(f"r{before_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The id a cursor points before; ValidationError when it is not one of ours."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith("r"):
+            raise ValueError
+        return int(text[1:])
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError("is not a valid cursor") from exc
+
+
+class ReportListQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    bbox = BBox(load_default=None, metadata={"description": "minLon,minLat,maxLon,maxLat"})
+    status = CommaList(load_default=None, metadata={
+        "description": "Comma list of statuses, or `open` / `closed`."})
+    category = CommaList(load_default=None, metadata={"description": "Comma list of codes."})
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, MAX_LIMIT))
+    cursor = fields.String(load_default=None)
+
+    @validates_schema
+    def check_values(self, data: dict[str, Any], **_: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        for value in data.get("status") or []:
+            if value not in STATUS_CHOICES:
+                errors.setdefault("status", []).append(f"unknown status '{value}'")
+        if data.get("cursor") is not None:
+            try:
+                decode_cursor(data["cursor"])
+            except ValidationError as exc:
+                errors["cursor"] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def decode(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        data["before_id"] = decode_cursor(data["cursor"]) if data.get("cursor") else None
+        return data
+
+
+class NearbyQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    lat = fields.Float(required=True, validate=validate.Range(-90, 90))
+    lon = fields.Float(required=True, validate=validate.Range(-180, 180))
+    category = fields.String(required=True)
+    radius_m = fields.Integer(load_default=None, validate=validate.Range(1, 1000))

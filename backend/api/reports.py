@@ -1,0 +1,205 @@
+"""Public report endpoints: create, read, list on the map, and the 'already reported?' search."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, jsonify, request
+
+from backend.api.context import session, settings, snapshot
+from backend.api.presenters import report_feature, report_view
+from backend.api.query_schemas import NearbyQuery, ReportListQuery, encode_cursor
+from backend.api.request_io import json_body, load, request_locale
+from backend.api.schemas import (
+    CreatedReportSchema,
+    ReportCollectionSchema,
+    ReportCreateSchema,
+    ReportSchema,
+)
+from backend.errors import InvalidInput
+from backend.services import report_queries, reports
+from backend.services.routing import active_category
+from backend.workflow import expand_status_filter
+
+bp = Blueprint("reports", __name__, url_prefix="/api/v1")
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        raise InvalidInput(
+            "Invalid Idempotency-Key header.",
+            {"Idempotency-Key": ["1 to 128 visible ASCII characters"]},
+        )
+    return key
+
+
+def _load_new_report(body: dict) -> dict:
+    """Validate the body; an unknown category is reported together with every other field."""
+    problems: dict = {}
+    code = body.get("category")
+    if isinstance(code, str) and code.strip():
+        try:
+            active_category(snapshot(), code.strip())
+        except InvalidInput as exc:
+            problems.update(exc.fields)
+    try:
+        data = load(ReportCreateSchema(), body)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, {**exc.fields, **problems}) from exc
+    if problems:
+        raise InvalidInput("Some fields are missing or invalid.", problems)
+    return data
+
+
+@bp.post("/reports")
+def create_report() -> tuple[Response, int]:
+    """Create a report.
+    ---
+    post:
+      summary: Report a defect
+      description: >
+        Routed by district and category. Send an `Idempotency-Key` so that a retry (e.g. from
+        an offline outbox) returns the first report instead of creating a second one.
+      parameters:
+        - in: header
+          name: Idempotency-Key
+          schema: {type: string, maxLength: 128}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: ReportCreateSchema
+      responses:
+        201:
+          description: Stored and routed (also for a replayed Idempotency-Key)
+          content:
+            application/json:
+              schema: CreatedReportSchema
+        400: {$ref: '#/components/responses/Error'}
+        409: {$ref: '#/components/responses/Error'}
+        413: {$ref: '#/components/responses/Error'}
+        415: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    key = _idempotency_key()
+    data = _load_new_report(json_body())
+    locale = request_locale()
+    cfg = settings()
+    result = reports.create_report(
+        session(), reports.NewReport(**data), secret_key=cfg.secret_key,
+        idempotency_key=key, locale=locale,
+    )
+    view = report_view(result.report, result.lon, result.lat, snapshot(), locale, cfg.base_url)
+    view["tracking_token"] = result.tracking_token
+    view["tracking_url"] = f"{cfg.base_url}/api/v1/track/{result.tracking_token}"
+    response = jsonify(CreatedReportSchema().dump(view))
+    response.headers["Location"] = view["url"]
+    if not result.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response, 201
+
+
+@bp.get("/reports/<public_id>")
+def get_report(public_id: str) -> Response:
+    """One report, public view.
+    ---
+    get:
+      summary: A report's public view (never the reporter's e-mail or token)
+      parameters:
+        - {in: path, name: public_id, required: true, schema: {type: string}}
+      responses:
+        200:
+          description: The report
+          content:
+            application/json:
+              schema: ReportSchema
+        404: {$ref: '#/components/responses/Error'}
+    """
+    report, lon, lat = reports.get_report(session(), public_id)
+    view = report_view(report, lon, lat, snapshot(), request_locale(), settings().base_url)
+    return jsonify(ReportSchema().dump(view))
+
+
+@bp.get("/reports")
+def list_reports() -> Response:
+    """Reports on the map.
+    ---
+    get:
+      summary: Reports as GeoJSON, newest first, cursor-paginated
+      parameters:
+        - in: query
+          schema: ReportListQuery
+      responses:
+        200:
+          description: A FeatureCollection
+          content:
+            application/geo+json:
+              schema: ReportCollectionSchema
+        422: {$ref: '#/components/responses/Error'}
+    """
+    args = load(ReportListQuery(), request.args)
+    snap = snapshot()
+    category_ids = None
+    if args["category"]:
+        unknown = [c for c in args["category"] if c not in snap.categories]
+        if unknown:
+            raise InvalidInput(
+                "Unknown category.", {"category": [f"unknown: {', '.join(unknown)}"]}
+            )
+        category_ids = frozenset(snap.categories[c].id for c in args["category"])
+    flt = report_queries.ReportFilter(
+        bbox=args["bbox"],
+        statuses=frozenset(expand_status_filter(args["status"])) if args["status"] else None,
+        category_ids=category_ids,
+        limit=args["limit"],
+        before_id=args["before_id"],
+    )
+    rows, next_id = report_queries.list_reports(session(), flt)
+    locale, base_url = request_locale(), settings().base_url
+    body = ReportCollectionSchema().dump({
+        "type": "FeatureCollection",
+        "features": [report_feature(row, snap, locale, base_url) for row in rows],
+        "next_cursor": encode_cursor(next_id) if next_id is not None else None,
+    })
+    response = jsonify(body)
+    response.mimetype = "application/geo+json"
+    return response
+
+
+@bp.get("/reports/nearby")
+def nearby_reports() -> Response:
+    """Open reports of the same group close to a point.
+    ---
+    get:
+      summary: "'Already reported?': open reports of the same category group nearby"
+      parameters:
+        - in: query
+          schema: NearbyQuery
+      responses:
+        200:
+          description: Nearest first, each with `distance_m`
+          content:
+            application/geo+json:
+              schema: ReportCollectionSchema
+        422: {$ref: '#/components/responses/Error'}
+    """
+    args = load(NearbyQuery(), request.args)
+    snap = snapshot()
+    active_category(snap, args["category"])
+    radius = args["radius_m"] or settings().nearby_radius_m
+    rows = report_queries.nearby_open_reports(
+        session(), snap, args["category"], args["lon"], args["lat"], radius
+    )
+    locale, base_url = request_locale(), settings().base_url
+    response = jsonify(ReportCollectionSchema().dump({
+        "type": "FeatureCollection",
+        "features": [report_feature(row, snap, locale, base_url) for row in rows],
+        "next_cursor": None,
+    }))
+    response.mimetype = "application/geo+json"
+    return response

@@ -1,0 +1,53 @@
+"""Reading requests: strict JSON bodies, schema loading, language negotiation."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import request
+from marshmallow import Schema, ValidationError
+
+from backend.api.json_provider import strict_loads
+from backend.errors import InvalidInput, MalformedRequest, PayloadTooLarge, UnsupportedMediaType
+
+LOCALES = ("de", "en")
+MAX_JSON_BYTES = 256 * 1024
+
+
+def request_locale() -> str:
+    """The best of our languages for the Accept-Language header, German by default."""
+    return request.accept_languages.best_match(LOCALES, default="de") or "de"
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a clear 400/413/415."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType(
+            "Send the report as application/json.",
+            {"Content-Type": [f"expected application/json, got '{request.mimetype or ''}'"]},
+        )
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise PayloadTooLarge(f"A JSON body may be at most {MAX_JSON_BYTES} bytes.")
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_JSON_BYTES:
+        raise PayloadTooLarge(f"A JSON body may be at most {MAX_JSON_BYTES} bytes.")
+    try:
+        data = strict_loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedRequest(f"The body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise MalformedRequest("The body must be a JSON object.")
+    for key, value in data.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidInput("Invalid input.", {key: ["must be a finite number"]})
+    return data
+
+
+def load(schema: Schema, data: Any) -> Any:
+    """Validate with a marshmallow schema; every failing field is named in the error."""
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_": exc.messages}
+        raise InvalidInput("Some fields are missing or invalid.", messages) from exc

@@ -1,0 +1,186 @@
+"""Marshmallow schemas: what the API accepts and returns (OpenAPI is built from them)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+
+from backend.workflow import Priority, Status
+
+DESCRIPTION_MAX = 4000  # as Open311 GeoReport v2
+ADDRESS_MAX = 300
+
+
+class StrictFloat(fields.Float):
+    """A JSON number only: no strings, no booleans, no NaN or Infinity."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError("must be a number")
+        if not math.isfinite(value):
+            raise ValidationError("must be a finite number")
+        return float(value)
+
+
+class ErrorBodySchema(Schema):
+    code = fields.String(required=True, metadata={"example": "validation_failed"})
+    message = fields.String(required=True)
+    fields = fields.Dict(
+        keys=fields.String(), required=True,
+        metadata={"description": "Each offending field with its messages."},
+    )
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
+class ReportCreateSchema(Schema):
+    """A new report from a citizen."""
+
+    class Meta:
+        unknown = RAISE
+
+    category = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                             metadata={"example": "schild-fehlt"})
+    lat = StrictFloat(required=True, validate=validate.Range(-90, 90),
+                      metadata={"example": 48.1374})
+    lon = StrictFloat(required=True, validate=validate.Range(-180, 180),
+                      metadata={"example": 11.5755})
+    description = fields.String(
+        required=True, validate=validate.Length(min=1, max=DESCRIPTION_MAX),
+        metadata={"example": "Das Halteverbotsschild fehlt seit gestern."},
+    )
+    address = fields.String(load_default=None, allow_none=True,
+                            validate=validate.Length(max=ADDRESS_MAX),
+                            metadata={"description": "Address or place description."})
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254),
+                        metadata={"description": "Optional; never shown publicly."})
+
+    @pre_load
+    def strip_strings(self, data: Any, **_: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        cleaned = dict(data)
+        for key in ("category", "description", "address", "email"):
+            if isinstance(cleaned.get(key), str):
+                cleaned[key] = cleaned[key].strip()
+                if key in ("address", "email") and not cleaned[key]:
+                    cleaned[key] = None
+        return cleaned
+
+
+class NamedSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class CategoryRefSchema(NamedSchema):
+    group = fields.Nested(NamedSchema, required=True)
+
+
+class DistrictRefSchema(Schema):
+    number = fields.String(required=True, metadata={"example": "01"})
+    name = fields.String(required=True, metadata={"example": "Altstadt-Lehel"})
+
+
+class LocationSchema(Schema):
+    lat = fields.Float(required=True)
+    lon = fields.Float(required=True)
+
+
+class HistoryEntrySchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf([s.value for s in Status]))
+    at = fields.DateTime(required=True)
+    note = fields.String(allow_none=True)
+
+
+class ReportSchema(Schema):
+    """The public view of a report: never the reporter's e-mail or tracking token."""
+
+    id = fields.String(required=True, metadata={"example": "k7p3xr9q"})
+    url = fields.String(required=True)
+    category = fields.Nested(CategoryRefSchema, required=True)
+    description = fields.String(required=True)
+    address = fields.String(allow_none=True)
+    location = fields.Nested(LocationSchema, required=True)
+    district = fields.Nested(DistrictRefSchema, allow_none=True)
+    department = fields.Nested(NamedSchema, required=True)
+    status = fields.String(required=True, validate=validate.OneOf([s.value for s in Status]))
+    open311_status = fields.String(required=True, validate=validate.OneOf(["open", "closed"]))
+    priority = fields.String(required=True, validate=validate.OneOf([p.value for p in Priority]))
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    history = fields.List(fields.Nested(HistoryEntrySchema), required=True)
+
+
+class CreatedReportSchema(ReportSchema):
+    """The answer to a new report: the public view plus the reporter's secret tracking token."""
+
+    tracking_token = fields.String(required=True,
+                                   metadata={"description": "Keep it: it is shown only now."})
+    tracking_url = fields.String(required=True)
+
+
+class TrackedReportSchema(ReportSchema):
+    """The reporter's own view, reached with the tracking token."""
+
+    email_on_file = fields.Boolean(required=True)
+
+
+class CategorySchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    priority = fields.String(required=True)
+    icon = fields.String(allow_none=True)
+
+
+class CategoryGroupSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    icon = fields.String(allow_none=True)
+    categories = fields.List(fields.Nested(CategorySchema), required=True)
+
+
+class CategoryListSchema(Schema):
+    locale = fields.String(required=True)
+    groups = fields.List(fields.Nested(CategoryGroupSchema), required=True)
+
+
+class PointGeometrySchema(Schema):
+    type = fields.Constant("Point", required=True)
+    coordinates = fields.List(fields.Float(), required=True,
+                              metadata={"description": "[lon, lat]"})
+
+
+class ReportFeaturePropertiesSchema(Schema):
+    id = fields.String(required=True)
+    url = fields.String(required=True)
+    category = fields.String(required=True)
+    category_name = fields.String(required=True)
+    group = fields.String(required=True)
+    status = fields.String(required=True)
+    open311_status = fields.String(required=True)
+    priority = fields.String(required=True)
+    district = fields.String(allow_none=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    distance_m = fields.Float(metadata={"description": "Only in nearby results."})
+
+
+class ReportFeatureSchema(Schema):
+    type = fields.Constant("Feature", required=True)
+    id = fields.String(required=True)
+    geometry = fields.Nested(PointGeometrySchema, required=True)
+    properties = fields.Nested(ReportFeaturePropertiesSchema, required=True)
+
+
+class ReportCollectionSchema(Schema):
+    type = fields.Constant("FeatureCollection", required=True)
+    features = fields.List(fields.Nested(ReportFeatureSchema), required=True)
+    next_cursor = fields.String(allow_none=True, metadata={
+        "description": "Pass as `cursor` for the next page; null on the last page."})

@@ -1,0 +1,46 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from backend.api import categories, openapi, reports, tracking
+from backend.api.errors import register_error_handlers
+from backend.api.json_provider import SafeJSONProvider
+from backend.db.engine import (
+    absolute_database_url,
+    configure_engine,
+    engine_options,
+    ensure_sqlite_dir,
+)
+from backend.extensions import db
+from backend.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app from settings (from the environment when none are given)."""
+    settings = (settings or Settings.from_env()).with_secret()
+    logging.basicConfig(level=settings.log_level)
+    app = Flask(__name__)
+    app.json_provider_class = SafeJSONProvider
+    app.json = SafeJSONProvider(app)
+    database_url = absolute_database_url(settings.database_url)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        SQLALCHEMY_DATABASE_URI=database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(database_url),
+        SQLALCHEMY_TRACK_MODIFICATIONS=False,
+    )
+    app.extensions["mm_settings"] = settings
+    ensure_sqlite_dir(database_url)
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    for blueprint in (categories.bp, reports.bp, tracking.bp, openapi.bp):
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    app.extensions["mm_openapi"] = openapi.build_spec(app)
+    return app

@@ -1,0 +1,1 @@
+"""City configuration files: the format, and the bundled Munich demo."""

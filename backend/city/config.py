@@ -1,0 +1,182 @@
+"""Read and validate a city configuration YAML file into plain dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from backend.errors import ConfigurationError
+from backend.workflow import Priority
+
+CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,63}$", error="must be lowercase letters, digits, -")
+
+
+class TextSchema(Schema):
+    de = fields.String(required=True, validate=validate.Length(min=1))
+    en = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class OptionalTextSchema(Schema):
+    de = fields.String(load_default="")
+    en = fields.String(load_default="")
+
+
+class DepartmentSchema(Schema):
+    code = fields.String(required=True, validate=CODE)
+    name = fields.Nested(TextSchema, required=True)
+    email = fields.Email(load_default=None)
+
+
+class GroupSchema(Schema):
+    code = fields.String(required=True, validate=CODE)
+    name = fields.Nested(TextSchema, required=True)
+    description = fields.Nested(OptionalTextSchema, load_default=dict)
+    icon = fields.String(load_default=None)
+
+
+class CategorySchema(Schema):
+    code = fields.String(required=True, validate=CODE)
+    group = fields.String(required=True)
+    priority = fields.String(required=True, validate=validate.OneOf([p.value for p in Priority]))
+    name = fields.Nested(TextSchema, required=True)
+    description = fields.Nested(OptionalTextSchema, load_default=dict)
+    icon = fields.String(load_default=None)
+    active = fields.Boolean(load_default=True)
+
+
+class RuleSchema(Schema):
+    category = fields.String(load_default=None)
+    group = fields.String(load_default=None)
+    districts = fields.List(fields.String(), load_default=None, validate=validate.Length(min=1))
+    department = fields.String(required=True)
+
+    @validates_schema
+    def one_selector(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("category") and data.get("group"):
+            raise ValidationError("give either category or group, not both")
+
+
+class DistrictsSchema(Schema):
+    source = fields.String(required=True)
+    number_field = fields.String(load_default="number")
+    name_field = fields.String(load_default="name")
+    attribution = fields.String(load_default="")
+
+
+class CitySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    code = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True)
+    demo = fields.Boolean(load_default=False)
+    default_locale = fields.String(load_default="de")
+    locales = fields.List(fields.String(), load_default=lambda: ["de", "en"])
+    metric_crs = fields.String(required=True)
+    map = fields.Dict(load_default=dict)
+
+
+class CityConfigSchema(Schema):
+    version = fields.Integer(required=True, validate=validate.Equal(1))
+    city = fields.Nested(CitySchema, required=True)
+    districts = fields.Nested(DistrictsSchema, required=True)
+    departments = fields.List(fields.Nested(DepartmentSchema), required=True)
+    groups = fields.List(fields.Nested(GroupSchema), required=True)
+    categories = fields.List(fields.Nested(CategorySchema), required=True)
+    routing = fields.List(fields.Nested(RuleSchema), required=True)
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    """One routing rule as written in the file."""
+
+    department: str
+    category: str | None = None
+    group: str | None = None
+    districts: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class CityConfig:
+    """A validated city configuration."""
+
+    city: dict[str, Any]
+    districts: dict[str, Any]
+    departments: list[dict[str, Any]]
+    groups: list[dict[str, Any]]
+    categories: list[dict[str, Any]]
+    routing: list[RuleConfig] = field(default_factory=list)
+
+
+def _check_references(data: dict[str, Any]) -> dict[str, Any]:
+    problems: dict[str, Any] = {}
+    departments = {d["code"] for d in data["departments"]}
+    groups = {g["code"] for g in data["groups"]}
+    categories = {c["code"] for c in data["categories"]}
+    for kind, items in (("departments", data["departments"]), ("groups", data["groups"]),
+                        ("categories", data["categories"])):
+        codes = [item["code"] for item in items]
+        duplicates = sorted({c for c in codes if codes.count(c) > 1})
+        if duplicates:
+            problems[kind] = [f"duplicate code(s): {', '.join(duplicates)}"]
+    for i, cat in enumerate(data["categories"]):
+        if cat["group"] not in groups:
+            problems[f"categories.{i}.group"] = [f"unknown group '{cat['group']}'"]
+    for i, rule in enumerate(data["routing"]):
+        if rule["department"] not in departments:
+            problems[f"routing.{i}.department"] = [f"unknown department '{rule['department']}'"]
+        if rule.get("category") and rule["category"] not in categories:
+            problems[f"routing.{i}.category"] = [f"unknown category '{rule['category']}'"]
+        if rule.get("group") and rule["group"] not in groups:
+            problems[f"routing.{i}.group"] = [f"unknown group '{rule['group']}'"]
+    if not any(not r.get("category") and not r.get("group") and not r.get("districts")
+               for r in data["routing"]):
+        problems["routing"] = ["needs a fallback rule (no category, no group, no districts)"]
+    return problems
+
+
+def parse_city_config(text: str) -> CityConfig:
+    """Validate YAML text; raises ConfigurationError naming every problem."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigurationError("a city configuration must be a YAML mapping")
+    try:
+        data = CityConfigSchema(unknown=RAISE).load(raw)
+    except ValidationError as exc:
+        raise ConfigurationError("invalid city configuration", exc.messages) from exc
+    problems = _check_references(data)
+    if problems:
+        raise ConfigurationError("invalid city configuration", problems)
+    rules = [
+        RuleConfig(
+            department=r["department"],
+            category=r.get("category"),
+            group=r.get("group"),
+            districts=tuple(sorted(r["districts"])) if r.get("districts") else None,
+        )
+        for r in data["routing"]
+    ]
+    return CityConfig(
+        city=data["city"],
+        districts=data["districts"],
+        departments=data["departments"],
+        groups=data["groups"],
+        categories=data["categories"],
+        routing=rules,
+    )
+
+
+def load_city_config(path: str | Path) -> CityConfig:
+    """Read and validate a city configuration file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read city configuration {path}: {exc}") from exc
+    return parse_city_config(text)

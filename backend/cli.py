@@ -1,0 +1,191 @@
+"""The `maengelmelder` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from sqlalchemy.orm import Session
+
+from backend.city.config import load_city_config
+from backend.db import migrate
+from backend.db.engine import make_engine
+from backend.errors import ConfigurationError
+from backend.settings import Settings, describe_settings
+
+
+def _settings() -> Settings:
+    return Settings.from_env().with_secret()
+
+
+def _fail(exc: ConfigurationError) -> None:
+    click.echo(f"Error: {exc.message}", err=True)
+    for key, problems in exc.fields.items():
+        for problem in problems if isinstance(problems, list) else [problems]:
+            click.echo(f"  - {key}: {problem}" if key != "problems" else f"  - {problem}",
+                       err=True)
+    sys.exit(1)
+
+
+@click.group(epilog="Settings come from MM_* environment variables; see `maengelmelder settings`.")
+def main() -> None:
+    """Mängelmelder: citizens report broken traffic lights and street signs."""
+
+
+@main.command("settings")
+def show_settings() -> None:
+    """List every MM_* setting with its default and description."""
+    for name, default, doc in describe_settings():
+        click.echo(f"{name}\n    {doc}\n    default: {default or '(empty)'}")
+
+
+@main.command()
+def init() -> None:
+    """Create or upgrade the schema, load the city configuration, import the districts."""
+    from backend.services.setup import initialize
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        result = initialize(engine, settings)
+    except ConfigurationError as exc:
+        _fail(exc)
+        return
+    click.echo(f"Schema at revision {migrate.current_revision(engine)}.")
+    click.echo("City configuration: " + (
+        f"{len(result.config.created)} created, {len(result.config.updated)} updated, "
+        f"{len(result.config.deactivated)} deactivated, rules +{result.config.rules_added} "
+        f"-{result.config.rules_removed}" if result.config.changed else "unchanged"))
+    click.echo(f"Districts from {result.districts_source}: " + (
+        f"{len(result.layer.added)} added, {len(result.layer.updated)} updated, "
+        f"{len(result.layer.removed)} removed" if result.layer.changed else "unchanged"))
+
+
+@main.group()
+def db() -> None:
+    """Schema migrations."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Upgrade the schema (default: to the newest revision)."""
+    engine = make_engine(_settings().database_url)
+    migrate.upgrade(engine, revision)
+    click.echo(f"Schema at revision {migrate.current_revision(engine)}.")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Downgrade the schema to REVISION (`base` removes everything)."""
+    engine = make_engine(_settings().database_url)
+    migrate.downgrade(engine, revision)
+    click.echo(f"Schema at revision {migrate.current_revision(engine)}.")
+
+
+@main.group()
+def config() -> None:
+    """The city configuration."""
+
+
+@config.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def config_load(path: str) -> None:
+    """Apply a city configuration file (idempotent; codes identify entries)."""
+    from backend.services.city_config import apply_city_config
+
+    try:
+        city = load_city_config(path)
+    except ConfigurationError as exc:
+        _fail(exc)
+        return
+    engine = make_engine(_settings().database_url)
+    with Session(engine) as session:
+        changes = apply_city_config(session, city)
+    if not changes.changed:
+        click.echo("Nothing to change.")
+        return
+    for line in changes.created:
+        click.echo(f"created {line}")
+    for line in changes.updated:
+        click.echo(f"updated {line}")
+    for line in changes.deactivated:
+        click.echo(f"deactivated {line}")
+    click.echo(f"routing rules: +{changes.rules_added} -{changes.rules_removed}")
+
+
+@main.group()
+def districts() -> None:
+    """The district layer."""
+
+
+@districts.command("import")
+@click.argument("source")
+@click.option("--number-field", default=None, help="Property holding the district number.")
+@click.option("--name-field", default=None, help="Property holding the district name.")
+@click.option("--attribution", default=None, help="Data source attribution to show.")
+def districts_import(source: str, number_field: str | None, name_field: str | None,
+                     attribution: str | None) -> None:
+    """Replace the district layer with a GeoJSON file or http(s) URL (any declared CRS)."""
+    from backend.services.setup import import_districts
+
+    settings = _settings()
+    city = load_city_config(settings.city_config)
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        try:
+            changes = import_districts(
+                session, source,
+                number_field=number_field or city.districts["number_field"],
+                name_field=name_field or city.districts["name_field"],
+                attribution=attribution if attribution is not None
+                else city.districts["attribution"],
+            )
+        except ConfigurationError as exc:
+            _fail(exc)
+            return
+    click.echo(f"{len(changes.added)} added, {len(changes.updated)} updated, "
+               f"{len(changes.removed)} removed.")
+
+
+@main.command()
+@click.option("--reports", "count", type=int, default=2000, show_default=True)
+@click.option("--seed", "random_seed", type=int, default=1, show_default=True)
+@click.option("--if-empty", is_flag=True, help="Only seed when there are no reports yet.")
+def seed(count: int, random_seed: int, if_empty: bool) -> None:
+    """Create realistic demo reports across the city (hotspots, every status, three years)."""
+    from backend.services.seeding import report_count, seed_reports
+
+    engine = make_engine(_settings().database_url)
+    with Session(engine) as session:
+        if if_empty and report_count(session) > 0:
+            click.echo("Reports exist already; not seeding.")
+            return
+        result = seed_reports(session, count, random_seed=random_seed)
+    click.echo(f"Created {result.reports} reports with {result.events} history events "
+               f"in {result.seconds:.1f} s.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="Web processes.")
+@click.option("--no-worker", is_flag=True, help="Do not start the embedded job worker.")
+def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
+    """Serve the web app with gunicorn, plus an embedded background-job worker."""
+    from backend.serving import serve_forever
+
+    serve_forever(_settings(), host=host, port=port, workers=workers, with_worker=not no_worker)
+
+
+@main.command()
+def worker() -> None:
+    """Run a background-job worker (rq) until stopped."""
+    from workers.runner import run_worker
+
+    run_worker(_settings())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,18 @@
+"""SQLAlchemy models; importing this package registers every table on `Base.metadata`."""
+
+from backend.models.base import Base
+from backend.models.city import Category, CategoryGroup, CityState, Department, RoutingRule
+from backend.models.district import District
+from backend.models.report import Report, ReportEvent
+
+__all__ = [
+    "Base",
+    "Category",
+    "CategoryGroup",
+    "CityState",
+    "Department",
+    "District",
+    "Report",
+    "ReportEvent",
+    "RoutingRule",
+]

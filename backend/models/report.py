@@ -1,0 +1,73 @@
+"""Reports (Meldungen) and their append-only status history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.models.base import Base, UTCDateTime, utcnow
+from backend.models.city import Category, Department
+from backend.models.district import District
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Report(Base):
+    """A citizen's report of a defect at a point, routed to a department."""
+
+    __tablename__ = "report"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(16), unique=True)
+    tracking_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))
+    description: Mapped[str] = mapped_column(Text)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+    address: Mapped[str | None] = mapped_column(Text)
+    district_id: Mapped[int | None] = mapped_column(
+        ForeignKey("district.id", ondelete="SET NULL")
+    )
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str] = mapped_column(String(16))
+    reporter_email: Mapped[str | None] = mapped_column(String(254))
+    reporter_locale: Mapped[str] = mapped_column(String(8), default="de")
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16), default="api")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    category: Mapped[Category] = relationship()
+    district: Mapped[District | None] = relationship()
+    department: Mapped[Department] = relationship()
+    events: Mapped[list[ReportEvent]] = relationship(
+        back_populates="report", order_by="ReportEvent.id", lazy="selectin"
+    )
+
+    __table_args__ = (
+        Index("ix_report_status_created", "status", "created_at"),
+        Index("ix_report_category_id", "category_id"),
+        Index("ix_report_department_status", "department_id", "status"),
+    )
+
+
+class ReportEvent(Base):
+    """One entry of a report's history; rows are never updated or deleted (database triggers)."""
+
+    __tablename__ = "report_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    public_note: Mapped[str | None] = mapped_column(Text)
+    internal_note: Mapped[str | None] = mapped_column(Text)
+
+    report: Mapped[Report] = relationship(back_populates="events")

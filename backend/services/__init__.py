@@ -1,0 +1,1 @@
+"""Service functions: every write goes through here; none of them imports Flask."""

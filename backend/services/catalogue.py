@@ -1,0 +1,38 @@
+"""The category catalogue as citizens see it: active groups and categories, ordered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.services.city_cache import CitySnapshot
+
+
+def category_catalogue(snapshot: CitySnapshot, locale: str) -> dict[str, Any]:
+    """Active groups in configured order, each with its active categories."""
+    groups = []
+    for group in sorted(snapshot.groups.values(), key=lambda g: g.position):
+        if not group.active:
+            continue
+        categories = sorted(
+            (c for c in snapshot.categories.values() if c.group.code == group.code and c.active),
+            key=lambda c: c.position,
+        )
+        if not categories:
+            continue
+        groups.append({
+            "code": group.code,
+            "name": group.name.get(locale),
+            "description": group.description.get(locale),
+            "icon": group.icon,
+            "categories": [
+                {
+                    "code": c.code,
+                    "name": c.name.get(locale),
+                    "description": c.description.get(locale),
+                    "priority": c.default_priority,
+                    "icon": c.icon,
+                }
+                for c in categories
+            ],
+        })
+    return {"locale": locale, "groups": groups}

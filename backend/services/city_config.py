@@ -1,0 +1,136 @@
+"""Apply a city configuration to the database idempotently (keyed by codes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.city.config import CityConfig, RuleConfig
+from backend.models import Category, CategoryGroup, Department, RoutingRule
+from backend.services.city_state import bump_config_version, get_city_state
+
+
+@dataclass
+class ConfigChanges:
+    """What applying a configuration changed; empty when the database already matched."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+    rules_added: int = 0
+    rules_removed: int = 0
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was written."""
+        return bool(
+            self.created or self.updated or self.deactivated
+            or self.rules_added or self.rules_removed
+        )
+
+
+def _sync(obj: Any, values: dict[str, Any]) -> bool:
+    """Set attributes that differ; report whether any did."""
+    changed = False
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+            changed = True
+    return changed
+
+
+def _upsert(session: Session, model: type, code: str, values: dict[str, Any],
+            changes: ConfigChanges, kind: str) -> Any:
+    obj = session.scalar(select(model).where(model.code == code))
+    if obj is None:
+        obj = model(code=code, **values)
+        session.add(obj)
+        session.flush()
+        changes.created.append(f"{kind} {code}")
+    elif _sync(obj, values):
+        changes.updated.append(f"{kind} {code}")
+    return obj
+
+
+def _deactivate_missing(session: Session, model: type, keep: set[str],
+                        changes: ConfigChanges, kind: str) -> None:
+    # Never delete: reports keep pointing at retired categories and departments.
+    for obj in session.scalars(select(model).where(model.code.not_in(keep), model.active)):
+        obj.active = False
+        changes.deactivated.append(f"{kind} {obj.code}")
+
+
+def _rule_key(rule: RoutingRule | RuleConfig, department_code: str) -> tuple:
+    if isinstance(rule, RoutingRule):
+        districts = tuple(sorted(rule.district_numbers)) if rule.district_numbers else None
+        return (rule.category_code, rule.group_code, districts, department_code)
+    return (rule.category, rule.group, rule.districts, department_code)
+
+
+def _sync_rules(session: Session, config: CityConfig, departments: dict[str, Department],
+                changes: ConfigChanges) -> None:
+    existing = {
+        _rule_key(rule, rule.department.code): rule
+        for rule in session.scalars(select(RoutingRule))
+    }
+    wanted = {_rule_key(rule, rule.department): rule for rule in config.routing}
+    for key, rule in existing.items():
+        if key not in wanted:
+            session.delete(rule)
+            changes.rules_removed += 1
+    for key, rule in wanted.items():
+        if key not in existing:
+            session.add(RoutingRule(
+                category_code=rule.category,
+                group_code=rule.group,
+                district_numbers=list(rule.districts) if rule.districts else None,
+                department_id=departments[rule.department].id,
+            ))
+            changes.rules_added += 1
+
+
+def apply_city_config(session: Session, config: CityConfig) -> ConfigChanges:
+    """Make departments, groups, categories and rules match the file, then commit."""
+    changes = ConfigChanges()
+    departments = {
+        d["code"]: _upsert(session, Department, d["code"], {
+            "name_de": d["name"]["de"], "name_en": d["name"]["en"],
+            "email": d.get("email"), "active": True,
+        }, changes, "department")
+        for d in config.departments
+    }
+    groups = {
+        g["code"]: _upsert(session, CategoryGroup, g["code"], {
+            "name_de": g["name"]["de"], "name_en": g["name"]["en"],
+            "description_de": g["description"].get("de", ""),
+            "description_en": g["description"].get("en", ""),
+            "icon": g.get("icon"), "position": position, "active": True,
+        }, changes, "group")
+        for position, g in enumerate(config.groups)
+    }
+    for position, c in enumerate(config.categories):
+        _upsert(session, Category, c["code"], {
+            "group_id": groups[c["group"]].id,
+            "name_de": c["name"]["de"], "name_en": c["name"]["en"],
+            "description_de": c["description"].get("de", ""),
+            "description_en": c["description"].get("en", ""),
+            "default_priority": c["priority"], "icon": c.get("icon"),
+            "position": position, "active": c.get("active", True),
+        }, changes, "category")
+    _deactivate_missing(session, Department, set(departments), changes, "department")
+    _deactivate_missing(session, CategoryGroup, set(groups), changes, "group")
+    _deactivate_missing(
+        session, Category, {c["code"] for c in config.categories}, changes, "category"
+    )
+    _sync_rules(session, config, departments, changes)
+    state = get_city_state(session)
+    if state.city_code != config.city["code"]:
+        state.city_code = config.city["code"]
+        changes.updated.append(f"city {config.city['code']}")
+    if changes.changed or not state.config_version:
+        bump_config_version(session)
+    session.commit()
+    return changes

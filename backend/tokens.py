@@ -1,0 +1,46 @@
+"""Public report ids, tracking tokens and request fingerprints."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from typing import Any
+
+# Crockford-style base32 without look-alikes (no i, l, o, u): easy to read out on the phone.
+PUBLIC_ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+PUBLIC_ID_LENGTH = 8  # 32**8 ≈ 1.1e12 ids; a collision on insert is retried
+
+
+def new_public_id() -> str:
+    """A short random id that is safe in URLs, e.g. `k7p3xr9q`."""
+    return "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(PUBLIC_ID_LENGTH))
+
+
+def new_tracking_token() -> str:
+    """A random secret the reporter keeps to follow their report."""
+    return secrets.token_urlsafe(24)
+
+
+def derived_tracking_token(secret_key: str, idempotency_key: str) -> str:
+    """The tracking token of a report created with an idempotency key.
+
+    Only the hash of a token is stored, yet a retried request must get the same token back;
+    deriving it from the key (known only to the submitting device) and our secret allows both.
+    """
+    digest = hmac.new(
+        secret_key.encode(), f"tracking:{idempotency_key}".encode(), hashlib.sha256
+    ).digest()
+    return secrets.base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a tracking token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def fingerprint(payload: dict[str, Any]) -> str:
+    """A stable hash of a request body, to tell a retry from a different request."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,1 @@
+"""Pure geographic code: CRS handling, district layers, district lookup."""
