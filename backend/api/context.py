@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy.orm import Session
 
 from backend.extensions import db
@@ -21,5 +21,8 @@ def session() -> Session:
 
 
 def snapshot() -> CitySnapshot:
-    """The city snapshot, refreshed when the configuration changed."""
-    return city_snapshot(db.session)
+    """The city snapshot, checked for changes once per request."""
+    snap = g.get("mm_snapshot")
+    if snap is None:
+        snap = g.mm_snapshot = city_snapshot(db.session)
+    return snap

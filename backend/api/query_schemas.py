@@ -62,7 +62,10 @@ def decode_cursor(cursor: str) -> int:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if not text.startswith("r"):
             raise ValueError
-        return int(text[1:])
+        before_id = int(text[1:])
+        if not 0 < before_id < 2**63:  # ids are positive 64-bit integers
+            raise ValueError
+        return before_id
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationError("is not a valid cursor") from exc
 

@@ -18,10 +18,18 @@ from backend.api.schemas import (
 )
 from backend.errors import InvalidInput
 from backend.services import report_queries, reports
+from backend.services.city_cache import last_snapshot
 from backend.services.routing import active_category
 from backend.workflow import expand_status_filter
 
 bp = Blueprint("reports", __name__, url_prefix="/api/v1")
+# Schemas are built once: instantiating them per request costs more than using them.
+REPORT_CREATE_SCHEMA = ReportCreateSchema()
+CREATED_REPORT_SCHEMA = CreatedReportSchema()
+REPORT_SCHEMA = ReportSchema()
+REPORT_COLLECTION_SCHEMA = ReportCollectionSchema()
+REPORT_LIST_QUERY_SCHEMA = ReportListQuery()
+NEARBY_QUERY_SCHEMA = NearbyQuery()
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 
@@ -44,11 +52,14 @@ def _load_new_report(body: dict) -> dict:
     code = body.get("category")
     if isinstance(code, str) and code.strip():
         try:
-            active_category(snapshot(), code.strip())
-        except InvalidInput as exc:
-            problems.update(exc.fields)
+            active_category(last_snapshot(session()), code.strip())
+        except InvalidInput:
+            try:  # perhaps added a moment ago: ask the database before refusing
+                active_category(snapshot(), code.strip())
+            except InvalidInput as exc:
+                problems.update(exc.fields)
     try:
-        data = load(ReportCreateSchema(), body)
+        data = load(REPORT_CREATE_SCHEMA, body)
     except InvalidInput as exc:
         raise InvalidInput(exc.message, {**exc.fields, **problems}) from exc
     if problems:
@@ -94,10 +105,12 @@ def create_report() -> tuple[Response, int]:
         session(), reports.NewReport(**data), secret_key=cfg.secret_key,
         idempotency_key=key, locale=locale,
     )
-    view = report_view(result.report, result.lon, result.lat, snapshot(), locale, cfg.base_url)
+    view = report_view(
+        result.report, result.lon, result.lat, result.snapshot, locale, cfg.base_url
+    )
     view["tracking_token"] = result.tracking_token
     view["tracking_url"] = f"{cfg.base_url}/api/v1/track/{result.tracking_token}"
-    response = jsonify(CreatedReportSchema().dump(view))
+    response = jsonify(CREATED_REPORT_SCHEMA.dump(view))
     response.headers["Location"] = view["url"]
     if not result.created:
         response.headers["Idempotent-Replayed"] = "true"
@@ -122,7 +135,7 @@ def get_report(public_id: str) -> Response:
     """
     report, lon, lat = reports.get_report(session(), public_id)
     view = report_view(report, lon, lat, snapshot(), request_locale(), settings().base_url)
-    return jsonify(ReportSchema().dump(view))
+    return jsonify(REPORT_SCHEMA.dump(view))
 
 
 @bp.get("/reports")
@@ -142,7 +155,7 @@ def list_reports() -> Response:
               schema: ReportCollectionSchema
         422: {$ref: '#/components/responses/Error'}
     """
-    args = load(ReportListQuery(), request.args)
+    args = load(REPORT_LIST_QUERY_SCHEMA, request.args)
     snap = snapshot()
     category_ids = None
     if args["category"]:
@@ -161,7 +174,7 @@ def list_reports() -> Response:
     )
     rows, next_id = report_queries.list_reports(session(), flt)
     locale, base_url = request_locale(), settings().base_url
-    body = ReportCollectionSchema().dump({
+    body = REPORT_COLLECTION_SCHEMA.dump({
         "type": "FeatureCollection",
         "features": [report_feature(row, snap, locale, base_url) for row in rows],
         "next_cursor": encode_cursor(next_id) if next_id is not None else None,
@@ -188,7 +201,7 @@ def nearby_reports() -> Response:
               schema: ReportCollectionSchema
         422: {$ref: '#/components/responses/Error'}
     """
-    args = load(NearbyQuery(), request.args)
+    args = load(NEARBY_QUERY_SCHEMA, request.args)
     snap = snapshot()
     active_category(snap, args["category"])
     radius = args["radius_m"] or settings().nearby_radius_m
@@ -196,7 +209,7 @@ def nearby_reports() -> Response:
         session(), snap, args["category"], args["lon"], args["lat"], radius
     )
     locale, base_url = request_locale(), settings().base_url
-    response = jsonify(ReportCollectionSchema().dump({
+    response = jsonify(REPORT_COLLECTION_SCHEMA.dump({
         "type": "FeatureCollection",
         "features": [report_feature(row, snap, locale, base_url) for row in rows],
         "next_cursor": None,

@@ -19,9 +19,13 @@ class StrictFloat(fields.Float):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValidationError("must be a number")
-        if not math.isfinite(value):
+        try:
+            number = float(value)  # a huge JSON integer does not fit a float
+        except OverflowError as exc:
+            raise ValidationError("must be a finite number") from exc
+        if not math.isfinite(number):
             raise ValidationError("must be a finite number")
-        return float(value)
+        return number
 
 
 class ErrorBodySchema(Schema):
@@ -64,6 +68,10 @@ class ReportCreateSchema(Schema):
         if not isinstance(data, dict):
             return data
         cleaned = dict(data)
+        nul = {k: ["must not contain NUL characters"] for k, v in data.items()
+               if isinstance(v, str) and "\x00" in v}
+        if nul:  # PostgreSQL cannot store them, and no person types them
+            raise ValidationError(nul)
         for key in ("category", "description", "address", "email"):
             if isinstance(cleaned.get(key), str):
                 cleaned[key] = cleaned[key].strip()

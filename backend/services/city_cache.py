@@ -153,12 +153,27 @@ _snapshots: dict[str, CitySnapshot] = {}
 
 
 def _cache_key(session: Session) -> str:
-    return session.get_bind().url.render_as_string(hide_password=False)
+    return str(session.get_bind().url)
+
+
+def last_snapshot(session: Session) -> CitySnapshot:
+    """The snapshot this process last saw, without asking the database whether it is current.
+
+    For the hot write path: the insert itself verifies the version tokens in the same
+    statement (see backend.db.report_insert) and the service retries with a fresh snapshot
+    when they changed, so nothing is routed with stale rules.
+    """
+    snapshot = _snapshots.get(_cache_key(session))
+    return snapshot if snapshot is not None else city_snapshot(session)
 
 
 def city_snapshot(session: Session) -> CitySnapshot:
     """The current snapshot for this database, rebuilt only when a version token changed."""
-    versions = read_versions(session)
+    return snapshot_for_versions(session, read_versions(session))
+
+
+def snapshot_for_versions(session: Session, versions: tuple[str, str]) -> CitySnapshot:
+    """The snapshot for known version tokens, rebuilt only for the parts that changed."""
     key = _cache_key(session)
     snapshot = _snapshots.get(key)
     if snapshot is not None and snapshot.versions == versions:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
-from geoalchemy2 import WKTElement
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.db.report_insert import insert_report
 from backend.errors import Conflict, NotFound
 from backend.models import Report, ReportEvent
 from backend.models.base import utcnow
-from backend.services.city_cache import city_snapshot
+from backend.services.city_cache import CitySnapshot, last_snapshot, snapshot_for_versions
 from backend.services.routing import RoutingDecision, route_report
 from backend.tokens import (
     derived_tracking_token,
@@ -23,7 +24,8 @@ from backend.tokens import (
 )
 from backend.workflow import INITIAL_STATUS
 
-MAX_ID_ATTEMPTS = 5
+MAX_ATTEMPTS = 5
+REPORTER = "reporter"
 
 
 @dataclass(frozen=True)
@@ -47,10 +49,11 @@ class CreatedReport:
     created: bool
     lon: float
     lat: float
+    snapshot: CitySnapshot
 
 
-def _existing_for_key(session: Session, key: str, request_fingerprint: str, secret_key: str
-                      ) -> CreatedReport | None:
+def _existing_for_key(session: Session, key: str, request_fingerprint: str | None,
+                      secret_key: str, snapshot: CitySnapshot) -> CreatedReport | None:
     row = session.execute(
         select(Report, func.ST_X(Report.geom), func.ST_Y(Report.geom))
         .where(Report.idempotency_key == key)
@@ -63,65 +66,83 @@ def _existing_for_key(session: Session, key: str, request_fingerprint: str, secr
             "This Idempotency-Key was already used for a different report.",
             {"Idempotency-Key": ["already used with a different request body"]},
         )
-    return CreatedReport(report, derived_tracking_token(secret_key, key), False, row[1], row[2])
-
-
-def _new_row(data: NewReport, decision: RoutingDecision, token: str, key: str | None,
-             request_fingerprint: str | None, locale: str, source: str) -> Report:
-    now = utcnow()
-    report = Report(
-        public_id=new_public_id(),
-        tracking_token_hash=hash_token(token),
-        category_id=decision.category.id,
-        description=data.description,
-        geom=WKTElement(f"POINT({data.lon!r} {data.lat!r})", srid=4326),
-        address=data.address,
-        district_id=decision.district.id,
-        department_id=decision.department.id,
-        status=INITIAL_STATUS.value,
-        priority=decision.priority,
-        reporter_email=data.email,
-        reporter_locale=locale,
-        idempotency_key=key,
-        request_fingerprint=request_fingerprint,
-        source=source,
-        created_at=now,
-        updated_at=now,
+    return CreatedReport(
+        report, derived_tracking_token(secret_key, key), False, row[1], row[2], snapshot
     )
-    report.events.append(ReportEvent(
-        at=now, actor="reporter", from_status=None, to_status=INITIAL_STATUS.value,
-    ))
+
+
+def _row_values(data: NewReport, decision: RoutingDecision, token: str, key: str | None,
+                request_fingerprint: str | None, locale: str, source: str) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "public_id": new_public_id(),
+        "tracking_token_hash": hash_token(token),
+        "category_id": decision.category.id,
+        "description": data.description,
+        "address": data.address,
+        "district_id": decision.district.id,
+        "department_id": decision.department.id,
+        "status": INITIAL_STATUS.value,
+        "priority": decision.priority,
+        "reporter_email": data.email,
+        "reporter_locale": locale,
+        "idempotency_key": key,
+        "request_fingerprint": request_fingerprint,
+        "source": source,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _stored(report_id: int, values: dict[str, Any], actor: str) -> Report:
+    """The just-inserted report as a detached object, so it can be shown without a re-read."""
+    report = Report(id=report_id, **values)
+    report.events = [ReportEvent(
+        report_id=report_id, at=values["created_at"], actor=actor, from_status=None,
+        to_status=values["status"],
+    )]
     return report
 
 
 def create_report(session: Session, data: NewReport, *, secret_key: str,
                   idempotency_key: str | None = None, locale: str = "de",
-                  source: str = "api") -> CreatedReport:
-    """Route and store a report; a repeated idempotency key returns the first report."""
+                  source: str = "api", snapshot: CitySnapshot | None = None) -> CreatedReport:
+    """Route and store a report; a repeated idempotency key returns the first report.
+
+    Routing uses the process's snapshot of the city; the insert checks in the same statement
+    that the snapshot is still current, and on a change the report is routed again.
+    """
     request_fingerprint = fingerprint(asdict(data)) if idempotency_key else None
-    for _attempt in range(MAX_ID_ATTEMPTS):
-        if idempotency_key:
-            existing = _existing_for_key(
-                session, idempotency_key, request_fingerprint, secret_key
-            )
-            if existing is not None:
-                return existing
-            token = derived_tracking_token(secret_key, idempotency_key)
-        else:
-            token = new_tracking_token()
-        decision = route_report(city_snapshot(session), data.category, data.lon, data.lat)
-        report = _new_row(
+    snap = snapshot or last_snapshot(session)
+    token = (derived_tracking_token(secret_key, idempotency_key) if idempotency_key
+             else new_tracking_token())
+    for _attempt in range(MAX_ATTEMPTS):
+        decision = route_report(snap, data.category, data.lon, data.lat)
+        values = _row_values(
             data, decision, token, idempotency_key, request_fingerprint, locale, source
         )
-        session.add(report)
         try:
-            session.commit()
+            outcome = insert_report(
+                session.connection(), values, data.lon, data.lat, snap.versions, REPORTER
+            )
         except IntegrityError:
-            # Either a concurrent retry with the same key won the race (found on the next
-            # pass) or the random public id collided (a new one is drawn on the next pass).
+            # The random public id collided: roll back and draw another.
             session.rollback()
             continue
-        return CreatedReport(report, token, True, data.lon, data.lat)
+        if outcome.report_id is not None:
+            session.commit()
+            return CreatedReport(
+                _stored(outcome.report_id, values, REPORTER), token, True, data.lon, data.lat,
+                snap,
+            )
+        session.rollback()
+        if outcome.versions != snap.versions:
+            snap = snapshot_for_versions(session, outcome.versions)
+            continue
+        existing = _existing_for_key(session, idempotency_key or "", request_fingerprint,
+                                     secret_key, snap)
+        if existing is not None:
+            return existing
     raise RuntimeError("could not store the report after several attempts")
 
 

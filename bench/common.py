@@ -1,0 +1,47 @@
+"""Helpers shared by the benchmarks: shared data, a throwaway PostGIS, figures."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests import servers  # noqa: E402
+
+
+def shared_data() -> Path:
+    """The shared data directory (MM_SHARED_DATA or ../shared/data)."""
+    path = Path(os.environ.get("MM_SHARED_DATA", ROOT.parent / "shared" / "data"))
+    if not path.is_dir():
+        sys.exit(f"shared data not found at {path}; set MM_SHARED_DATA")
+    return path
+
+
+@contextmanager
+def postgis(durable: bool = True) -> Iterator[str]:
+    """A fresh PostGIS server (fsync on by default, as in production); yields its URL."""
+    base = Path(tempfile.mkdtemp(prefix="mm-bench-"))
+    server = servers.start_postgis(base, durable=durable)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0..100) of values."""
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def median(values: list[float]) -> float:
+    """The median."""
+    return statistics.median(values)

