@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask
 
+from backend import pages
 from backend.api import categories, openapi, reports, tracking
 from backend.api.errors import register_error_handlers
 from backend.api.json_provider import SafeJSONProvider
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
-    for blueprint in (categories.bp, reports.bp, tracking.bp, openapi.bp):
+    for blueprint in (categories.bp, reports.bp, tracking.bp, openapi.bp, pages.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     app.extensions["mm_openapi"] = openapi.build_spec(app)

@@ -78,3 +78,18 @@ def count_rows(session: Session) -> tuple[int, int]:
     finally:
         session.rollback()
     return reports, events
+
+
+def check_table(cases: list[tuple[Any, ...]], check: Any) -> None:
+    """Run `check(*case[1:])` for every row of a table (row[0] is its name); report all failures.
+
+    For tables of read-only requests that do not need a fresh database each: one app and one
+    database serve all rows, and every failing row is listed, not just the first.
+    """
+    failures = []
+    for name, *args in cases:
+        try:
+            check(*args)
+        except AssertionError as exc:
+            failures.append(f"[{name}] {exc}")
+    assert not failures, "\n".join(failures)
