@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from backend.city.config import load_city_config
 from backend.db import migrate
 from backend.db.engine import make_engine
-from backend.errors import ConfigurationError
+from backend.errors import ConfigurationError, DomainError
 from backend.settings import Settings, describe_settings
 
 
@@ -18,7 +18,7 @@ def _settings() -> Settings:
     return Settings.from_env().with_secret()
 
 
-def _fail(exc: ConfigurationError) -> None:
+def _fail(exc: DomainError) -> None:
     click.echo(f"Error: {exc.message}", err=True)
     for key, problems in exc.fields.items():
         for problem in problems if isinstance(problems, list) else [problems]:
@@ -131,10 +131,10 @@ def districts_import(source: str, number_field: str | None, name_field: str | No
     from backend.services.setup import import_districts
 
     settings = _settings()
-    city = load_city_config(settings.city_config)
     engine = make_engine(settings.database_url)
     with Session(engine) as session:
         try:
+            city = load_city_config(settings.city_config)
             changes = import_districts(
                 session, source,
                 number_field=number_field or city.districts["number_field"],
@@ -162,7 +162,11 @@ def seed(count: int, random_seed: int, if_empty: bool) -> None:
         if if_empty and report_count(session) > 0:
             click.echo("Reports exist already; not seeding.")
             return
-        result = seed_reports(session, count, random_seed=random_seed)
+        try:
+            result = seed_reports(session, count, random_seed=random_seed)
+        except DomainError as exc:
+            _fail(exc)
+            return
     click.echo(f"Created {result.reports} reports with {result.events} history events "
                f"in {result.seconds:.1f} s.")
 

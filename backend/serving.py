@@ -27,10 +27,9 @@ class RedactingLogger(Logger):
 
     def atoms(self, resp: Any, req: Any, environ: dict, request_time: Any) -> dict:
         atoms = super().atoms(resp, req, environ, request_time)
-        for key in ("r", "U", "q", "f"):
-            if isinstance(atoms.get(key), str):
-                atoms[key] = redact(atoms[key])
-        return atoms
+        # Every atom, not just the request line: headers and environ values ({raw_uri}e,
+        # {referer}i, …) carry the path too, and any log format may use them.
+        return {k: redact(v) if isinstance(v, str) else v for k, v in atoms.items()}
 
 
 class WebServer(BaseApplication):

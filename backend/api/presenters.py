@@ -14,7 +14,7 @@ def report_url(base_url: str, public_id: str) -> str:
     return f"{base_url}/api/v1/reports/{public_id}"
 
 
-def report_view(report: Report, lon: float, lat: float, snapshot: CitySnapshot, locale: str,
+def report_view(report: Report | Any, lon: float, lat: float, snapshot: CitySnapshot, locale: str,
                 base_url: str) -> dict[str, Any]:
     """The public view: what anyone may see of a report."""
     category = snapshot.categories_by_id[report.category_id]

@@ -23,6 +23,14 @@ from backend.services.routing import active_category
 from backend.workflow import expand_status_filter
 
 bp = Blueprint("reports", __name__, url_prefix="/api/v1")
+
+
+@bp.after_request
+def vary_on_language(response: Response) -> Response:
+    """Names in these answers follow Accept-Language, so caches must key on it."""
+    response.vary.add("Accept-Language")
+    return response
+
 # Schemas are built once: instantiating them per request costs more than using them.
 REPORT_CREATE_SCHEMA = ReportCreateSchema()
 CREATED_REPORT_SCHEMA = CreatedReportSchema()

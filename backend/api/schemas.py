@@ -159,8 +159,13 @@ class CategoryListSchema(Schema):
     groups = fields.List(fields.Nested(CategoryGroupSchema), required=True)
 
 
+def constant(value: str) -> fields.String:
+    """A string field that is always `value` (documented as a one-value enum)."""
+    return fields.String(required=True, validate=validate.OneOf([value]))
+
+
 class PointGeometrySchema(Schema):
-    type = fields.Constant("Point", required=True)
+    type = constant("Point")
     coordinates = fields.List(fields.Float(), required=True,
                               metadata={"description": "[lon, lat]"})
 
@@ -181,14 +186,14 @@ class ReportFeaturePropertiesSchema(Schema):
 
 
 class ReportFeatureSchema(Schema):
-    type = fields.Constant("Feature", required=True)
+    type = constant("Feature")
     id = fields.String(required=True)
     geometry = fields.Nested(PointGeometrySchema, required=True)
     properties = fields.Nested(ReportFeaturePropertiesSchema, required=True)
 
 
 class ReportCollectionSchema(Schema):
-    type = fields.Constant("FeatureCollection", required=True)
+    type = constant("FeatureCollection")
     features = fields.List(fields.Nested(ReportFeatureSchema), required=True)
     next_cursor = fields.String(allow_none=True, metadata={
         "description": "Pass as `cursor` for the next page; null on the last page."})

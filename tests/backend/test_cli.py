@@ -234,6 +234,21 @@ def test_districts_import_of_the_raw_file_updates_the_25_districts(
     assert result.stdout.strip() == "0 added, 25 updated, 0 removed."
 
 
+def test_districts_import_with_a_broken_city_configuration_fails_with_a_clear_error(
+    settings: Settings, tmp_path: Path, districts_file: Path
+) -> None:
+    config = tmp_path / "city.yaml"
+    config.write_text("version: 1\ncity: [\n", encoding="utf-8")
+    env = _env(settings.database_url, tmp_path, MM_CITY_CONFIG=str(config))
+
+    result = CliRunner().invoke(main, ["districts", "import", str(districts_file)], env=env)
+
+    assert result.exit_code == 1
+    # A clean error message like every other configuration problem, not a traceback.
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.stderr.startswith("Error: not valid YAML")
+
+
 # ----------------------------------------------------------------------- seed --
 
 
@@ -248,6 +263,19 @@ def test_seed_if_empty_seeds_only_once(settings: Settings, tmp_path: Path) -> No
     assert second.exit_code == 0, second.output
     assert second.stdout.strip() == "Reports exist already; not seeding."
     assert _report_count(settings.database_url) == 500
+
+
+def test_seed_before_the_districts_are_imported_fails_with_a_clear_error(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    env = _env(fresh_database_url, tmp_path)
+    assert _run(env, "db", "upgrade").exit_code == 0
+
+    result = CliRunner().invoke(main, ["seed", "--reports", "10"], env=env)
+
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Import a district layer before seeding." in result.stderr
 
 
 # ------------------------------------------------------------------- settings --

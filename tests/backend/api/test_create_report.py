@@ -1,4 +1,4 @@
-"""POST /api/v1/reports: routing, idempotency, validation, escaping and privacy, on both backends."""
+"""POST /api/v1/reports: routing, idempotency, validation, escaping, privacy (both backends)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from tests.backend.api.helpers import (
     OUTSIDE_MUNICH,
     REPORTS_URL,
     assert_error,
+    check_table,
     count_rows,
     create,
     offset,
@@ -159,6 +160,21 @@ def test_same_idempotency_key_with_a_different_body_is_a_conflict(
 
     assert first.status_code == 201
     assert_error(second, 409, "conflict", {"Idempotency-Key"})
+    assert count_rows(session) == (1, 1)
+
+
+def test_idempotency_key_of_a_refused_request_is_not_used_up(
+    client: Any, session: Session
+) -> None:
+    headers = {"Idempotency-Key": "outbox-retry-after-fix"}
+    refused = client.post(REPORTS_URL, json=report_body(point=OUTSIDE_MUNICH), headers=headers)
+    invalid = client.post(REPORTS_URL, json={**report_body(), "lat": "x"}, headers=headers)
+    accepted = client.post(REPORTS_URL, json=report_body(), headers=headers)
+
+    assert_error(refused, 422, "outside_service_area")
+    assert_error(invalid, 422, "validation_failed", {"lat"})
+    assert accepted.status_code == 201
+    assert "Idempotent-Replayed" not in accepted.headers
     assert count_rows(session) == (1, 1)
 
 
@@ -460,30 +476,48 @@ def test_tracking_view_without_email_says_no_email_on_file(client: Any) -> None:
 # --------------------------------------------------------------------------- language
 
 
-@pytest.mark.parametrize(
-    ("accept_language", "category", "group", "department"),
-    [
-        (None, "Verkehrszeichen fehlt", "Verkehrszeichen", "Bezirksinspektion Mitte"),
-        ("de", "Verkehrszeichen fehlt", "Verkehrszeichen", "Bezirksinspektion Mitte"),
-        ("fr", "Verkehrszeichen fehlt", "Verkehrszeichen", "Bezirksinspektion Mitte"),
-        ("en", "Street sign missing", "Street sign", "District inspection Centre"),
-        ("en-GB,en;q=0.8", "Street sign missing", "Street sign", "District inspection Centre"),
-        ("de;q=0.3, en;q=0.9", "Street sign missing", "Street sign",
-         "District inspection Centre"),
-    ],
-)
-def test_names_follow_accept_language(
-    client: Any, accept_language: str | None, category: str, group: str, department: str
-) -> None:
-    headers = {"Accept-Language": accept_language} if accept_language else {}
-    created = client.post(REPORTS_URL, json=report_body(), headers=headers)
-    assert created.status_code == 201
-    fetched = client.get(created.headers["Location"], headers=headers)
+GERMAN_NAMES = ("Verkehrszeichen fehlt", "Verkehrszeichen", "Bezirksinspektion Mitte")
+ENGLISH_NAMES = ("Street sign missing", "Street sign", "District inspection Centre")
+LANGUAGES = [
+    # (Accept-Language or None, names of category, group and department)
+    (None, GERMAN_NAMES), ("de", GERMAN_NAMES), ("fr", GERMAN_NAMES), ("en", ENGLISH_NAMES),
+    ("en-GB,en;q=0.8", ENGLISH_NAMES), ("de;q=0.3, en;q=0.9", ENGLISH_NAMES),
+]
 
-    for body in (created.get_json(), fetched.get_json()):
-        assert body["category"]["name"] == category
-        assert body["category"]["group"]["name"] == group
-        assert body["department"]["name"] == department
+
+def test_names_follow_accept_language(client: Any) -> None:
+    def check(accept_language: str | None, names: tuple[str, str, str]) -> None:
+        headers = {"Accept-Language": accept_language} if accept_language else {}
+        created = client.post(REPORTS_URL, json=report_body(), headers=headers)
+        assert created.status_code == 201
+        fetched = client.get(created.headers["Location"], headers=headers)
+        for body in (created.get_json(), fetched.get_json()):
+            assert (body["category"]["name"], body["category"]["group"]["name"],
+                    body["department"]["name"]) == names
+
+    check_table([(str(al), al, names) for al, names in LANGUAGES], check)
+
+
+def test_localized_report_responses_vary_on_accept_language(client: Any) -> None:
+    # Names in these responses depend on Accept-Language, so a cache must key on it (RFC 9110
+    # 12.5.5), as GET /api/v1/categories already says.
+    created = client.post(REPORTS_URL, json=report_body(), headers={"Accept-Language": "en"})
+    body = created.get_json()
+    lon, lat = MARIENPLATZ
+    urls = [
+        ("report", f"{REPORTS_URL}/{body['id']}"),
+        ("list", REPORTS_URL),
+        ("nearby", f"{NEARBY_URL}?lat={lat}&lon={lon}&category=schild-fehlt"),
+        ("track", f"/api/v1/track/{body['tracking_token']}"),
+    ]
+
+    def check(url: str) -> None:
+        response = client.get(url, headers={"Accept-Language": "en"})
+        assert response.status_code == 200
+        vary = {v.strip().lower() for v in response.headers.get("Vary", "").split(",")}
+        assert "accept-language" in vary, response.headers.get("Vary")
+
+    check_table(urls, check)
 
 
 def test_traffic_light_names_in_english(client: Any) -> None:

@@ -193,12 +193,12 @@ def test_list_and_nearby_responses_match_the_document(
     validators.check("get", "/api/v1/reports/nearby", nearby)
 
 
-@pytest.mark.parametrize("accept_language", ["de", "en"])
 def test_categories_response_matches_the_document(
-    client: Any, validators: SpecValidators, accept_language: str
+    client: Any, validators: SpecValidators
 ) -> None:
-    response = client.get("/api/v1/categories", headers={"Accept-Language": accept_language})
-    validators.check("get", "/api/v1/categories", response)
+    for accept_language in ("de", "en"):
+        response = client.get("/api/v1/categories", headers={"Accept-Language": accept_language})
+        validators.check("get", "/api/v1/categories", response)
 
 
 ERROR_CASES = [

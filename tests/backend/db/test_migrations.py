@@ -115,7 +115,7 @@ def test_downgrade_to_base_removes_every_app_table_and_upgrade_works_again(
 
     migrate.upgrade(fresh_engine)
 
-    assert APP_TABLES <= _tables(fresh_engine)
+    assert _tables(fresh_engine) >= APP_TABLES
     assert migrate.current_revision(fresh_engine) == migrate.head_revision(fresh_engine)
     assert _append_only_objects(fresh_engine)
 

@@ -164,7 +164,7 @@ def test_the_raw_file_merges_the_two_parts_of_districts_18_and_19(
 
 
 def test_the_raw_file_imports_from_a_url(
-    session: Session, layer_server: str, districts_file: Path
+    session: Session, layer_server: str
 ) -> None:
     lonlat = _layer(session)
     url = f"{layer_server}/stadtbezirke_epsg25832_raw.geojson"
@@ -195,6 +195,19 @@ def test_an_unreachable_url_says_how_to_provide_a_file_and_changes_nothing(
     assert closed_port_url in err.value.message
     assert "MM_DISTRICTS_SOURCE" in err.value.message
     assert "districts import" in err.value.message
+    assert _state(session) == before
+
+
+def test_a_url_answering_404_says_how_to_provide_a_file_and_changes_nothing(
+    session: Session, layer_server: str
+) -> None:
+    before = _state(session)
+    url = f"{layer_server}/no-such-layer.geojson"
+    with pytest.raises(ConfigurationError) as err:
+        _import(session, url)
+    assert url in err.value.message
+    assert "HTTPError" in err.value.message
+    assert "MM_DISTRICTS_SOURCE" in err.value.message
     assert _state(session) == before
 
 

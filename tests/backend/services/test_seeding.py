@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 
 from backend.models import Category, CategoryGroup, District, Report, ReportEvent
 from backend.services.city_cache import city_snapshot
+from backend.services.reports import NewReport, create_report
 from backend.services.routing import route_report
 from backend.services.seeding import report_count, seed_reports
 from backend.tokens import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
 from backend.workflow import Status
+from tests.conftest import SECRET
 
 COUNT = 3000
 CELL_M = 200.0
@@ -155,3 +157,23 @@ def test_seeding_again_adds_reports_without_colliding(session: Session) -> None:
     ids = session.scalars(select(Report.public_id)).all()
     session.commit()
     assert len(set(ids)) == 400
+
+
+def test_reports_submitted_after_seeding_get_fresh_ids(session: Session) -> None:
+    seed_reports(session, 300)
+    max_report = session.scalar(select(func.max(Report.id)))
+    max_event = session.scalar(select(func.max(ReportEvent.id)))
+    session.commit()
+
+    created = create_report(
+        session, NewReport("ampel-ausfall", 48.1374, 11.5755, "nach dem Seeding"),
+        secret_key=SECRET,
+    )
+
+    assert created.created
+    assert created.report.id == max_report + 1
+    event_ids = session.scalars(
+        select(ReportEvent.id).where(ReportEvent.report_id == created.report.id)
+    ).all()
+    assert event_ids == [max_event + 1]
+    assert report_count(session) == 301
