@@ -8,6 +8,7 @@ from flask import Flask
 
 from backend import pages
 from backend.api import categories, openapi, reports, tracking
+from backend.api.cookie_sessions import LazyCookieSessionInterface
 from backend.api.errors import register_error_handlers
 from backend.api.json_provider import SafeJSONProvider
 from backend.db.engine import (
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.json_provider_class = SafeJSONProvider
     app.json = SafeJSONProvider(app)
+    app.session_interface = LazyCookieSessionInterface()
     database_url = absolute_database_url(settings.database_url)
     app.config.update(
         SECRET_KEY=settings.secret_key,

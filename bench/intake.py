@@ -53,11 +53,11 @@ def write_bodies(raw: Path, path: Path, n: int = 20_000) -> None:
             written += 1
 
 
-def gunicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
-    """Start gunicorn with 2 sync workers (no access log for either contestant)."""
+def gunicorn(app: str, port: int, env: dict[str, str], threads: int) -> subprocess.Popen:
+    """Start gunicorn with 2 workers (no access log for either contestant)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", app],
+        [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", str(threads),
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
         cwd=ROOT, env=env,
     )
     deadline = time.time() + 30
@@ -100,6 +100,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per gunicorn worker (1: sync workers)")
     parser.add_argument("--no-fsync", action="store_true",
                         help="run PostgreSQL without fsync (to see what durability costs)")
     args = parser.parse_args()
@@ -122,7 +124,7 @@ def main() -> None:
         for name, target in (("bare Flask JSON endpoint", "bench.bare_app:app"),
                              ("POST /api/v1/reports", "backend.app:create_app()")):
             port = free_port()
-            proc = gunicorn(target, port, env)
+            proc = gunicorn(target, port, env, args.threads)
             try:
                 wrk(port, bodies, 3, args.connections)  # warm-up
                 results[name] = wrk(port, bodies, args.seconds, args.connections)

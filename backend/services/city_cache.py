@@ -7,10 +7,11 @@ district layer takes effect for the next request in every process without a rest
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass
 
 import shapely
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from backend.models import Category, CategoryGroup, Department, District, RoutingRule
@@ -149,11 +150,12 @@ def _load_districts(session: Session) -> tuple[list[DistrictInfo], DistrictIndex
 
 
 _lock = threading.Lock()
-_snapshots: dict[str, CitySnapshot] = {}
+# Keyed by engine: one snapshot per database a process talks to (tests use many).
+_snapshots: weakref.WeakKeyDictionary[Engine, CitySnapshot] = weakref.WeakKeyDictionary()
 
 
-def _cache_key(session: Session) -> str:
-    return str(session.get_bind().url)
+def _cache_key(session: Session) -> Engine:
+    return session.get_bind()  # type: ignore[return-value]
 
 
 def last_snapshot(session: Session) -> CitySnapshot:
