@@ -173,3 +173,16 @@ def test_the_derived_token_for_a_key_is_stable_and_bound_to_key_and_secret(
     assert derived_tracking_token(SECRET, "device-3:draft-2") != token
     assert derived_tracking_token("another-secret", "device-3:draft-1") != token
     assert re.fullmatch(r"[A-Za-z0-9_-]{32}", token)
+
+
+def test_a_colliding_public_id_is_drawn_again_and_nothing_half_written(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = create_report(session, SIGN_MISSING, secret_key=SECRET)
+    drawn = iter([first.report.public_id, first.report.public_id, "zzzzzzzz"])
+    # The random source is the one thing a test cannot steer otherwise: force two collisions.
+    monkeypatch.setattr("backend.services.reports.new_public_id", lambda: next(drawn))
+    second = create_report(session, SIGN_MISSING, secret_key=SECRET, idempotency_key="k-1")
+    assert second.created and second.report.public_id == "zzzzzzzz"
+    assert session.scalar(select(func.count()).select_from(Report)) == 2
+    assert session.scalar(select(func.count()).select_from(ReportEvent)) == 2

@@ -1,0 +1,90 @@
+"""`maengelmelder serve` for real: gunicorn plus the embedded worker, over HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from backend.settings import Settings
+from tests.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _wait_for(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited early with {proc.returncode}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+@pytest.fixture
+def served(settings: Settings, tmp_path: Path, backend: str, request: pytest.FixtureRequest):  # noqa: ANN201
+    """The product served by `maengelmelder serve` on a free loopback port."""
+    redis_url = (settings.redis_url if backend == "spatialite"
+                 else request.getfixturevalue("redis_server").url)
+    port = free_port()
+    env = dict(
+        os.environ,
+        MM_DATABASE_URL=settings.database_url, MM_REDIS_URL=redis_url,
+        MM_DATA_DIR=str(tmp_path), MM_SECRET_KEY=settings.secret_key,
+        MM_BASE_URL=f"http://127.0.0.1:{port}", MM_LOG_LEVEL="WARNING",
+    )
+    log = (tmp_path / "serve.log").open("w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/api/v1/categories", proc)
+        yield f"http://127.0.0.1:{port}", proc, tmp_path / "serve.log"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+        log.close()
+
+
+def test_served_demo_routes_a_missing_sign_at_marienplatz_to_mitte(served) -> None:  # noqa: ANN001
+    base, proc, log_path = served
+    response = requests.post(f"{base}/api/v1/reports", json={
+        "category": "schild-fehlt", "lat": 48.1374, "lon": 11.5755,
+        "description": "Das Schild an der Ecke fehlt.",
+    }, timeout=10)
+    assert response.status_code == 201
+    body = response.json()
+    assert body["district"] == {"number": "01", "name": "Altstadt-Lehel"}
+    assert body["department"]["code"] == "bezirksinspektion-mitte"
+    token = body["tracking_token"]
+    assert requests.get(f"{base}/api/v1/track/{token}", timeout=10).status_code == 200
+    assert requests.get(f"{base}/api/v1/reports/{body['id']}", timeout=10).json()["id"] == \
+        body["id"]
+    time.sleep(0.5)  # let gunicorn flush its access log
+    log = log_path.read_text()
+    assert "/api/v1/track/[redacted]" in log
+    assert token not in log
+    assert "Listening on" in log  # the embedded rq worker is running
+
+
+def test_serve_stops_with_its_worker(served) -> None:  # noqa: ANN001
+    base, proc, _ = served
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                              text=True).stdout.split()
+    assert children, "serve should have child processes (web workers, job worker)"
+    proc.terminate()
+    proc.wait(timeout=60)
+    time.sleep(0.5)
+    alive = [pid for pid in children if Path(f"/proc/{pid}").exists()
+             and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()]
+    assert alive == []
