@@ -11,6 +11,7 @@ from backend.api import categories, openapi, reports, tracking
 from backend.api.cookie_sessions import LazyCookieSessionInterface
 from backend.api.errors import register_error_handlers
 from backend.api.json_provider import SafeJSONProvider
+from backend.api.request_io import mark_localized_responses
 from backend.db.engine import (
     absolute_database_url,
     configure_engine,
@@ -45,5 +46,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (categories.bp, reports.bp, tracking.bp, openapi.bp, pages.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+    mark_localized_responses(app)
     app.extensions["mm_openapi"] = openapi.build_spec(app)
     return app

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from backend.city.config import load_city_config
 from backend.db import migrate
 from backend.db.engine import make_engine
-from backend.errors import ConfigurationError, DomainError
+from backend.errors import DomainError
 from backend.settings import Settings, describe_settings
 
 
@@ -27,7 +27,18 @@ def _fail(exc: DomainError) -> None:
     sys.exit(1)
 
 
-@click.group(epilog="Settings come from MM_* environment variables; see `maengelmelder settings`.")
+class _Commands(click.Group):
+    """A command group that reports domain errors as a message and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except DomainError as exc:
+            _fail(exc)
+
+
+@click.group(cls=_Commands,
+             epilog="Settings come from MM_* environment variables; see `maengelmelder settings`.")
 def main() -> None:
     """Mängelmelder: citizens report broken traffic lights and street signs."""
 
@@ -46,11 +57,7 @@ def init() -> None:
 
     settings = _settings()
     engine = make_engine(settings.database_url)
-    try:
-        result = initialize(engine, settings)
-    except ConfigurationError as exc:
-        _fail(exc)
-        return
+    result = initialize(engine, settings)
     click.echo(f"Schema at revision {migrate.current_revision(engine)}.")
     click.echo("City configuration: " + (
         f"{len(result.config.created)} created, {len(result.config.updated)} updated, "
@@ -95,11 +102,7 @@ def config_load(path: str) -> None:
     """Apply a city configuration file (idempotent; codes identify entries)."""
     from backend.services.city_config import apply_city_config
 
-    try:
-        city = load_city_config(path)
-    except ConfigurationError as exc:
-        _fail(exc)
-        return
+    city = load_city_config(path)
     engine = make_engine(_settings().database_url)
     with Session(engine) as session:
         changes = apply_city_config(session, city)
@@ -132,19 +135,15 @@ def districts_import(source: str, number_field: str | None, name_field: str | No
 
     settings = _settings()
     engine = make_engine(settings.database_url)
+    city = load_city_config(settings.city_config)
     with Session(engine) as session:
-        try:
-            city = load_city_config(settings.city_config)
-            changes = import_districts(
-                session, source,
-                number_field=number_field or city.districts["number_field"],
-                name_field=name_field or city.districts["name_field"],
-                attribution=attribution if attribution is not None
-                else city.districts["attribution"],
-            )
-        except ConfigurationError as exc:
-            _fail(exc)
-            return
+        changes = import_districts(
+            session, source,
+            number_field=number_field or city.districts["number_field"],
+            name_field=name_field or city.districts["name_field"],
+            attribution=attribution if attribution is not None
+            else city.districts["attribution"],
+        )
     click.echo(f"{len(changes.added)} added, {len(changes.updated)} updated, "
                f"{len(changes.removed)} removed.")
 
@@ -162,11 +161,7 @@ def seed(count: int, random_seed: int, if_empty: bool) -> None:
         if if_empty and report_count(session) > 0:
             click.echo("Reports exist already; not seeding.")
             return
-        try:
-            result = seed_reports(session, count, random_seed=random_seed)
-        except DomainError as exc:
-            _fail(exc)
-            return
+        result = seed_reports(session, count, random_seed=random_seed)
     click.echo(f"Created {result.reports} reports with {result.events} history events "
                f"in {result.seconds:.1f} s.")
 

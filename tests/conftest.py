@@ -49,30 +49,29 @@ def raw_districts_file() -> Path:
     return shared_data_dir() / "munich" / "stadtbezirke_epsg25832_raw.geojson"
 
 
-@pytest.fixture(scope="session")
-def postgis_server() -> Iterator[servers.RunningServer]:
-    """A PostgreSQL + PostGIS server on loopback for the whole run."""
-    reason = servers.postgis_unavailable_reason()
+def _session_server(kind: str) -> Iterator[servers.RunningServer]:
+    """Start a real server of `kind` ("postgis" or "redis") in a short temporary directory."""
+    reason = (servers.postgis_unavailable_reason() if kind == "postgis"
+              else servers.redis_unavailable_reason())
     if reason:
         _unavailable(reason)
-    base = Path(tempfile.mkdtemp(prefix="mm-pg-"))
-    server = servers.start_postgis(base)
+    base = Path(tempfile.mkdtemp(prefix=f"mm-{kind}-"))
+    server = servers.start_postgis(base) if kind == "postgis" else servers.start_redis(base)
     yield server
     server.stop()
     shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgis_server() -> Iterator[servers.RunningServer]:
+    """A PostgreSQL + PostGIS server on loopback for the whole run."""
+    yield from _session_server("postgis")
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[servers.RunningServer]:
     """A real redis-server on loopback for the whole run."""
-    reason = servers.redis_unavailable_reason()
-    if reason:
-        _unavailable(reason)
-    base = Path(tempfile.mkdtemp(prefix="mm-redis-"))
-    server = servers.start_redis(base)
-    yield server
-    server.stop()
-    shutil.rmtree(base, ignore_errors=True)
+    yield from _session_server("redis")
 
 
 def base_settings(database_url: str, workdir: Path, **overrides: object) -> Settings:

@@ -32,8 +32,4 @@ def list_categories() -> Response:
             application/json:
               schema: CategoryListSchema
     """
-    locale = request_locale()
-    response = jsonify(CATEGORY_LIST_SCHEMA.dump(category_catalogue(snapshot(), locale)))
-    response.headers["Content-Language"] = locale
-    response.vary.add("Accept-Language")
-    return response
+    return jsonify(CATEGORY_LIST_SCHEMA.dump(category_catalogue(snapshot(), request_locale())))

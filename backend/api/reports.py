@@ -18,18 +18,11 @@ from backend.api.schemas import (
 )
 from backend.errors import InvalidInput
 from backend.services import report_queries, reports
-from backend.services.city_cache import last_snapshot
+from backend.services.city_cache import CitySnapshot, last_snapshot
 from backend.services.routing import active_category
 from backend.workflow import expand_status_filter
 
 bp = Blueprint("reports", __name__, url_prefix="/api/v1")
-
-
-@bp.after_request
-def vary_on_language(response: Response) -> Response:
-    """Names in these answers follow Accept-Language, so caches must key on it."""
-    response.vary.add("Accept-Language")
-    return response
 
 # Schemas are built once: instantiating them per request costs more than using them.
 REPORT_CREATE_SCHEMA = ReportCreateSchema()
@@ -54,16 +47,21 @@ def _idempotency_key() -> str | None:
     return key
 
 
-def _load_new_report(body: dict) -> dict:
-    """Validate the body; an unknown category is reported together with every other field."""
+def _load_new_report(body: dict) -> tuple[dict, CitySnapshot]:
+    """Validate the body; an unknown category is reported together with every other field.
+
+    Returns the data and the city snapshot it was checked against (the insert re-verifies it).
+    """
     problems: dict = {}
+    snap = last_snapshot(session())
     code = body.get("category")
     if isinstance(code, str) and code.strip():
         try:
-            active_category(last_snapshot(session()), code.strip())
+            active_category(snap, code.strip())
         except InvalidInput:
-            try:  # perhaps added a moment ago: ask the database before refusing
-                active_category(snapshot(), code.strip())
+            snap = snapshot()  # perhaps added a moment ago: ask the database before refusing
+            try:
+                active_category(snap, code.strip())
             except InvalidInput as exc:
                 problems.update(exc.fields)
     try:
@@ -72,7 +70,7 @@ def _load_new_report(body: dict) -> dict:
         raise InvalidInput(exc.message, {**exc.fields, **problems}) from exc
     if problems:
         raise InvalidInput("Some fields are missing or invalid.", problems)
-    return data
+    return data, snap
 
 
 @bp.post("/reports")
@@ -106,12 +104,12 @@ def create_report() -> tuple[Response, int]:
         422: {$ref: '#/components/responses/Error'}
     """
     key = _idempotency_key()
-    data = _load_new_report(json_body())
+    data, snap = _load_new_report(json_body())
     locale = request_locale()
     cfg = settings()
     result = reports.create_report(
         session(), reports.NewReport(**data), secret_key=cfg.secret_key,
-        idempotency_key=key, locale=locale,
+        idempotency_key=key, locale=locale, snapshot=snap,
     )
     view = report_view(
         result.report, result.lon, result.lat, result.snapshot, locale, cfg.base_url
@@ -181,15 +179,7 @@ def list_reports() -> Response:
         before_id=args["before_id"],
     )
     rows, next_id = report_queries.list_reports(session(), flt)
-    locale, base_url = request_locale(), settings().base_url
-    body = REPORT_COLLECTION_SCHEMA.dump({
-        "type": "FeatureCollection",
-        "features": [report_feature(row, snap, locale, base_url) for row in rows],
-        "next_cursor": encode_cursor(next_id) if next_id is not None else None,
-    })
-    response = jsonify(body)
-    response.mimetype = "application/geo+json"
-    return response
+    return _feature_collection(rows, snap, encode_cursor(next_id) if next_id is not None else None)
 
 
 @bp.get("/reports/nearby")
@@ -216,11 +206,16 @@ def nearby_reports() -> Response:
     rows = report_queries.nearby_open_reports(
         session(), snap, args["category"], args["lon"], args["lat"], radius
     )
+    return _feature_collection(rows, snap, None)
+
+
+def _feature_collection(rows: list, snap: CitySnapshot, next_cursor: str | None) -> Response:
+    """Rows of a report query as a GeoJSON FeatureCollection response."""
     locale, base_url = request_locale(), settings().base_url
     response = jsonify(REPORT_COLLECTION_SCHEMA.dump({
         "type": "FeatureCollection",
         "features": [report_feature(row, snap, locale, base_url) for row in rows],
-        "next_cursor": None,
+        "next_cursor": next_cursor,
     }))
     response.mimetype = "application/geo+json"
     return response

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import request
+from flask import Flask, Response, g, request
 from marshmallow import Schema, ValidationError
 
 from backend.api.json_provider import strict_loads
@@ -16,8 +16,24 @@ MAX_JSON_BYTES = 256 * 1024
 
 
 def request_locale() -> str:
-    """The best of our languages for the Accept-Language header, German by default."""
-    return request.accept_languages.best_match(LOCALES, default="de") or "de"
+    """The best of our languages for the Accept-Language header, German by default.
+
+    Asking marks the response as language-dependent (see `mark_localized_responses`).
+    """
+    g.mm_locale = request.accept_languages.best_match(LOCALES, default="de") or "de"
+    return g.mm_locale
+
+
+def mark_localized_responses(app: Flask) -> None:
+    """Responses that depended on Accept-Language say so, so caches keep languages apart."""
+
+    @app.after_request
+    def vary_on_language(response: Response) -> Response:
+        locale = g.get("mm_locale")
+        if locale is not None:
+            response.vary.add("Accept-Language")
+            response.headers.setdefault("Content-Language", locale)
+        return response
 
 
 def json_body() -> dict[str, Any]:

@@ -12,13 +12,6 @@ from backend.services import reports
 
 bp = Blueprint("tracking", __name__, url_prefix="/api/v1")
 
-
-@bp.after_request
-def vary_on_language(response: Response) -> Response:
-    """Names in these answers follow Accept-Language, so caches must key on it."""
-    response.vary.add("Accept-Language")
-    return response
-
 # Schemas are built once: instantiating them per request costs more than using them.
 TRACKED_REPORT_SCHEMA = TrackedReportSchema()
 
