@@ -7,7 +7,7 @@ import logging
 from flask import Flask
 
 from backend import pages
-from backend.api import categories, openapi, reports, tracking
+from backend.api import categories, media, openapi, reports, tracking
 from backend.api.cookie_sessions import LazyCookieSessionInterface
 from backend.api.errors import register_error_handlers
 from backend.api.json_provider import SafeJSONProvider
@@ -19,6 +19,8 @@ from backend.db.engine import (
     ensure_sqlite_dir,
 )
 from backend.extensions import db
+from backend.media.storage import storage_from_settings
+from backend.queue import JobQueue
 from backend.settings import Settings
 
 
@@ -39,11 +41,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         SQLALCHEMY_TRACK_MODIFICATIONS=False,
     )
     app.extensions["mm_settings"] = settings
+    app.extensions["mm_storage"] = storage_from_settings(settings.media_root)
+    app.extensions["mm_jobs"] = JobQueue(settings.redis_url)
     ensure_sqlite_dir(database_url)
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
-    for blueprint in (categories.bp, reports.bp, tracking.bp, openapi.bp, pages.bp):
+    for blueprint in (categories.bp, reports.bp, tracking.bp, media.bp, openapi.bp, pages.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     mark_localized_responses(app)

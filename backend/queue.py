@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import redis
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
+
+log = logging.getLogger(__name__)
 
 QUEUE_NAMES = ("high", "default", "low")
 DEFAULT_TIMEOUT_S = 300
@@ -45,3 +48,32 @@ def enqueue(connection: redis.Redis, func: Callable[..., Any] | str, *args: Any,
     return queue(connection, queue_name).enqueue(
         func, *args, job_timeout=timeout, retry=retry, description=description, job_id=job_id,
     )
+
+
+class JobQueue:
+    """Hands work to the rq workers; a Redis outage is logged, never fatal for the caller.
+
+    Work that could not be enqueued is found again by the sweeper (`workers.sweeper`),
+    because the database, not Redis, records what still has to be done.
+    """
+
+    def __init__(self, redis_url: str) -> None:
+        self.redis_url = redis_url
+        self._connection: redis.Redis | None = None
+
+    @property
+    def connection(self) -> redis.Redis:
+        """The Redis connection, opened on first use."""
+        if self._connection is None:
+            self._connection = redis_connection(self.redis_url)
+        return self._connection
+
+    def submit(self, func: str, *args: Any, job_id: str | None = None,
+               description: str | None = None) -> bool:
+        """Enqueue `func(*args)`; False (and a log line) when Redis cannot be reached."""
+        try:
+            enqueue(self.connection, func, *args, job_id=job_id, description=description)
+        except (redis.RedisError, OSError) as exc:
+            log.warning("could not enqueue %s%r: %s", func, args, exc)
+            return False
+        return True

@@ -51,6 +51,19 @@ class Settings:
         60 * 1024 * 1024, "Largest request body accepted (bytes); larger gets 413."
     )
     nearby_radius_m: int = _setting(50, "Default radius of the 'already reported?' search.")
+    photo_max_bytes: int = _setting(
+        15 * 1024 * 1024, "Largest photo accepted (bytes); larger: 413."
+    )
+    photo_max_pixels: int = _setting(
+        50_000_000, "Most pixels a photo may decode to (decompression-bomb guard); more: 422."
+    )
+    photos_per_report: int = _setting(3, "Most photos one report may have.")
+    photo_far_m: int = _setting(
+        200, "A photo taken farther than this from the pin flags the report for staff."
+    )
+    keep_photo_originals: bool = _setting(
+        False, "Keep uploaded originals after the web sizes exist (they are never served)."
+    )
     log_level: str = _setting("INFO", "Python log level.")
 
     @classmethod
@@ -62,7 +75,12 @@ class Settings:
             raw = env.get(f"MM_{f.name.upper()}")
             if raw is None or raw == "":
                 continue
-            values[f.name] = int(raw) if isinstance(f.default, int) else raw
+            if isinstance(f.default, bool):
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            elif isinstance(f.default, int):
+                values[f.name] = int(raw)
+            else:
+                values[f.name] = raw
         values.update(overrides)
         return cls(**values)
 

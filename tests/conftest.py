@@ -151,9 +151,20 @@ def _reset_postgis(engine: Engine, versions: tuple[str, str], districts_file: Pa
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    """Settings for the backend under test."""
-    return base_settings(database_url, tmp_path)
+def redis_url(redis_server: servers.RunningServer) -> str:
+    """The session's real Redis, emptied for this test (no jobs left over from others)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    client.close()
+    return redis_server.url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, redis_url: str) -> Settings:
+    """Settings for the backend under test (a real Redis for the job queue)."""
+    return base_settings(database_url, tmp_path, redis_url=redis_url)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ DOCUMENTED_ENDPOINTS = (
     "reports.list_reports",
     "reports.nearby_reports",
     "reports.get_report",
+    "reports.add_photos",
     "tracking.track",
 )
 

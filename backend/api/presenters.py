@@ -42,6 +42,33 @@ def report_view(report: Report | Any, lon: float, lat: float, snapshot: CitySnap
             {"status": event.to_status, "at": event.at, "note": event.public_note}
             for event in report.events
         ],
+        "photos": [public_photo(p, base_url) for p in report.photos if p.status == "ready"],
+    }
+
+
+def photo_url(base_url: str, sha256: str, fmt: str) -> str:
+    """The public URL of a derivative."""
+    return f"{base_url}/media/photos/{sha256}.{'jpg' if fmt == 'jpeg' else fmt}"
+
+
+def public_photo(photo: Any, base_url: str) -> dict[str, Any]:
+    """A ready photo's web sizes (never the original, never EXIF facts)."""
+    sizes: dict[str, dict[str, Any]] = {}
+    for d in photo.derivatives:
+        size = sizes.setdefault(d.name, {"width": d.width, "height": d.height})
+        size[d.format] = photo_url(base_url, d.sha256, d.format)
+    return {"id": photo.public_id, "display": sizes.get("display"), "thumb": sizes.get("thumb")}
+
+
+def uploaded_photo(photo: Any) -> dict[str, Any]:
+    """What the uploader learns about their photo: status, and where the photo says it was."""
+    get = photo.get if isinstance(photo, dict) else lambda key: getattr(photo, key)
+    has_place = get("exif_lat") is not None and get("exif_lon") is not None
+    return {
+        "id": get("public_id"),
+        "status": get("status"),
+        "location": {"lat": get("exif_lat"), "lon": get("exif_lon")} if has_place else None,
+        "taken_at": get("taken_at"),
     }
 
 

@@ -6,20 +6,22 @@ import re
 
 from flask import Blueprint, Response, jsonify, request
 
-from backend.api.context import session, settings, snapshot
-from backend.api.presenters import report_feature, report_view
+from backend.api.context import jobs, photo_limits, session, settings, snapshot, storage
+from backend.api.presenters import report_feature, report_view, uploaded_photo
 from backend.api.query_schemas import NearbyQuery, ReportListQuery, encode_cursor
-from backend.api.request_io import json_body, load, request_locale
+from backend.api.request_io import form_body, load, report_body, request_locale
 from backend.api.schemas import (
     CreatedReportSchema,
     ReportCollectionSchema,
     ReportCreateSchema,
     ReportSchema,
+    UploadedPhotosSchema,
 )
-from backend.errors import InvalidInput
-from backend.services import report_queries, reports
+from backend.errors import InvalidInput, UnsupportedMediaType
+from backend.services import report_queries, reports, submissions
 from backend.services.city_cache import CitySnapshot, last_snapshot
 from backend.services.routing import active_category
+from backend.services.submissions import submit_report
 from backend.workflow import expand_status_filter
 
 bp = Blueprint("reports", __name__, url_prefix="/api/v1")
@@ -31,6 +33,7 @@ REPORT_SCHEMA = ReportSchema()
 REPORT_COLLECTION_SCHEMA = ReportCollectionSchema()
 REPORT_LIST_QUERY_SCHEMA = ReportListQuery()
 NEARBY_QUERY_SCHEMA = NearbyQuery()
+UPLOADED_PHOTOS_SCHEMA = UploadedPhotosSchema()
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 
@@ -91,6 +94,17 @@ def create_report() -> tuple[Response, int]:
         content:
           application/json:
             schema: ReportCreateSchema
+          multipart/form-data:
+            schema:
+              allOf:
+                - $ref: '#/components/schemas/ReportCreate'
+                - type: object
+                  properties:
+                    photos:
+                      type: array
+                      maxItems: 3
+                      items: {type: string, format: binary}
+                      description: JPEG, PNG, WebP or HEIC, each at most 15 MB
       responses:
         201:
           description: Stored and routed (also for a replayed Idempotency-Key)
@@ -104,16 +118,24 @@ def create_report() -> tuple[Response, int]:
         422: {$ref: '#/components/responses/Error'}
     """
     key = _idempotency_key()
-    data, snap = _load_new_report(json_body())
-    locale = request_locale()
     cfg = settings()
-    result = reports.create_report(
-        session(), reports.NewReport(**data), secret_key=cfg.secret_key,
-        idempotency_key=key, locale=locale, snapshot=snap,
-    )
+    body, uploads = report_body("photos", cfg.photo_max_bytes)
+    data, snap = _load_new_report(body)
+    locale = request_locale()
+    if uploads:
+        result = submit_report(
+            session(), storage(), jobs(), reports.NewReport(**data), uploads, photo_limits(),
+            secret_key=cfg.secret_key, idempotency_key=key, locale=locale, snapshot=snap,
+        )
+    else:  # the hot path: no photos, no storage
+        result = reports.create_report(
+            session(), reports.NewReport(**data), secret_key=cfg.secret_key,
+            idempotency_key=key, locale=locale, snapshot=snap,
+        )
     view = report_view(
         result.report, result.lon, result.lat, result.snapshot, locale, cfg.base_url
     )
+    view["uploads"] = [uploaded_photo(p) for p in (result.photos or result.report.photos)]
     view["tracking_token"] = result.tracking_token
     view["tracking_url"] = f"{cfg.base_url}/api/v1/track/{result.tracking_token}"
     response = jsonify(CREATED_REPORT_SCHEMA.dump(view))
@@ -219,3 +241,50 @@ def _feature_collection(rows: list, snap: CitySnapshot, next_cursor: str | None)
     }))
     response.mimetype = "application/geo+json"
     return response
+
+
+@bp.post("/reports/<public_id>/photos")
+def add_photos(public_id: str) -> tuple[Response, int]:
+    """Add photos to a report later.
+    ---
+    post:
+      summary: Add photos to your report later (slow or offline phones)
+      description: >
+        Needs the report's tracking token in the `X-Tracking-Token` header. A photo already
+        on the report is not added twice, so a retried upload is harmless.
+      parameters:
+        - {in: path, name: public_id, required: true, schema: {type: string}}
+        - {in: header, name: X-Tracking-Token, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          multipart/form-data:
+            schema:
+              type: object
+              properties:
+                photos:
+                  type: array
+                  maxItems: 3
+                  items: {type: string, format: binary}
+      responses:
+        201:
+          description: The photos of the upload, pending processing
+          content:
+            application/json:
+              schema: UploadedPhotosSchema
+        404: {$ref: '#/components/responses/Error'}
+        413: {$ref: '#/components/responses/Error'}
+        415: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaType("Send photos as multipart/form-data.",
+                                   {"Content-Type": ["expected multipart/form-data"]})
+    token = request.headers.get("X-Tracking-Token", "")
+    _, uploads = form_body("photos", settings().photo_max_bytes)
+    if not uploads:
+        raise InvalidInput("No photo in the upload.", {"photos": ["at least one photo"]})
+    added = submissions.add_photos(session(), storage(), jobs(), public_id, token, uploads,
+                                   photo_limits())
+    return jsonify(UPLOADED_PHOTOS_SCHEMA.dump({
+        "photos": [uploaded_photo(p) for p in added]})), 201

@@ -60,6 +60,47 @@ def json_body() -> dict[str, Any]:
     return data
 
 
+FORM_NUMBERS = ("lat", "lon")
+
+
+def form_body(file_field: str, max_file_bytes: int) -> tuple[dict[str, Any], list[bytes]]:
+    """A multipart/form-data body: its fields (numbers parsed) and the files in `file_field`.
+
+    Files are read up to one byte past the limit, so an oversized one is refused by the
+    photo checks without reading all of it into memory.
+    """
+    data: dict[str, Any] = {}
+    for key in request.form:
+        value = request.form.get(key, "")
+        if key in FORM_NUMBERS:
+            try:
+                number = float(value)
+            except ValueError:
+                number = None
+            # Leave text that is no finite number as it is: the schema names the field.
+            data[key] = number if number is not None and math.isfinite(number) else value
+        else:
+            data[key] = value
+    unknown = [key for key in request.files if key != file_field]
+    if unknown:
+        raise InvalidInput("Unexpected file fields.", {k: ["unknown field"] for k in unknown})
+    files = [f.stream.read(max_file_bytes + 1) for f in request.files.getlist(file_field)]
+    return data, files
+
+
+def report_body(file_field: str, max_file_bytes: int) -> tuple[dict[str, Any], list[bytes]]:
+    """The body of a new report: JSON, or multipart form fields with photos."""
+    if request.mimetype == "multipart/form-data":
+        return form_body(file_field, max_file_bytes)
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType(
+            "Send the report as application/json or multipart/form-data.",
+            {"Content-Type": [f"expected application/json or multipart/form-data, got "
+                              f"'{request.mimetype or ''}'"]},
+        )
+    return json_body(), []
+
+
 def load(schema: Schema, data: Any) -> Any:
     """Validate with a marshmallow schema; every failing field is named in the error."""
     try:

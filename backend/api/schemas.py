@@ -105,6 +105,39 @@ class HistoryEntrySchema(Schema):
     note = fields.String(allow_none=True)
 
 
+class PhotoFilesSchema(Schema):
+    jpeg = fields.String(required=True, metadata={"description": "URL of the JPEG"})
+    webp = fields.String(required=True, metadata={"description": "URL of the WebP"})
+    width = fields.Integer(required=True)
+    height = fields.Integer(required=True)
+
+
+class PublicPhotoSchema(Schema):
+    """A processed photo: web sizes only, without any metadata."""
+
+    id = fields.String(required=True)
+    display = fields.Nested(PhotoFilesSchema, required=True,
+                            metadata={"description": "at most 1600 px on the long side"})
+    thumb = fields.Nested(PhotoFilesSchema, required=True,
+                          metadata={"description": "at most 320 px on the long side"})
+
+
+class PhotoPlaceSchema(Schema):
+    lat = fields.Float(required=True)
+    lon = fields.Float(required=True)
+
+
+class UploadedPhotoSchema(Schema):
+    """A photo as its uploader sees it right after the upload."""
+
+    id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["pending", "ready", "failed"]))
+    location = fields.Nested(PhotoPlaceSchema, allow_none=True, required=True, metadata={
+        "description": "Where the photo says it was taken (EXIF GPS), to offer as the pin."})
+    taken_at = fields.String(allow_none=True, required=True,
+                             metadata={"description": "Camera time as recorded (EXIF)"})
+
+
 class ReportSchema(Schema):
     """The public view of a report: never the reporter's e-mail or tracking token."""
 
@@ -122,11 +155,14 @@ class ReportSchema(Schema):
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
     history = fields.List(fields.Nested(HistoryEntrySchema), required=True)
+    photos = fields.List(fields.Nested(PublicPhotoSchema), required=True,
+                         metadata={"description": "Processed photos (pending ones appear later)"})
 
 
 class CreatedReportSchema(ReportSchema):
     """The answer to a new report: the public view plus the reporter's secret tracking token."""
 
+    uploads = fields.List(fields.Nested(UploadedPhotoSchema), required=True)
     tracking_token = fields.String(required=True,
                                    metadata={"description": "Keep it: it is shown only now."})
     tracking_url = fields.String(required=True)
@@ -136,6 +172,13 @@ class TrackedReportSchema(ReportSchema):
     """The reporter's own view, reached with the tracking token."""
 
     email_on_file = fields.Boolean(required=True)
+    uploads = fields.List(fields.Nested(UploadedPhotoSchema), required=True)
+
+
+class UploadedPhotosSchema(Schema):
+    """The answer to photos added to an existing report."""
+
+    photos = fields.List(fields.Nested(UploadedPhotoSchema), required=True)
 
 
 class CategorySchema(Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from backend.api.context import session, settings, snapshot
-from backend.api.presenters import report_view
+from backend.api.presenters import report_view, uploaded_photo
 from backend.api.request_io import request_locale
 from backend.api.schemas import TrackedReportSchema
 from backend.services import reports
@@ -35,6 +35,7 @@ def track(token: str) -> Response:
     report, lon, lat = reports.get_report_by_token(session(), token)
     view = report_view(report, lon, lat, snapshot(), request_locale(), settings().base_url)
     view["email_on_file"] = report.reporter_email is not None
+    view["uploads"] = [uploaded_photo(p) for p in report.photos]
     response = jsonify(TRACKED_REPORT_SCHEMA.dump(view))
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Referrer-Policy"] = "no-referrer"

@@ -9,9 +9,11 @@ data-modifying CTEs, so there the same steps are three statements inside one
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg.types.json import Json
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -19,6 +21,7 @@ REPORT_COLUMNS = (
     "public_id", "tracking_token_hash", "category_id", "description", "address", "district_id",
     "department_id", "status", "priority", "reporter_email", "reporter_locale",
     "idempotency_key", "request_fingerprint", "source", "created_at", "updated_at",
+    "review_flags",
 )
 _COLUMN_LIST = ", ".join(REPORT_COLUMNS)
 
@@ -64,6 +67,14 @@ def _sqlite_time(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+def _sqlite_value(column: str, value: Any) -> Any:
+    if column in ("created_at", "updated_at"):
+        return _sqlite_time(value)
+    if column == "review_flags":
+        return json.dumps(value) if value else None
+    return value
+
+
 def insert_report(conn: Connection, values: dict[str, Any], lon: float, lat: float,
                   versions: tuple[str, str], actor: str) -> InsertOutcome:
     """Insert unless the versions changed or the idempotency key exists; never commits."""
@@ -80,6 +91,7 @@ def _insert(conn: Connection, values: dict[str, Any], lon: float, lat: float,
     if conn.dialect.name == "postgresql":
         params = dict(values, lon=lon, lat=lat, config_version=versions[0],
                       layer_version=versions[1], actor=actor)
+        params["review_flags"] = Json(values["review_flags"]) if values["review_flags"] else None
         # Straight to the driver (inside the session's transaction): SQLAlchemy's execution
         # layer costs more CPU here than psycopg and the statement together.
         row = conn.connection.driver_connection.execute(_POSTGRES, params).fetchone()
@@ -90,10 +102,7 @@ def _insert(conn: Connection, values: dict[str, Any], lon: float, lat: float,
     current_versions = (current[0], current[1])
     if current_versions != versions:
         return InsertOutcome(None, current_versions)
-    params = tuple(
-        _sqlite_time(values[c]) if c in ("created_at", "updated_at") else values[c]
-        for c in REPORT_COLUMNS
-    )
+    params = tuple(_sqlite_value(c, values[c]) for c in REPORT_COLUMNS)
     row = conn.exec_driver_sql(_SQLITE_REPORT, (*params, lon, lat)).first()
     if row is None:
         return InsertOutcome(None, current_versions)

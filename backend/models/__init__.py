@@ -3,6 +3,7 @@
 from backend.models.base import Base
 from backend.models.city import Category, CategoryGroup, CityState, Department, RoutingRule
 from backend.models.district import District
+from backend.models.photo import Photo, PhotoDerivative, PhotoStatus
 from backend.models.report import Report, ReportEvent
 
 __all__ = [
@@ -12,6 +13,9 @@ __all__ = [
     "CityState",
     "Department",
     "District",
+    "Photo",
+    "PhotoDerivative",
+    "PhotoStatus",
     "Report",
     "ReportEvent",
     "RoutingRule",

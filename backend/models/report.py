@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from geoalchemy2 import Geometry
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.models.base import Base, UTCDateTime, utcnow
 from backend.models.city import Category, Department
 from backend.models.district import District
+
+if TYPE_CHECKING:
+    from backend.models.photo import Photo
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key.
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -39,6 +43,8 @@ class Report(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(16), default="api")
+    # Reasons staff should look at this report (e.g. "photo_far_from_pin"); not public.
+    review_flags: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -48,6 +54,7 @@ class Report(Base):
     events: Mapped[list[ReportEvent]] = relationship(
         back_populates="report", order_by="ReportEvent.id", lazy="selectin"
     )
+    photos: Mapped[list[Photo]] = relationship(order_by="Photo.position", lazy="selectin")
 
     __table_args__ = (
         Index("ix_report_status_created", "status", "created_at"),

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.db.report_insert import PublicIdTaken, insert_report
 from backend.errors import Conflict, NotFound
+from backend.media.imaging import InspectedPhoto
 from backend.models import Report
 from backend.models.base import utcnow
 from backend.services.city_cache import CitySnapshot, last_snapshot, snapshot_for_versions
+from backend.services.photos import insert_photo_rows, photo_rows
 from backend.services.routing import RoutingDecision, route_report
 from backend.tokens import (
     derived_tracking_token,
@@ -55,6 +59,8 @@ class CreatedReport:
     lon: float
     lat: float
     snapshot: CitySnapshot
+    photo_ids: list[int] = field(default_factory=list)
+    photos: list[dict[str, Any]] = field(default_factory=list)  # rows, for the uploader only
 
 
 def _existing_for_key(session: Session, key: str, request_fingerprint: str | None,
@@ -109,18 +115,26 @@ def _stored(report_id: int, values: dict[str, Any], actor: str) -> SimpleNamespa
         report_id=report_id, at=values["created_at"], actor=actor, from_status=None,
         to_status=values["status"], public_note=None, internal_note=None,
     )
-    return SimpleNamespace(id=report_id, events=[event], **values)
+    return SimpleNamespace(id=report_id, events=[event], photos=[], **values)
 
 
 def create_report(session: Session, data: NewReport, *, secret_key: str,
                   idempotency_key: str | None = None, locale: str = "de",
-                  source: str = "api", snapshot: CitySnapshot | None = None) -> CreatedReport:
-    """Route and store a report; a repeated idempotency key returns the first report.
+                  source: str = "api", snapshot: CitySnapshot | None = None,
+                  photos: Sequence[InspectedPhoto] = (),
+                  review_flags: list[str] | None = None) -> CreatedReport:
+    """Route and store a report (with its photo rows); a repeated idempotency key returns the
+    first report.
 
     Routing uses the process's snapshot of the city; the insert checks in the same statement
     that the snapshot is still current, and on a change the report is routed again.
     """
-    request_fingerprint = fingerprint(data.as_dict()) if idempotency_key else None
+    request_fingerprint = None
+    if idempotency_key:
+        payload = data.as_dict()
+        if photos:
+            payload["photos"] = [photo.sha256 for photo in photos]
+        request_fingerprint = fingerprint(payload)
     snap = snapshot or last_snapshot(session)
     token = (derived_tracking_token(secret_key, idempotency_key) if idempotency_key
              else new_tracking_token())
@@ -129,19 +143,25 @@ def create_report(session: Session, data: NewReport, *, secret_key: str,
         values = _row_values(
             data, decision, token, idempotency_key, request_fingerprint, locale, source
         )
+        values["review_flags"] = review_flags or None
+        photo_ids: list[int] = []
+        rows: list[dict[str, Any]] = []
         try:
             outcome = insert_report(
                 session.connection(), values, data.lon, data.lat, snap.versions, REPORTER
             )
-        except PublicIdTaken:
-            # The random public id collided: roll back and draw another.
+            if outcome.report_id is not None and photos:
+                rows = photo_rows(outcome.report_id, photos, 0)
+                photo_ids = insert_photo_rows(session, rows)
+        except (PublicIdTaken, IntegrityError):
+            # A random public id (of the report or a photo) collided: draw new ones.
             session.rollback()
             continue
         if outcome.report_id is not None:
             session.commit()
             return CreatedReport(
                 _stored(outcome.report_id, values, REPORTER), token, True, data.lon, data.lat,
-                snap,
+                snap, photo_ids, rows,
             )
         session.rollback()
         if outcome.versions != snap.versions:

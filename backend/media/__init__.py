@@ -1,0 +1,1 @@
+"""Photos: validation, rendering of derivatives, storage."""

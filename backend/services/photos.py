@@ -1,0 +1,218 @@
+"""Photos: accept uploads (validated by content), and turn originals into public web sizes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from geo.photo_exif import distance_m
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from backend.errors import DomainError, InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from backend.media.imaging import InspectedPhoto, PhotoRejected, inspect_photo, render_derivatives
+from backend.media.storage import PhotoStorage, derivative_key, original_key
+from backend.models import Photo, PhotoDerivative, PhotoStatus
+from backend.models.base import utcnow
+from backend.queue import JobQueue
+from backend.tokens import new_public_id
+
+log = logging.getLogger(__name__)
+
+PHOTO_FAR_FROM_PIN = "photo_far_from_pin"
+PROCESS_JOB = "workers.photo_jobs.process_photo"
+_REJECTION_ERRORS: dict[int, type[DomainError]] = {
+    413: PayloadTooLarge, 415: UnsupportedMediaType, 422: InvalidInput,
+}
+
+
+def inspect_uploads(files: Sequence[bytes], *, max_bytes: int, max_pixels: int,
+                    limit: int) -> list[InspectedPhoto]:
+    """Validate every uploaded photo by its content; the first refusal names the photo."""
+    if len(files) > limit:
+        raise InvalidInput(f"At most {limit} photos per report.",
+                           {"photos": [f"at most {limit} photos"]})
+    inspected = []
+    for index, data in enumerate(files):
+        try:
+            inspected.append(inspect_photo(data, max_bytes=max_bytes, max_pixels=max_pixels))
+        except PhotoRejected as exc:
+            error = _REJECTION_ERRORS.get(exc.status, InvalidInput)
+            failure = error(exc.message, {f"photos[{index}]": [exc.message]})
+            failure.code = exc.code
+            raise failure from exc
+    return inspected
+
+
+def review_flags(photos: Sequence[InspectedPhoto], lon: float, lat: float,
+                 far_m: float) -> list[str]:
+    """Reasons for staff to look twice, e.g. a photo taken far away from the pin."""
+    for photo in photos:
+        place = photo.facts.place
+        if place is not None and distance_m(place.lat, place.lon, lat, lon) > far_m:
+            return [PHOTO_FAR_FROM_PIN]
+    return []
+
+
+def store_originals(storage: PhotoStorage, photos: Sequence[tuple[InspectedPhoto, bytes]]
+                    ) -> list[str]:
+    """Write the originals (durably, by content hash); returns the keys this call created."""
+    created = []
+    try:
+        for inspected, data in photos:
+            key = original_key(inspected.sha256)
+            if storage.put(key, data):
+                created.append(key)
+    except BaseException:
+        discard(storage, created)
+        raise
+    return created
+
+
+def discard(storage: PhotoStorage, keys: Sequence[str]) -> None:
+    """Remove files written for a submission that did not go through."""
+    for key in keys:
+        try:
+            storage.delete(key)
+        except OSError:  # pragma: no cover - logged, the sweep of orphans is a later concern
+            log.exception("could not remove %s", key)
+
+
+def photo_rows(report_id: int, photos: Sequence[InspectedPhoto], first_position: int
+               ) -> list[dict[str, Any]]:
+    """Rows for the photo table, pending processing."""
+    now = utcnow()
+    rows = []
+    for offset, photo in enumerate(photos):
+        place = photo.facts.place
+        rows.append({
+            "public_id": new_public_id(), "report_id": report_id,
+            "position": first_position + offset, "status": PhotoStatus.PENDING,
+            "failure_reason": None, "attempts": 0, "original_sha256": photo.sha256,
+            "original_key": original_key(photo.sha256), "original_size": photo.size,
+            "content_type": photo.content_type, "width": photo.width, "height": photo.height,
+            "exif_lat": place.lat if place else None, "exif_lon": place.lon if place else None,
+            "taken_at": _taken_at(photo), "created_at": now, "updated_at": now,
+        })
+    return rows
+
+
+def _taken_at(photo: InspectedPhoto) -> str | None:
+    facts = photo.facts
+    if facts.taken_at is None:
+        return None
+    return facts.taken_at.isoformat() + (facts.taken_at_offset or "")
+
+
+def insert_photo_rows(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert photo rows in the caller's transaction; returns their ids in order."""
+    ids = []
+    for row in rows:
+        ids.append(session.execute(insert(Photo).values(row).returning(Photo.id)).scalar_one())
+    return ids
+
+
+def enqueue_processing(jobs: JobQueue | None, photo_ids: Sequence[int]) -> None:
+    """Hand photos to the workers (after the commit that made them durable)."""
+    if jobs is None:
+        return
+    for photo_id in photo_ids:
+        jobs.submit(PROCESS_JOB, photo_id, job_id=f"photo-{photo_id}",
+                    description=f"process photo {photo_id}")
+
+
+def process_photo(session: Session, storage: PhotoStorage, photo_id: int, *,
+                  keep_original: bool) -> str:
+    """Render and store the web sizes of a photo and mark it ready; safe to run twice.
+
+    A photo that cannot be rendered is marked failed with the reason (no retry helps);
+    storage or database trouble raises, so the job is retried.
+    """
+    photo = session.get(Photo, photo_id)
+    if photo is None:
+        return "missing"
+    if photo.status == PhotoStatus.READY:
+        _drop_original(session, storage, photo, keep_original)
+        return photo.status
+    if photo.original_key is None or not storage.exists(photo.original_key):
+        return _fail(session, photo, "the original file is missing")
+    data = storage.get(photo.original_key)
+    try:
+        derivatives = render_derivatives(data)
+    except PhotoRejected as exc:
+        return _fail(session, photo, exc.message)
+    for derivative in derivatives:
+        storage.put(derivative_key(derivative.sha256, derivative.format), derivative.data)
+    session.execute(delete(PhotoDerivative).where(PhotoDerivative.photo_id == photo.id))
+    session.execute(insert(PhotoDerivative), [
+        {"photo_id": photo.id, "name": d.name, "format": d.format, "sha256": d.sha256,
+         "storage_key": derivative_key(d.sha256, d.format), "width": d.width,
+         "height": d.height, "size": len(d.data)}
+        for d in derivatives
+    ])
+    photo.status = PhotoStatus.READY
+    photo.failure_reason = None
+    photo.updated_at = utcnow()
+    session.commit()
+    _drop_original(session, storage, photo, keep_original)
+    return photo.status
+
+
+def _drop_original(session: Session, storage: PhotoStorage, photo: Photo,
+                   keep_original: bool) -> None:
+    """Delete the private original once the derivatives exist, unless configured to keep it."""
+    if keep_original or photo.original_key is None:
+        return
+    key = photo.original_key
+    photo.original_key = None
+    session.commit()
+    shared = session.scalar(select(func.count()).select_from(Photo).where(
+        Photo.original_key == key))
+    if not shared:  # the same file may belong to another report's photo
+        storage.delete(key)
+
+
+def _fail(session: Session, photo: Photo, reason: str) -> str:
+    photo.status = PhotoStatus.FAILED
+    photo.failure_reason = reason
+    photo.updated_at = utcnow()
+    session.commit()
+    return photo.status
+
+
+def start_attempt(session: Session, photo_id: int) -> None:
+    """Count a processing attempt (the sweeper gives up on a photo after too many)."""
+    session.execute(update(Photo).where(Photo.id == photo_id).values(
+        attempts=Photo.attempts + 1, updated_at=utcnow()))
+    session.commit()
+
+
+def record_error(session: Session, photo_id: int, error: str) -> None:
+    """Keep the last transient error on a still-pending photo, where staff can see it."""
+    session.execute(update(Photo).where(
+        Photo.id == photo_id, Photo.status == PhotoStatus.PENDING
+    ).values(failure_reason=error[:500], updated_at=utcnow()))
+    session.commit()
+
+
+def give_up_on_exhausted(session: Session, max_attempts: int) -> int:
+    """Mark photos that failed `max_attempts` times as failed, keeping their last error."""
+    result = session.execute(update(Photo).where(
+        Photo.status == PhotoStatus.PENDING, Photo.attempts >= max_attempts
+    ).values(status=PhotoStatus.FAILED, updated_at=utcnow(),
+             failure_reason=func.coalesce(Photo.failure_reason, "processing kept failing")))
+    session.commit()
+    return result.rowcount or 0
+
+
+def pending_photo_ids(session: Session, updated_before: datetime, max_attempts: int
+                      ) -> list[int]:
+    """Photos still waiting for processing (e.g. their job was lost with Redis)."""
+    return list(session.scalars(
+        select(Photo.id).where(Photo.status == PhotoStatus.PENDING,
+                               Photo.updated_at < updated_before,
+                               Photo.attempts < max_attempts)
+        .order_by(Photo.id)
+    ))

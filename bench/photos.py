@@ -1,0 +1,84 @@
+"""Photo pipeline cost per photo: the fast render next to the naive one, and the upload check.
+
+Run: .venv/bin/python bench/photos.py [--runs 7]
+
+For a 9 MP phone JPEG and a 12 MP iPhone HEIC: median milliseconds of `render_derivatives`
+(fast) and `render_naive` (full decode, Lanczos from full size) measured interleaved in the same
+run, the speed-up, the photos per second one single-threaded worker sustains, and the cost of
+`inspect_photo` at upload time. Goal for the JPEG: fast >= 3x naive and <= 150 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+from common import median, shared_data  # type: ignore[import-not-found]
+
+from backend.media.imaging import inspect_photo, render_derivatives, render_naive
+
+PHOTOS = ("mobile/HMD_Nokia_8.3_5G.jpg", "mobile/iphone_13_pro_max.HEIC")
+JPEG_GOAL_SPEEDUP = 3.0
+JPEG_GOAL_MS = 150.0
+
+
+def _ms(call: Callable[[bytes], object], data: bytes) -> float:
+    started = time.perf_counter()
+    call(data)
+    return (time.perf_counter() - started) * 1000
+
+
+def measure(data: bytes, runs: int) -> dict[str, float]:
+    """Median ms of inspect, fast and naive for one photo (interleaved after one warm-up)."""
+    calls = {"inspect": inspect_photo, "fast": render_derivatives, "naive": render_naive}
+    for call in calls.values():
+        call(data)  # warm-up: imports, ICC transform cache, allocator
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(runs):
+        # Interleaved so that a noisy neighbour hurts both pipelines alike.
+        for name, call in calls.items():
+            times[name].append(_ms(call, data))
+    return {name: median(values) for name, values in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+
+    photos = shared_data() / "photos"
+    results = {}
+    print(f"median of {args.runs} runs after a warm-up, one thread\n")
+    print(
+        f"{'photo':<30}{'MB':>6}{'inspect ms':>12}{'fast ms':>10}{'naive ms':>10}"
+        f"{'speed-up':>10}{'fast photos/s':>15}"
+    )
+    for name in PHOTOS:
+        data = (photos / name).read_bytes()
+        r = measure(data, args.runs)
+        results[name] = r
+        print(
+            f"{name.split('/')[-1]:<30}{len(data) / 1e6:>6.1f}{r['inspect']:>12.1f}"
+            f"{r['fast']:>10.1f}{r['naive']:>10.1f}{r['naive'] / r['fast']:>9.1f}x"
+            f"{1000 / r['fast']:>15.1f}"
+        )
+
+    mix_fast = sum(r["fast"] for r in results.values()) / len(results)
+    mix_naive = sum(r["naive"] for r in results.values()) / len(results)
+    print(
+        f"\neven mix (1 JPEG : 1 HEIC): {1000 / mix_fast:.1f} photos/s per worker fast, "
+        f"{1000 / mix_naive:.1f} naive"
+    )
+
+    jpeg = results[PHOTOS[0]]
+    speedup = jpeg["naive"] / jpeg["fast"]
+    ok = speedup >= JPEG_GOAL_SPEEDUP and jpeg["fast"] <= JPEG_GOAL_MS
+    print(
+        f"JPEG goal (>= {JPEG_GOAL_SPEEDUP:g}x naive, <= {JPEG_GOAL_MS:g} ms): "
+        f"{speedup:.1f}x, {jpeg['fast']:.0f} ms -> {'met' if ok else 'MISSED'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
