@@ -65,7 +65,7 @@ def gunicorn(app: str, port: int, env: dict[str, str], threads: int) -> subproce
         try:
             requests.get(f"http://127.0.0.1:{port}/", timeout=1)
             return proc
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError(f"gunicorn for {app} did not start")

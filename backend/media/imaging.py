@@ -30,9 +30,10 @@ MAX_PIXELS = 50_000_000
 
 JPEG_QUALITY = 82
 WEBP_QUALITY = 80
-# Encoder settings measured on the Nokia photo's 1600x686 display copy: libwebp method 4 (its
-# default) takes 70 ms, method 2 28 ms for a 0.4 % larger file. A progressive JPEG takes 12 ms,
-# a Huffman-optimized baseline one 5 ms for a 2 % larger file. No metadata options are passed
+# Encoder settings, measured on the Nokia photo's 1600x686 display copy: libwebp's default
+# method 4 takes 70 ms, method 2 28 ms for a 0.4 % larger file. A progressive JPEG takes 12 ms,
+# a Huffman-optimized one 5 ms, a plain baseline one 2 ms for a 2-4 % larger file: the JPEG is
+# only the fallback for clients without WebP, so the cheap one. No metadata option is passed
 # on purpose: nothing but pixels goes out.
 _JPEG_SAVE = {"format": "JPEG", "quality": JPEG_QUALITY}
 _WEBP_SAVE = {"format": "WEBP", "quality": WEBP_QUALITY, "method": 2}
@@ -136,10 +137,10 @@ def inspect_photo(
 ) -> InspectedPhoto:
     """Validate an upload and read its facts; raise PhotoRejected for anything unacceptable.
 
-    Cost: a JPEG is decoded at 1/8 scale (every compressed byte is still read, so truncation
-    is caught) in about 15 ms for 9 megapixels. PNG and WebP are decoded fully. HEIF has no
-    reduced-size decode, so a 12-megapixel HEIC costs a full decode (roughly 0.25-1.4 s by
-    machine); that is the price of not accepting damaged HEIF files.
+    Cost (bench/photos.py): a JPEG is decoded at 1/8 scale, which still reads every compressed
+    byte and so catches truncation: about 18 ms for 9 megapixels. PNG and WebP are decoded in
+    full. HEIF has no reduced-scale decode, so a 12-megapixel HEIC costs a full decode, about
+    0.2-0.3 s here and up to 1.4 s on slower machines: the price of refusing damaged files.
     """
     fmt = _check_envelope(data, max_bytes)
     with _rejecting(), _open(data, fmt, max_pixels) as img:
@@ -168,7 +169,9 @@ def inspect_photo(
 def render_derivatives(data: bytes, *, max_pixels: int = MAX_PIXELS) -> list[Derivative]:
     """Render display and thumb copies (JPEG and WebP each): upright, sRGB, no metadata.
 
-    Deterministic: the same bytes give byte-identical derivatives, so a re-run job is a no-op.
+    Returns display JPEG, display WebP, thumb JPEG, thumb WebP; the display copy fits
+    DISPLAY_MAX and the thumb THUMB_MAX on the long side, never upscaled. Deterministic: the
+    same bytes give byte-identical derivatives, so a re-run job is a no-op.
     """
     fmt = _check_envelope(data, None)
     with _rejecting():
@@ -212,14 +215,14 @@ def render_naive(data: bytes, *, max_pixels: int = MAX_PIXELS) -> list[Derivativ
 
 def _is_heif_ftyp(head: bytes) -> bool:
     size = int.from_bytes(head[0:4], "big")
-    # size 1: a 64-bit size follows the type; size 0: the box runs to the end of the file.
-    start = 16 if size == 1 else 8
-    end = len(head) if size in (0, 1) else min(size, len(head))
-    if size == 1:
-        end = min(int.from_bytes(head[8:16], "big"), len(head))
+    start, end = 8, min(size, len(head))
+    if size == 1:  # a 64-bit box size follows the type
+        start, end = 16, min(int.from_bytes(head[8:16], "big"), len(head))
+    elif size == 0:  # the box runs to the end of the file
+        end = len(head)
     major = head[start : start + 4]
-    compatible = {head[i : i + 4] for i in range(start + 8, end - 3, 4)}
-    brands = compatible | {major}
+    # Compatible brands follow the major brand and a 4-byte minor version.
+    brands = {head[i : i + 4] for i in range(start + 8, end - 3, 4)} | {major}
     if major in _AVIF_BRANDS:
         return False
     if brands & _HEVC_BRANDS:
@@ -269,11 +272,7 @@ def _rejecting() -> Iterator[None]:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _too_many_pixels() from exc
     except Exception as exc:
-        raise PhotoRejected(
-            422,
-            "invalid_photo",
-            "The photo could not be read: the file is damaged or incomplete.",
-        ) from exc
+        raise _damaged() from exc
 
 
 def _too_many_pixels(
@@ -284,8 +283,35 @@ def _too_many_pixels(
     return PhotoRejected(422, "invalid_photo", f"The photo has too many pixels{dims}{most}.")
 
 
+def _damaged() -> PhotoRejected:
+    return PhotoRejected(
+        422, "invalid_photo", "The photo could not be read: the file is damaged or incomplete."
+    )
+
+
+def _heif_is_whole(data: bytes) -> bool:
+    """Whether every top-level ISO-BMFF box of a HEIF file ends inside the file."""
+    # libheif decodes a cut file without complaint (the missing tiles come out grey) and
+    # pillow-heif has no strict mode. A cut upload always leaves its last box (mdat) short.
+    offset, end = 0, len(data)
+    while offset < end:
+        if end - offset < 8:
+            return False
+        size = int.from_bytes(data[offset : offset + 4], "big")
+        if size == 1:  # a 64-bit size follows the box type
+            size = int.from_bytes(data[offset + 8 : offset + 16], "big")
+        elif size == 0:
+            return True  # "up to the end of the file": nothing left to compare against
+        if size < 8 or offset + size > end:
+            return False
+        offset += size
+    return True
+
+
 @contextmanager
 def _open(data: bytes, fmt: str, max_pixels: int) -> Iterator[Image.Image]:
+    if fmt == "heif" and not _heif_is_whole(data):
+        raise _damaged()
     # Only the plugin matching the sniffed magic may parse the file: no format confusion.
     with Image.open(io.BytesIO(data), formats=_PLUGINS[fmt]) as img:
         if img.format not in _OPENED_AS[fmt]:

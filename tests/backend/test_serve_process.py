@@ -23,9 +23,9 @@ def _wait_for(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
         if proc.poll() is not None:
             raise AssertionError(f"serve exited early with {proc.returncode}")
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=5)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # still booting
             time.sleep(0.2)
     raise AssertionError(f"{url} did not answer within {timeout} s")
 
@@ -89,3 +89,26 @@ def test_serve_stops_with_its_worker(served) -> None:  # noqa: ANN001
     alive = [pid for pid in children if Path(f"/proc/{pid}").exists()
              and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()]
     assert alive == []
+
+
+def test_served_demo_processes_a_photo_with_its_own_worker(served) -> None:  # noqa: ANN001
+    from tests.shared_data import shared_data_dir
+
+    base, proc, _ = served
+    photo = shared_data_dir() / "photos" / "gps" / "DSCN0010.jpg"
+    with photo.open("rb") as fh:
+        response = requests.post(f"{base}/api/v1/reports", data={
+            "category": "schild-verdreht", "lat": "48.1374", "lon": "11.5755",
+            "description": "Schild verdreht",
+        }, files={"photos": ("sign.jpg", fh, "image/jpeg")}, timeout=30)
+    assert response.status_code == 201, response.text
+    assert response.json()["uploads"][0]["status"] == "pending"
+    deadline = time.monotonic() + 60
+    photos: list = []
+    while time.monotonic() < deadline and not photos:
+        photos = requests.get(response.json()["url"], timeout=10).json()["photos"]
+        time.sleep(0.3)
+    assert photos, "the embedded worker should have processed the photo"
+    image = requests.get(photos[0]["thumb"]["jpeg"], timeout=10)
+    assert image.status_code == 200 and image.headers["Content-Type"] == "image/jpeg"
+    assert b"Exif" not in image.content
