@@ -77,7 +77,7 @@ class FilesystemStorage:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def keys(self) -> list[str]:
+    def list_keys(self) -> list[str]:
         """Every stored key (for tests and maintenance)."""
         return sorted(
             str(p.relative_to(self.root)) for p in self.root.rglob("*")
