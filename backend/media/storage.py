@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Protocol
 
@@ -22,6 +23,12 @@ class PhotoStorage(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove `key` if present."""
+
+    def move_aside(self, key: str) -> str | None:
+        """Move `key` out of reach under a new key (None when absent); see `restore`."""
+
+    def restore(self, aside: str, key: str) -> None:
+        """Put a moved-aside blob back under `key`."""
 
 
 def original_key(sha256: str) -> str:
@@ -76,6 +83,21 @@ class FilesystemStorage:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def move_aside(self, key: str) -> str | None:
+        aside = f"aside/{uuid.uuid4().hex}"
+        target = self._path(aside)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(self._path(key), target)  # atomic: readers see the file or nothing
+        except FileNotFoundError:
+            return None
+        return aside
+
+    def restore(self, aside: str, key: str) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._path(aside), path)
 
     def list_keys(self) -> list[str]:
         """Every stored key (for tests and maintenance)."""

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from geo.photo_exif import distance_m
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -18,6 +17,7 @@ from backend.models import Photo, PhotoDerivative, PhotoStatus
 from backend.models.base import utcnow
 from backend.queue import JobQueue
 from backend.tokens import new_public_id
+from geo.photo_exif import distance_m
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,13 @@ def store_originals(storage: PhotoStorage, photos: Sequence[tuple[InspectedPhoto
         discard(storage, created)
         raise
     return created
+
+
+def ensure_originals(storage: PhotoStorage,
+                     photos: Sequence[tuple[InspectedPhoto, bytes]]) -> None:
+    """After the commit: write again any original a finishing job removed meanwhile."""
+    for inspected, data in photos:
+        storage.put(original_key(inspected.sha256), data)
 
 
 def discard(storage: PhotoStorage, keys: Sequence[str]) -> None:
@@ -138,6 +145,9 @@ def process_photo(session: Session, storage: PhotoStorage, photo_id: int, *,
         return photo.status
     if photo.original_key is None or not storage.exists(photo.original_key):
         return _fail(session, photo, "the original file is missing")
+    # End the read transaction before the slow part: on SQLite every transaction holds the
+    # write lock, and new reports must not wait for a photo to render.
+    session.commit()
     data = storage.get(photo.original_key)
     try:
         derivatives = render_derivatives(data)
@@ -162,16 +172,28 @@ def process_photo(session: Session, storage: PhotoStorage, photo_id: int, *,
 
 def _drop_original(session: Session, storage: PhotoStorage, photo: Photo,
                    keep_original: bool) -> None:
-    """Delete the private original once the derivatives exist, unless configured to keep it."""
+    """Delete the private original once the derivatives exist, unless configured to keep it.
+
+    Originals are shared by content hash, and another upload of the same file may be about to
+    commit a row that needs it. So the file is moved aside first, the references are counted
+    after that, and it comes back if anyone still needs it; an upload that committed in
+    between writes it again itself (see `ensure_originals`).
+    """
     if keep_original or photo.original_key is None:
         return
     key = photo.original_key
     photo.original_key = None
     session.commit()
-    shared = session.scalar(select(func.count()).select_from(Photo).where(
+    aside = storage.move_aside(key)
+    if aside is None:
+        return
+    still_needed = session.scalar(select(func.count()).select_from(Photo).where(
         Photo.original_key == key))
-    if not shared:  # the same file may belong to another report's photo
-        storage.delete(key)
+    session.commit()
+    if still_needed:
+        storage.restore(aside, key)
+    else:
+        storage.delete(aside)
 
 
 def _fail(session: Session, photo: Photo, reason: str) -> str:

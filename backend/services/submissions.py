@@ -37,11 +37,15 @@ def submit_report(session: Session, storage: PhotoStorage, jobs: JobQueue | None
     Any refusal leaves nothing behind: files this call wrote are removed again when the
     report is not stored (or already existed under the same idempotency key).
     """
+    # Photo checks and file writes are slow: no transaction may be open meanwhile (on SQLite
+    # any transaction holds the write lock).
+    session.commit()
     inspected = photo_service.inspect_uploads(
         uploads, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels,
         limit=limits.per_report,
     )
-    written = photo_service.store_originals(storage, list(zip(inspected, uploads, strict=True)))
+    pairs = list(zip(inspected, uploads, strict=True))
+    written = photo_service.store_originals(storage, pairs)
     try:
         result = create_report(
             session, data, secret_key=secret_key, idempotency_key=idempotency_key,
@@ -54,6 +58,8 @@ def submit_report(session: Session, storage: PhotoStorage, jobs: JobQueue | None
         raise
     if not result.created:
         photo_service.discard(storage, written)
+    else:
+        photo_service.ensure_originals(storage, pairs)
     photo_service.enqueue_processing(jobs, result.photo_ids)
     return result
 
@@ -63,30 +69,26 @@ def add_photos(session: Session, storage: PhotoStorage, jobs: JobQueue | None,
                limits: PhotoLimits) -> list[Photo]:
     """Add photos to an existing report (the reporter's token required); same photo twice is
     stored once, so an offline retry adds nothing new."""
-    report = session.scalar(select(Report).where(Report.public_id == public_id))
-    if report is None or report.tracking_token_hash != hash_token(tracking_token):
-        raise NotFound("No report with this id and tracking token.", {"id": ["not found"]})
-    existing = {p.original_sha256: p for p in session.scalars(
-        select(Photo).where(Photo.report_id == report.id))}
+    session.commit()  # no transaction (SQLite: write lock) during the slow checks and writes
     inspected = photo_service.inspect_uploads(
         uploads, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels,
         limit=limits.per_report,
     )
-    new, seen = [], set(existing)
+    report = _report_for_token(session, public_id, tracking_token)
+    known = _photo_hashes(session, report.id)
+    session.commit()
+    new, seen = [], set(known)
     for photo, data in zip(inspected, uploads, strict=True):
         if photo.sha256 not in seen:
             new.append((photo, data))
             seen.add(photo.sha256)
-    if len(existing) + len(new) > limits.per_report:
-        raise InvalidInput(
-            f"A report can have at most {limits.per_report} photos.",
-            {"photos": [f"this report has {len(existing)}; at most {limits.per_report}"]},
-        )
+    _check_count(len(known), len(new), limits.per_report)
     written = photo_service.store_originals(storage, new)
     try:
-        position = session.scalar(select(func.count()).select_from(Photo).where(
-            Photo.report_id == report.id)) or 0
-        rows = photo_service.photo_rows(report.id, [p for p, _ in new], position)
+        known = _photo_hashes(session, report.id)  # again, now inside the writing transaction
+        new = [(photo, data) for photo, data in new if photo.sha256 not in known]
+        _check_count(len(known), len(new), limits.per_report)
+        rows = photo_service.photo_rows(report.id, [p for p, _ in new], len(known))
         flags = photo_service.review_flags(
             [p for p, _ in new], *_point(session, report.id), limits.far_m)
         if flags and not report.review_flags:
@@ -97,10 +99,31 @@ def add_photos(session: Session, storage: PhotoStorage, jobs: JobQueue | None,
         session.rollback()
         photo_service.discard(storage, written)
         raise
+    photo_service.ensure_originals(storage, new)
     photo_service.enqueue_processing(jobs, ids)
     by_sha = {p.original_sha256: p for p in session.scalars(
         select(Photo).where(Photo.report_id == report.id))}
     return [by_sha[photo.sha256] for photo in inspected]
+
+
+def _report_for_token(session: Session, public_id: str, tracking_token: str) -> Report:
+    report = session.scalar(select(Report).where(Report.public_id == public_id))
+    if report is None or report.tracking_token_hash != hash_token(tracking_token):
+        raise NotFound("No report with this id and tracking token.", {"id": ["not found"]})
+    return report
+
+
+def _photo_hashes(session: Session, report_id: int) -> set[str]:
+    return set(session.scalars(select(Photo.original_sha256).where(
+        Photo.report_id == report_id)))
+
+
+def _check_count(existing: int, adding: int, limit: int) -> None:
+    if existing + adding > limit:
+        raise InvalidInput(
+            f"A report can have at most {limit} photos.",
+            {"photos": [f"this report has {existing}; at most {limit}"]},
+        )
 
 
 def _point(session: Session, report_id: int) -> tuple[float, float]:

@@ -99,12 +99,18 @@ def storage_of(settings: Settings) -> FilesystemStorage:
     return FilesystemStorage(settings.media_root)
 
 
+def stored(settings: Settings) -> list[str]:
+    """Every file under the media root, relative to it (temporary files included)."""
+    root = Path(settings.media_root)
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
 def originals(settings: Settings) -> list[str]:
-    return [k for k in storage_of(settings).keys() if k.startswith("originals/")]
+    return [k for k in stored(settings) if k.startswith("originals/")]
 
 
 def derivatives(settings: Settings) -> list[str]:
-    return [k for k in storage_of(settings).keys() if k.startswith("derivatives/")]
+    return [k for k in stored(settings) if k.startswith("derivatives/")]
 
 
 def count_rows(session: Session) -> tuple[int, int]:
@@ -345,7 +351,7 @@ def test_a_refused_photo_leaves_no_report_no_photo_and_no_file(
 
     assert_error(response, status, code, {field})
     assert count_rows(session) == (0, 0)
-    assert storage_of(settings).keys() == []
+    assert stored(settings) == []
 
 
 def test_a_photo_over_the_size_limit_is_413_and_leaves_nothing(
@@ -359,7 +365,7 @@ def test_a_photo_over_the_size_limit_is_413_and_leaves_nothing(
     error = assert_error(response, 413, "photo_too_large", {"photos[1]"})
     assert "KB" in error["message"]
     assert count_rows(session) == (0, 0)
-    assert storage_of(cfg).keys() == []
+    assert stored(cfg) == []
 
 
 # --------------------------------------------------------------------------- form fields
@@ -386,7 +392,7 @@ def test_invalid_form_fields_are_named_and_leave_nothing(
 
     assert_error(response, 422, "validation_failed", fields)
     assert count_rows(session) == (0, 0)
-    assert storage_of(settings).keys() == []
+    assert stored(settings) == []
 
 
 # --------------------------------------------------------------------------- idempotency
@@ -408,7 +414,7 @@ def test_a_retried_upload_with_the_same_key_returns_the_first_report_and_one_pho
     assert [u["id"] for u in two["uploads"]] == [u["id"] for u in one["uploads"]]
     assert count_rows(session) == (1, 1)
     sha = photo_rows(session, one["id"])[0].original_sha256
-    assert storage_of(settings).keys() == [original_key(sha)]
+    assert stored(settings) == [original_key(sha)]
 
 
 def test_the_same_key_with_a_different_photo_is_a_conflict_and_stores_nothing_new(
@@ -416,13 +422,13 @@ def test_the_same_key_with_a_different_photo_is_a_conflict_and_stores_nothing_ne
 ) -> None:
     headers = {"Idempotency-Key": "outbox-7f3a-other-photo"}
     created(client, [upload(TUSCANY)], headers=headers)
-    before = storage_of(settings).keys()
+    before = stored(settings)
 
     response = post_report(client, [upload(TUSCANY_2)], headers=headers)
 
     assert_error(response, 409, "conflict", {"Idempotency-Key"})
     assert count_rows(session) == (1, 1)
-    assert storage_of(settings).keys() == before
+    assert stored(settings) == before
     assert len(before) == 1
 
 
@@ -473,35 +479,35 @@ def test_adding_photos_with_a_wrong_token_is_404_and_stores_nothing(
 
     assert_error(response, 404, "not_found")
     assert count_rows(session) == (1, 0)
-    assert storage_of(settings).keys() == []
+    assert stored(settings) == []
 
 
 def test_adding_the_same_photo_again_adds_no_second_row(
     client: Any, settings: Settings, session: Session
 ) -> None:
     body = created(client, [upload(CANON)])
-    keys = storage_of(settings).keys()
+    keys = stored(settings)
 
     response = add_photos(client, body["id"], body["tracking_token"], [upload(CANON)])
 
     assert response.status_code == 201, response.get_data(as_text=True)
     assert [p["id"] for p in response.get_json()["photos"]] == [body["uploads"][0]["id"]]
     assert count_rows(session) == (1, 1)
-    assert storage_of(settings).keys() == keys
+    assert stored(settings) == keys
 
 
 def test_more_than_three_photos_in_total_are_refused(
     client: Any, settings: Settings, session: Session
 ) -> None:
     body = created(client, [upload(CANON), upload(NIKON)])
-    keys = storage_of(settings).keys()
+    keys = stored(settings)
 
     response = add_photos(client, body["id"], body["tracking_token"],
                           [upload(FUJI), upload(SONY)])
 
     assert_error(response, 422, "validation_failed", {"photos"})
     assert count_rows(session) == (1, 2)
-    assert storage_of(settings).keys() == keys
+    assert stored(settings) == keys
 
 
 def test_adding_photos_as_json_is_415(client: Any, session: Session) -> None:
