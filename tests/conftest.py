@@ -12,10 +12,12 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -183,16 +185,31 @@ def session(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
-def app(settings: Settings):  # noqa: ANN201
-    """The Flask app on the test database."""
-    application = create_app(settings)
-    application.config["TESTING"] = True
-    yield application
-    with application.app_context():
-        from backend.extensions import db
+def app_with(database_url: str, tmp_path: Path, redis_url: str
+             ) -> Iterator[Callable[..., tuple[Flask, Settings]]]:
+    """Build apps on the test database with settings overrides (e.g. `photo_max_bytes`)."""
+    from backend.extensions import db
 
-        db.session.remove()
-        db.engine.dispose()
+    made: list[Flask] = []
+
+    def build(**overrides: Any) -> tuple[Flask, Settings]:
+        cfg = base_settings(database_url, tmp_path, **{"redis_url": redis_url, **overrides})
+        application = create_app(cfg)
+        application.config["TESTING"] = True
+        made.append(application)
+        return application, cfg
+
+    yield build
+    for application in made:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_with: Callable[..., tuple[Flask, Settings]]) -> Flask:
+    """The Flask app on the test database, with the test's settings."""
+    return app_with()[0]
 
 
 @pytest.fixture

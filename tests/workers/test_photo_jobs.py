@@ -25,7 +25,6 @@ from sqlalchemy import Engine, event, make_url, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from backend.app import create_app
 from backend.db.engine import make_engine
 from backend.media.storage import FilesystemStorage
 from backend.models import Photo, PhotoDerivative, Report
@@ -35,7 +34,6 @@ from backend.services import submissions
 from backend.services.reports import NewReport
 from backend.settings import Settings
 from tests.backend.api.helpers import MARIENPLATZ, REPORTS_URL
-from tests.conftest import base_settings
 from tests.shared_data import shared_data_dir
 from workers import photo_jobs
 from workers.runner import make_worker
@@ -136,28 +134,6 @@ def public_photos(client: Any, report_id: str) -> list[dict[str, Any]]:
     response = client.get(f"{REPORTS_URL}/{report_id}")
     assert response.status_code == 200
     return response.get_json()["photos"]
-
-
-@pytest.fixture
-def app_with(database_url: str, tmp_path: Path, redis_url: str
-             ) -> Iterator[Callable[..., tuple[Flask, Settings]]]:
-    """Build an app on the test database with settings overrides (e.g. another Redis)."""
-    made: list[Flask] = []
-
-    def build(**overrides: Any) -> tuple[Flask, Settings]:
-        cfg = base_settings(database_url, tmp_path, **{"redis_url": redis_url, **overrides})
-        application = create_app(cfg)
-        application.config["TESTING"] = True
-        made.append(application)
-        return application, cfg
-
-    yield build
-    from backend.extensions import db
-
-    for application in made:
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 @pytest.fixture

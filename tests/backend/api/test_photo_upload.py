@@ -8,7 +8,7 @@ camera and GPS samples from ../shared/data/photos.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,12 +20,10 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.app import create_app
 from backend.media.storage import FilesystemStorage, original_key
 from backend.models import Photo, PhotoDerivative, Report
 from backend.settings import Settings
 from tests.backend.api.helpers import MARIENPLATZ, REPORTS_URL, assert_error
-from tests.conftest import base_settings
 from tests.shared_data import shared_data_dir
 from workers.runner import make_worker
 
@@ -197,28 +195,6 @@ def assert_no_metadata(data: bytes, fmt: str) -> Image.Image:
     assert len(exif.get_ifd(GPS_IFD)) == 0
     assert "exif" not in image.info and "xmp" not in image.info
     return image
-
-
-@pytest.fixture
-def app_with(database_url: str, tmp_path: Path, redis_url: str
-             ) -> Iterator[Callable[..., tuple[Flask, Settings]]]:
-    """Build an app on the test database with settings overrides, e.g. `photo_max_bytes`."""
-    made: list[Flask] = []
-
-    def build(**overrides: Any) -> tuple[Flask, Settings]:
-        cfg = base_settings(database_url, tmp_path, redis_url=redis_url, **overrides)
-        application = create_app(cfg)
-        application.config["TESTING"] = True
-        made.append(application)
-        return application, cfg
-
-    yield build
-    from backend.extensions import db
-
-    for application in made:
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 # --------------------------------------------------------------------------- done-when
