@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -23,21 +24,24 @@ def new_public_id() -> str:
     return "".join(chars)
 
 
-def new_tracking_token() -> str:
-    """A random secret the reporter keeps to follow their report."""
-    return secrets.token_urlsafe(24)
+def new_salt() -> str:
+    """A random per-report salt for deriving its tracking token."""
+    return secrets.token_hex(12)
 
 
-def derived_tracking_token(secret_key: str, idempotency_key: str) -> str:
-    """The tracking token of a report created with an idempotency key.
+def tracking_token(secret_key: str, public_id: str, salt: str) -> str:
+    """The secret the reporter keeps to follow their report.
 
-    Only the hash of a token is stored, yet a retried request must get the same token back;
-    deriving it from the key (known only to the submitting device) and our secret allows both.
+    Only its hash is stored; deriving it from our secret and the report's stored salt lets a
+    retried request get the same token back and lets e-mails carry the tracking link.
     """
-    digest = hmac.new(
-        secret_key.encode(), f"tracking:{idempotency_key}".encode(), hashlib.sha256
-    ).digest()
-    return secrets.base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
+    return signed_value(secret_key, f"tracking:{public_id}:{salt}")
+
+
+def signed_value(secret_key: str, message: str) -> str:
+    """A URL-safe HMAC-SHA256 of `message` (192 bits), e.g. for unsubscribe links."""
+    digest = hmac.new(secret_key.encode(), message.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
 
 
 def hash_token(token: str) -> str:

@@ -21,7 +21,7 @@ REPORT_COLUMNS = (
     "public_id", "tracking_token_hash", "category_id", "description", "address", "district_id",
     "department_id", "status", "priority", "reporter_email", "reporter_locale",
     "idempotency_key", "request_fingerprint", "source", "created_at", "updated_at",
-    "review_flags",
+    "review_flags", "tracking_salt",
 )
 _COLUMN_LIST = ", ".join(REPORT_COLUMNS)
 

@@ -3,6 +3,13 @@
 from backend.models.base import Base
 from backend.models.city import Category, CategoryGroup, CityState, Department, RoutingRule
 from backend.models.district import District
+from backend.models.notification import (
+    DeliveryStatus,
+    Notification,
+    PushSubscription,
+    Recipient,
+    ServerKey,
+)
 from backend.models.photo import Photo, PhotoDerivative, PhotoStatus
 from backend.models.report import Report, ReportEvent
 
@@ -12,7 +19,12 @@ __all__ = [
     "CategoryGroup",
     "CityState",
     "Department",
+    "DeliveryStatus",
     "District",
+    "Notification",
+    "PushSubscription",
+    "Recipient",
+    "ServerKey",
     "Photo",
     "PhotoDerivative",
     "PhotoStatus",

@@ -45,6 +45,12 @@ class Report(Base):
     source: Mapped[str] = mapped_column(String(16), default="api")
     # Reasons staff should look at this report (e.g. "photo_far_from_pin"); not public.
     review_flags: Mapped[list[str] | None] = mapped_column(JSON)
+    # With the public id and MM_SECRET_KEY this yields the tracking token, so links in
+    # e-mails can be built although only the token's hash is stored.
+    tracking_salt: Mapped[str | None] = mapped_column(String(32))
+    reject_reason: Mapped[str | None] = mapped_column(String(32))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -20,11 +20,11 @@ from backend.services.city_cache import CitySnapshot, last_snapshot, snapshot_fo
 from backend.services.photos import insert_photo_rows, photo_rows
 from backend.services.routing import RoutingDecision, route_report
 from backend.tokens import (
-    derived_tracking_token,
     fingerprint,
     hash_token,
     new_public_id,
-    new_tracking_token,
+    new_salt,
+    tracking_token,
 )
 from backend.workflow import INITIAL_STATUS
 
@@ -78,16 +78,19 @@ def _existing_for_key(session: Session, key: str, request_fingerprint: str | Non
             {"Idempotency-Key": ["already used with a different request body"]},
         )
     return CreatedReport(
-        report, derived_tracking_token(secret_key, key), False, row[1], row[2], snapshot
+        report, tracking_token(secret_key, report.public_id, report.tracking_salt or ""), False,
+        row[1], row[2], snapshot
     )
 
 
-def _row_values(data: NewReport, decision: RoutingDecision, token: str, key: str | None,
+def _row_values(data: NewReport, decision: RoutingDecision, secret_key: str, key: str | None,
                 request_fingerprint: str | None, locale: str, source: str) -> dict[str, Any]:
     now = utcnow()
+    public_id, salt = new_public_id(), new_salt()
     return {
-        "public_id": new_public_id(),
-        "tracking_token_hash": hash_token(token),
+        "public_id": public_id,
+        "tracking_salt": salt,
+        "tracking_token_hash": hash_token(tracking_token(secret_key, public_id, salt)),
         "category_id": decision.category.id,
         "description": data.description,
         "address": data.address,
@@ -136,12 +139,10 @@ def create_report(session: Session, data: NewReport, *, secret_key: str,
             payload["photos"] = [photo.sha256 for photo in photos]
         request_fingerprint = fingerprint(payload)
     snap = snapshot or last_snapshot(session)
-    token = (derived_tracking_token(secret_key, idempotency_key) if idempotency_key
-             else new_tracking_token())
     for _attempt in range(MAX_ATTEMPTS):
         decision = route_report(snap, data.category, data.lon, data.lat)
         values = _row_values(
-            data, decision, token, idempotency_key, request_fingerprint, locale, source
+            data, decision, secret_key, idempotency_key, request_fingerprint, locale, source
         )
         values["review_flags"] = review_flags or None
         photo_ids: list[int] = []
@@ -160,7 +161,9 @@ def create_report(session: Session, data: NewReport, *, secret_key: str,
         if outcome.report_id is not None:
             session.commit()
             return CreatedReport(
-                _stored(outcome.report_id, values, REPORTER), token, True, data.lon, data.lat,
+                _stored(outcome.report_id, values, REPORTER),
+                tracking_token(secret_key, values["public_id"], values["tracking_salt"]),
+                True, data.lon, data.lat,
                 snap, photo_ids, rows,
             )
         session.rollback()

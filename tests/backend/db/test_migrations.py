@@ -17,7 +17,8 @@ from tests.conftest import SECRET
 
 APP_TABLES = {
     "department", "category_group", "category", "routing_rule", "city_state", "district",
-    "report", "report_event", "photo", "photo_derivative",
+    "report", "report_event", "photo", "photo_derivative", "recipient", "push_subscription",
+    "notification", "server_key",
 }
 MARIENPLATZ = (11.5755, 48.1374)
 

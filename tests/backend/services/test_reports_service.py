@@ -20,7 +20,7 @@ from backend.services.reports import (
     get_report,
     get_report_by_token,
 )
-from backend.tokens import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH, derived_tracking_token
+from backend.tokens import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH, tracking_token
 from tests.conftest import SECRET
 
 MARIENPLATZ = (11.5755, 48.1374)
@@ -162,16 +162,17 @@ def test_the_report_is_found_by_its_token_and_by_its_public_id(
     assert [e.to_status for e in by_token.events] == ["submitted"]
 
 
-def test_the_derived_token_for_a_key_is_stable_and_bound_to_key_and_secret(
-    engine: Engine,
+def test_the_token_is_derived_from_secret_id_and_salt_and_replays_get_it_back(
+    engine: Engine, session: Session,
 ) -> None:
     result = _create(engine, idempotency_key="device-3:draft-1")
-    token = derived_tracking_token(SECRET, "device-3:draft-1")
+    again = _create(engine, idempotency_key="device-3:draft-1")
+    report = session.scalar(select(Report).where(Report.public_id == result.report.public_id))
+    token = tracking_token(SECRET, report.public_id, report.tracking_salt)
 
-    assert result.tracking_token == token
-    assert derived_tracking_token(SECRET, "device-3:draft-1") == token
-    assert derived_tracking_token(SECRET, "device-3:draft-2") != token
-    assert derived_tracking_token("another-secret", "device-3:draft-1") != token
+    assert result.tracking_token == token == again.tracking_token
+    assert tracking_token("another-secret", report.public_id, report.tracking_salt) != token
+    assert tracking_token(SECRET, report.public_id, "other-salt") != token
     assert re.fullmatch(r"[A-Za-z0-9_-]{32}", token)
 
 
