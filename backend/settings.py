@@ -61,6 +61,23 @@ class Settings:
     photo_far_m: int = _setting(
         200, "A photo taken farther than this from the pin flags the report for staff."
     )
+    smtp_host: str = _setting("", "SMTP server for e-mail notifications; empty: no e-mail.")
+    smtp_port: int = _setting(25, "SMTP port.")
+    smtp_username: str = _setting("", "SMTP user name (empty: no login).")
+    smtp_password: str = _setting("", "SMTP password.")
+    smtp_starttls: bool = _setting(False, "Use STARTTLS with the SMTP server.")
+    mail_from: str = _setting(
+        "Mängelmelder <noreply@localhost>", "Sender address of notification e-mails."
+    )
+    vapid_subject: str = _setting(
+        "", "Contact for push services (mailto: or https:); empty: derived from MM_BASE_URL."
+    )
+    push_allow_insecure_endpoints: bool = _setting(
+        False, "Accept http:// and local push endpoints (tests only: the server POSTs there)."
+    )
+    notify_dispatch_interval_s: int = _setting(
+        5, "How often workers look for due notifications (retries, lost jobs)."
+    )
     keep_photo_originals: bool = _setting(
         False, "Keep uploaded originals after the web sizes exist (they are never served)."
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import Engine
@@ -15,7 +16,9 @@ from sqlalchemy.orm import Session
 
 from backend.models.base import utcnow
 from backend.queue import JobQueue
+from backend.services import deliveries
 from backend.services import photos as photo_service
+from backend.services.workflow import enqueue_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +40,32 @@ def sweep(engine: Engine, jobs: JobQueue, *, stale_after: timedelta = STALE_AFTE
     return len(ids)
 
 
-def start_sweeping(engine: Engine, jobs: JobQueue, interval_s: float = INTERVAL_S
-                   ) -> threading.Event:
-    """Sweep now and then every `interval_s` in a daemon thread; set the event to stop."""
+def dispatch(engine: Engine, jobs: JobQueue) -> int:
+    """Hand out due notifications: new ones whose job was lost, and retries whose time came."""
+    with Session(engine) as session:
+        deliveries.recover_stale_claims(session)
+        ids = deliveries.due_notification_ids(session)
+    enqueue_deliveries(jobs, ids)
+    return len(ids)
+
+
+def start_sweeping(engine: Engine, jobs: JobQueue, interval_s: float = INTERVAL_S,
+                   dispatch_interval_s: float = 5.0) -> threading.Event:
+    """Dispatch notifications every `dispatch_interval_s` and sweep photos every
+    `interval_s`, in a daemon thread; set the returned event to stop."""
     stop = threading.Event()
 
     def loop() -> None:
+        next_sweep = 0.0
         while not stop.is_set():
             try:
-                sweep(engine, jobs)
-            except Exception:  # keep sweeping; the next round may succeed
+                dispatch(engine, jobs)
+                if time.monotonic() >= next_sweep:
+                    sweep(engine, jobs)
+                    next_sweep = time.monotonic() + interval_s
+            except Exception:  # keep going; the next round may succeed
                 log.exception("sweep failed")
-            stop.wait(interval_s)
+            stop.wait(dispatch_interval_s)
 
     threading.Thread(target=loop, name="mm-sweeper", daemon=True).start()
     return stop

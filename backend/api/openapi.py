@@ -21,6 +21,10 @@ DOCUMENTED_ENDPOINTS = (
     "reports.get_report",
     "reports.add_photos",
     "tracking.track",
+    "tracking.add_push_subscription",
+    "tracking.answer_fixed",
+    "tracking.push_public_key",
+    "tracking.follow",
 )
 
 

@@ -240,3 +240,51 @@ class ReportCollectionSchema(Schema):
     features = fields.List(fields.Nested(ReportFeatureSchema), required=True)
     next_cursor = fields.String(allow_none=True, metadata={
         "description": "Pass as `cursor` for the next page; null on the last page."})
+
+
+class PushKeysSchema(Schema):
+    p256dh = fields.String(required=True, validate=validate.Length(min=20, max=200))
+    auth = fields.String(required=True, validate=validate.Length(min=8, max=100))
+
+
+class PushSubscriptionSchema(Schema):
+    """A browser's PushSubscription, as `subscription.toJSON()` gives it."""
+
+    class Meta:
+        unknown = RAISE
+
+    endpoint = fields.Url(required=True, schemes={"https", "http"}, require_tld=False,
+                          validate=validate.Length(max=2000))
+    keys = fields.Nested(PushKeysSchema, required=True)
+    expirationTime = fields.Raw(load_default=None, allow_none=True)  # noqa: N815 (browser's name)
+
+
+class FixedAnswerSchema(Schema):
+    """The reporter's answer to "Is it fixed?"."""
+
+    class Meta:
+        unknown = RAISE
+
+    fixed = fields.Boolean(required=True, truthy={True}, falsy={False})
+    note = fields.String(load_default=None, allow_none=True,
+                         validate=validate.Length(max=DESCRIPTION_MAX))
+
+
+class FollowSchema(Schema):
+    """Follow a report instead of filing a duplicate: by e-mail, push, or both."""
+
+    class Meta:
+        unknown = RAISE
+
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    push_subscription = fields.Nested(PushSubscriptionSchema, load_default=None,
+                                      allow_none=True)
+
+
+class CreatedIdSchema(Schema):
+    id = fields.Integer(required=True)
+
+
+class PublicKeySchema(Schema):
+    public_key = fields.String(required=True, metadata={
+        "description": "VAPID public key for PushManager.subscribe(applicationServerKey)"})

@@ -1,19 +1,34 @@
-"""The reporter's own view, reached with the secret tracking token."""
+"""The reporter's side, reached with the secret tracking token: view, push, "is it fixed?"."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+import hashlib
+import json
 
-from backend.api.context import session, settings, snapshot
+from flask import Blueprint, Response, jsonify, render_template, request
+
+from backend.api.context import jobs, session, settings, snapshot
 from backend.api.presenters import report_view, uploaded_photo
-from backend.api.request_io import request_locale
-from backend.api.schemas import TrackedReportSchema
-from backend.services import reports
+from backend.api.request_io import json_body, load, request_locale
+from backend.api.schemas import (
+    CreatedIdSchema,
+    FixedAnswerSchema,
+    FollowSchema,
+    PublicKeySchema,
+    PushSubscriptionSchema,
+    TrackedReportSchema,
+)
+from backend.services import deliveries, recipients, reports, workflow
+from backend.workflow import Actor, Status
 
 bp = Blueprint("tracking", __name__, url_prefix="/api/v1")
-
 # Schemas are built once: instantiating them per request costs more than using them.
 TRACKED_REPORT_SCHEMA = TrackedReportSchema()
+PUSH_SUBSCRIPTION_SCHEMA = PushSubscriptionSchema()
+FIXED_ANSWER_SCHEMA = FixedAnswerSchema()
+CREATED_ID_SCHEMA = CreatedIdSchema()
+FOLLOW_SCHEMA = FollowSchema()
+PUBLIC_KEY_SCHEMA = PublicKeySchema()
 
 
 @bp.get("/track/<token>")
@@ -21,22 +36,173 @@ def track(token: str) -> Response:
     """A reporter's view of their report.
     ---
     get:
-      summary: The reporter's own view of their report
+      summary: The reporter's own view of their report (poll it cheaply with If-None-Match)
       parameters:
         - {in: path, name: token, required: true, schema: {type: string}}
       responses:
         200:
-          description: The report as the reporter sees it
+          description: The report as the reporter sees it, with an ETag
           content:
             application/json:
               schema: TrackedReportSchema
+        304:
+          description: Unchanged since the ETag sent in If-None-Match
         404: {$ref: '#/components/responses/Error'}
     """
     report, lon, lat = reports.get_report_by_token(session(), token)
     view = report_view(report, lon, lat, snapshot(), request_locale(), settings().base_url)
     view["email_on_file"] = report.reporter_email is not None
     view["uploads"] = [uploaded_photo(p) for p in report.photos]
-    response = jsonify(TRACKED_REPORT_SCHEMA.dump(view))
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    body = TRACKED_REPORT_SCHEMA.dump(view)
+    etag = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    headers = {"Cache-Control": "private, no-cache", "Referrer-Policy": "no-referrer",
+               "ETag": f'"{etag[:32]}"'}
+    if request.if_none_match.contains(etag[:32]):
+        return Response(status=304, headers=headers)
+    response = jsonify(body)
+    response.headers.update(headers)
     return response
+
+
+@bp.post("/track/<token>/push-subscriptions")
+def add_push_subscription(token: str) -> tuple[Response, int]:
+    """Subscribe a browser to push notifications about this report.
+    ---
+    post:
+      summary: Turn on push notifications for your report
+      parameters:
+        - {in: path, name: token, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: PushSubscriptionSchema
+      responses:
+        201:
+          description: Stored
+          content:
+            application/json:
+              schema: CreatedIdSchema
+        404: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    data = load(PUSH_SUBSCRIPTION_SCHEMA, json_body())
+    recipients.check_push_endpoint(data["endpoint"], settings().push_allow_insecure_endpoints)
+    report = recipients.report_for_token(session(), token)
+    recipient = recipients.reporter_recipient(session(), report)
+    sub = recipients.add_push_subscription(session(), recipient, data["endpoint"],
+                                           data["keys"]["p256dh"], data["keys"]["auth"])
+    return jsonify(CREATED_ID_SCHEMA.dump({"id": sub.id})), 201
+
+
+@bp.post("/track/<token>/fixed")
+def answer_fixed(token: str) -> Response:
+    """The reporter says whether a resolved report is really fixed.
+    ---
+    post:
+      summary: "Is it fixed? Yes closes the report, no reopens it (within 14 days)"
+      parameters:
+        - {in: path, name: token, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: FixedAnswerSchema
+      responses:
+        200:
+          description: The report after the answer
+          content:
+            application/json:
+              schema: TrackedReportSchema
+        404: {$ref: '#/components/responses/Error'}
+        409: {$ref: '#/components/responses/Error'}
+    """
+    data = load(FIXED_ANSWER_SCHEMA, json_body())
+    _answer(token, data["fixed"], data["note"])
+    return track(token)
+
+
+@bp.route("/track/<token>/fixed/<answer>", methods=["GET", "POST"])
+def answer_fixed_page(token: str, answer: str) -> tuple[str, int] | str:
+    """The e-mail's "fixed?" links: GET shows a confirm button, only POST changes anything."""
+    if answer not in ("yes", "no"):
+        return render_template("message.html", title="?", text="Unknown answer."), 404
+    report = recipients.report_for_token(session(), token)
+    locale = report.reporter_locale
+    if request.method == "POST":
+        _answer(token, answer == "yes", None)
+        text = {"de": "Danke für Ihre Rückmeldung!", "en": "Thank you for your answer!"}
+        return render_template("message.html", title="Mängelmelder", text=text.get(locale,
+                                                                                 text["de"]))
+    return render_template("confirm_fixed.html", fixed=answer == "yes", locale=locale,
+                           report_id=report.public_id)
+
+
+def _answer(token: str, fixed: bool, note: str | None) -> None:
+    report = recipients.report_for_token(session(), token)
+    change = workflow.StatusChange(
+        target=Status.CLOSED if fixed else Status.REOPENED, actor=Actor.REPORTER,
+        actor_name="reporter", public_note=note,
+    )
+    workflow.change_status(session(), report.public_id, change, jobs())
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe(token: str) -> str:
+    """One-click unsubscribe (RFC 8058): GET shows a button, POST unsubscribes."""
+    if request.method == "POST":
+        recipients.unsubscribe(session(), settings().secret_key, token)
+        return render_template("message.html", title="Mängelmelder",
+                               text="Sie erhalten keine E-Mails mehr zu dieser Meldung. / "
+                                    "You will get no more e-mails about this report.")
+    return render_template("confirm_unsubscribe.html", token=token)
+
+
+@bp.get("/push/public-key")
+def push_public_key() -> Response:
+    """The server's VAPID public key.
+    ---
+    get:
+      summary: The key browsers subscribe to push notifications with
+      responses:
+        200:
+          description: The VAPID public key (URL-safe base64)
+          content:
+            application/json:
+              schema: PublicKeySchema
+    """
+    return jsonify(PUBLIC_KEY_SCHEMA.dump({"public_key": deliveries.vapid_public_key(session())}))
+
+
+@bp.post("/reports/<public_id>/followers")
+def follow(public_id: str) -> tuple[Response, int]:
+    """Follow a report instead of filing a duplicate.
+    ---
+    post:
+      summary: Follow a report (e-mail and/or push) instead of reporting it again
+      parameters:
+        - {in: path, name: public_id, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: FollowSchema
+      responses:
+        201:
+          description: Following
+          content:
+            application/json:
+              schema: CreatedIdSchema
+        404: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    data = load(FOLLOW_SCHEMA, json_body())
+    push = None
+    if data["push_subscription"]:
+        sub = data["push_subscription"]
+        recipients.check_push_endpoint(sub["endpoint"], settings().push_allow_insecure_endpoints)
+        push = (sub["endpoint"], sub["keys"]["p256dh"], sub["keys"]["auth"])
+    report, _, _ = reports.get_report(session(), public_id)
+    recipient = recipients.follow_report(session(), report, locale=request_locale(),
+                                         email=data["email"], push=push)
+    return jsonify(CREATED_ID_SCHEMA.dump({"id": recipient.id})), 201

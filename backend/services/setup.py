@@ -11,6 +11,7 @@ from backend.city.config import CityConfig, load_city_config
 from backend.db import migrate
 from backend.errors import ConfigurationError
 from backend.services.city_config import ConfigChanges, apply_city_config
+from backend.services.deliveries import ensure_vapid_key
 from backend.services.districts import LayerChanges, read_layer_source, replace_district_layer
 from backend.settings import Settings
 from geo.district_layer import parse_district_layer
@@ -58,4 +59,5 @@ def initialize(engine: Engine, settings: Settings) -> InitResult:
             name_field=config.districts["name_field"],
             attribution=config.districts["attribution"],
         )
+        ensure_vapid_key(session)  # created once; browsers subscribe with its public half
     return InitResult(config_changes, layer_changes, source)

@@ -1,0 +1,1 @@
+"""Reporter notification channels: Web Push and e-mail, and their texts."""

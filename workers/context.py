@@ -1,0 +1,42 @@
+"""Per-process context for jobs: settings, engine and storage, never shared across a fork."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from backend.db.engine import make_engine
+from backend.media.storage import PhotoStorage, storage_from_settings
+from backend.settings import Settings
+
+
+@dataclass
+class JobContext:
+    """What a job needs from its process."""
+
+    settings: Settings
+    engine: Engine
+    storage: PhotoStorage
+    pid: int
+
+
+_settings: Settings | None = None
+_context: JobContext | None = None
+
+
+def configure(settings: Settings) -> None:
+    """Tell the jobs of this process which settings to use (the worker does this at start)."""
+    global _settings, _context
+    _settings, _context = settings, None
+
+
+def job_context() -> JobContext:
+    """The context for this process, rebuilt after a fork (rq forks a horse per job)."""
+    global _context
+    if _context is None or _context.pid != os.getpid():
+        settings = _settings or Settings.from_env().with_secret()
+        _context = JobContext(settings, make_engine(settings.database_url),
+                              storage_from_settings(settings.media_root), os.getpid())
+    return _context
