@@ -27,6 +27,7 @@ from backend.services.city_state import read_versions
 from backend.services.setup import initialize
 from backend.settings import Settings
 from tests import servers
+from tests.peers.fixtures import push_service, smtp_server  # noqa: F401
 from tests.shared_data import shared_data_dir
 
 BACKENDS = ("spatialite", "postgis")

@@ -40,3 +40,11 @@ def job_context() -> JobContext:
         _context = JobContext(settings, make_engine(settings.database_url),
                               storage_from_settings(settings.media_root), os.getpid())
     return _context
+
+
+def dispose() -> None:
+    """Close this process's database connections and forget the context."""
+    global _context
+    if _context is not None:
+        _context.engine.dispose()
+    _context = None

@@ -55,7 +55,7 @@ def track(token: str) -> Response:
     view["uploads"] = [uploaded_photo(p) for p in report.photos]
     body = TRACKED_REPORT_SCHEMA.dump(view)
     etag = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
-    headers = {"Cache-Control": "private, no-cache", "Referrer-Policy": "no-referrer",
+    headers = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer",
                "ETag": f'"{etag[:32]}"'}
     if request.if_none_match.contains(etag[:32]):
         return Response(status=304, headers=headers)

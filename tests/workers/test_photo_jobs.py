@@ -35,6 +35,7 @@ from backend.services.reports import NewReport
 from backend.settings import Settings
 from tests.backend.api.helpers import MARIENPLATZ, REPORTS_URL
 from tests.shared_data import shared_data_dir
+from workers import context as job_context
 from workers import photo_jobs
 from workers.runner import make_worker
 from workers.sweeper import MAX_PHOTO_ATTEMPTS, sweep
@@ -137,13 +138,11 @@ def public_photos(client: Any, report_id: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def in_process_jobs(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def in_process_jobs(settings: Settings) -> Iterator[None]:
     """Let this process call the job functions directly, with the test's settings."""
-    monkeypatch.setattr(photo_jobs, "_settings", settings)
-    monkeypatch.setattr(photo_jobs, "_context", None)
+    job_context.configure(settings)
     yield
-    if photo_jobs._context is not None:
-        photo_jobs._context.engine.dispose()
+    job_context.dispose()
 
 
 # --------------------------------------------------------------------------- idempotence
