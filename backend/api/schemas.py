@@ -259,13 +259,22 @@ class PushSubscriptionSchema(Schema):
     expirationTime = fields.Raw(load_default=None, allow_none=True)  # noqa: N815 (browser's name)
 
 
+class StrictBoolean(fields.Boolean):
+    """A JSON true or false only (not 1, 0 or "yes")."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("must be true or false")
+        return value
+
+
 class FixedAnswerSchema(Schema):
     """The reporter's answer to "Is it fixed?"."""
 
     class Meta:
         unknown = RAISE
 
-    fixed = fields.Boolean(required=True, truthy={True}, falsy={False})
+    fixed = StrictBoolean(required=True)
     note = fields.String(load_default=None, allow_none=True,
                          validate=validate.Length(max=DESCRIPTION_MAX))
 

@@ -57,7 +57,7 @@ def track(token: str) -> Response:
     etag = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     headers = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer",
                "ETag": f'"{etag[:32]}"'}
-    if request.if_none_match.contains(etag[:32]):
+    if request.if_none_match.contains_weak(etag[:32]):  # a proxy may weaken it (gzip)
         return Response(status=304, headers=headers)
     response = jsonify(body)
     response.headers.update(headers)
@@ -132,8 +132,8 @@ def answer_fixed_page(token: str, answer: str) -> tuple[str, int] | str:
     if request.method == "POST":
         _answer(token, answer == "yes", None)
         text = {"de": "Danke für Ihre Rückmeldung!", "en": "Thank you for your answer!"}
-        return render_template("message.html", title="Mängelmelder", text=text.get(locale,
-                                                                                 text["de"]))
+        return render_template("message.html", title="Mängelmelder", locale=locale,
+                               text=text.get(locale, text["de"]))
     return render_template("confirm_fixed.html", fixed=answer == "yes", locale=locale,
                            report_id=report.public_id)
 

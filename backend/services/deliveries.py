@@ -126,6 +126,16 @@ def deliver(session: Session, notification_id: int, channels: Channels) -> str:
                        next_attempt_at=utcnow() + timedelta(seconds=delay))
     except (PermanentDeliveryError, DeliveryError) as exc:
         return _finish(session, row, DeliveryStatus.FAILED, exc.reason)
+    except Exception as exc:
+        # A bug or a misconfiguration (e.g. a bad VAPID subject): keep the row retryable with
+        # backoff and its error visible, instead of leaving it claimed; then let rq log it.
+        session.rollback()
+        failed = row.attempts >= MAX_ATTEMPTS
+        _finish(session, row, DeliveryStatus.FAILED if failed else DeliveryStatus.PENDING,
+                f"{type(exc).__name__}: {exc}"[:500],
+                next_attempt_at=None if failed else utcnow() + timedelta(
+                    seconds=BACKOFF_S[min(row.attempts, len(BACKOFF_S)) - 1]))
+        raise
     return _finish(session, row, DeliveryStatus.SENT, None)
 
 

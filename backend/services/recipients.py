@@ -49,13 +49,21 @@ def check_push_endpoint(endpoint: str, allow_insecure: bool) -> None:
 
 
 def _is_ip_literal(host: str) -> bool:
+    """Any way of writing an IP address, including the numeric forms the resolver accepts
+    (`2130706433`, `0x7f000001`, `127.1`), which `ipaddress` alone does not recognise."""
     import ipaddress
+    import socket
 
     try:
-        ipaddress.ip_address(host)
+        ipaddress.ip_address(host.strip("[]"))
+        return True
     except ValueError:
+        pass
+    try:
+        socket.inet_aton(host)
+        return True
+    except OSError:
         return False
-    return True
 
 
 def add_push_subscription(session: Session, recipient: Recipient, endpoint: str, p256dh: str,
@@ -122,8 +130,9 @@ def unsubscribe_token(secret_key: str, recipient_id: int) -> str:
 def unsubscribe(session: Session, secret_key: str, token: str) -> None:
     """Stop e-mails to the recipient the (signed) token names; idempotent; commits."""
     recipient_id, _, _signature = token.partition(".")
-    if not recipient_id.isdigit() or not hmac.compare_digest(
-        unsubscribe_token(secret_key, int(recipient_id)), token
+    valid_id = token.isascii() and recipient_id.isascii() and recipient_id.isdigit()
+    if not valid_id or not hmac.compare_digest(
+        unsubscribe_token(secret_key, int(recipient_id)).encode(), token.encode()
     ):
         raise NotFound("Unknown unsubscribe link.", {"token": ["not found"]})
     recipient = session.get(Recipient, int(recipient_id))

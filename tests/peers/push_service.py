@@ -47,6 +47,7 @@ class Record:
     status: int
     vapid: VapidToken | None
     vapid_error: str | None
+    at: float = field(default_factory=time.time)  # when it arrived (for latency figures)
 
 
 @dataclass
