@@ -86,12 +86,10 @@ def add_push_subscription(token: str) -> tuple[Response, int]:
         404: {$ref: '#/components/responses/Error'}
         422: {$ref: '#/components/responses/Error'}
     """
-    data = load(PUSH_SUBSCRIPTION_SCHEMA, json_body())
-    recipients.check_push_endpoint(data["endpoint"], settings().push_allow_insecure_endpoints)
+    endpoint, p256dh, auth = _push_subscription(load(PUSH_SUBSCRIPTION_SCHEMA, json_body()))
     report = recipients.report_for_token(session(), token)
     recipient = recipients.reporter_recipient(session(), report)
-    sub = recipients.add_push_subscription(session(), recipient, data["endpoint"],
-                                           data["keys"]["p256dh"], data["keys"]["auth"])
+    sub = recipients.add_push_subscription(session(), recipient, endpoint, p256dh, auth)
     return jsonify(CREATED_ID_SCHEMA.dump({"id": sub.id})), 201
 
 
@@ -197,12 +195,14 @@ def follow(public_id: str) -> tuple[Response, int]:
         422: {$ref: '#/components/responses/Error'}
     """
     data = load(FOLLOW_SCHEMA, json_body())
-    push = None
-    if data["push_subscription"]:
-        sub = data["push_subscription"]
-        recipients.check_push_endpoint(sub["endpoint"], settings().push_allow_insecure_endpoints)
-        push = (sub["endpoint"], sub["keys"]["p256dh"], sub["keys"]["auth"])
+    push = _push_subscription(data["push_subscription"]) if data["push_subscription"] else None
     report, _, _ = reports.get_report(session(), public_id)
     recipient = recipients.follow_report(session(), report, locale=request_locale(),
                                          email=data["email"], push=push)
     return jsonify(CREATED_ID_SCHEMA.dump({"id": recipient.id})), 201
+
+
+def _push_subscription(data: dict) -> tuple[str, str, str]:
+    """A validated browser subscription as (endpoint, p256dh, auth); we will POST to it."""
+    recipients.check_push_endpoint(data["endpoint"], settings().push_allow_insecure_endpoints)
+    return data["endpoint"], data["keys"]["p256dh"], data["keys"]["auth"]

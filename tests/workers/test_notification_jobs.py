@@ -138,7 +138,7 @@ def test_a_busy_push_service_is_retried_after_its_retry_after(
 ) -> None:
     app, cfg = channels_app()
     report_id, _, private_key, auth = _report_with_channels(app, push_service)
-    push_service.set_response("phone", 503, retry_after=1)
+    push_service.set_response("phone", 503, retry_after=60)
     with Session(engine) as session:
         change_status(session, report_id, _staff(Status.IN_PROGRESS), JobQueue(cfg.redis_url))
     make_worker(cfg).work(burst=True)
