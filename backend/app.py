@@ -6,12 +6,12 @@ import logging
 
 from flask import Flask
 
-from backend import pages
-from backend.api import categories, media, openapi, reports, tracking
+from backend.api import app_shell, categories, media, openapi, reports, tracking
 from backend.api.cookie_sessions import LazyCookieSessionInterface
 from backend.api.errors import register_error_handlers
 from backend.api.json_provider import SafeJSONProvider
 from backend.api.request_io import mark_localized_responses
+from backend.city.config import load_city_config
 from backend.db.engine import (
     absolute_database_url,
     configure_engine,
@@ -41,13 +41,15 @@ def create_app(settings: Settings | None = None) -> Flask:
         SQLALCHEMY_TRACK_MODIFICATIONS=False,
     )
     app.extensions["mm_settings"] = settings
+    app.extensions["mm_city_config"] = load_city_config(settings.city_config)
     app.extensions["mm_storage"] = storage_from_settings(settings.media_root)
     app.extensions["mm_jobs"] = JobQueue(settings.redis_url)
     ensure_sqlite_dir(database_url)
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
-    for blueprint in (categories.bp, reports.bp, tracking.bp, media.bp, openapi.bp, pages.bp):
+    for blueprint in (categories.bp, reports.bp, tracking.bp, media.bp, openapi.bp,
+                      app_shell.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     mark_localized_responses(app)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 BUNDLED_CITY_CONFIG = Path(__file__).resolve().parent / "city" / "munich-demo.yaml"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _setting(default: Any, doc: str) -> Any:
@@ -80,6 +81,13 @@ class Settings:
     )
     keep_photo_originals: bool = _setting(
         False, "Keep uploaded originals after the web sizes exist (they are never served)."
+    )
+    pwa_root: str = _setting(str(PROJECT_ROOT / "pwa"), "Directory of the citizen app's files.")
+    vendor_root: str = _setting(
+        str(PROJECT_ROOT / "node_modules"), "Where `npm ci` put Leaflet and its plugins."
+    )
+    tile_url: str = _setting(
+        "", "Map tile URL template ({z}/{x}/{y}); empty: the city configuration's, or none."
     )
     log_level: str = _setting("INFO", "Python log level.")
 

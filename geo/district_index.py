@@ -78,6 +78,13 @@ class DistrictIndex:
         """Return the number of districts."""
         return len(self._numbers)
 
+    def representative_points(self) -> dict[str, tuple[float, float]]:
+        """A point surely inside each district (lon, lat), e.g. to stand for it on a form."""
+        return {
+            number: (float(p.x), float(p.y))
+            for number, p in zip(self._numbers, shapely.point_on_surface(self._geoms), strict=True)
+        }
+
     def lookup(self, lon: float, lat: float) -> str | None:
         """Return the number of the district covering (lon, lat), or None outside all."""
         # NaN fails these comparisons too and so yields None.

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 
 from backend.api.context import snapshot
 from backend.api.request_io import request_locale
 from backend.api.schemas import CategoryListSchema
-from backend.services.catalogue import category_catalogue
+from backend.services.catalogue import category_catalogue, district_points
 
 bp = Blueprint("categories", __name__, url_prefix="/api/v1")
 # Schemas are built once: instantiating them per request costs more than using them.
@@ -33,3 +33,18 @@ def list_categories() -> Response:
               schema: CategoryListSchema
     """
     return jsonify(CATEGORY_LIST_SCHEMA.dump(category_catalogue(snapshot(), request_locale())))
+
+
+@bp.get("/districts")
+def list_districts() -> Response:
+    """Districts with a point inside each.
+    ---
+    get:
+      summary: The districts, each with a point inside it (for reporting without the map)
+      responses:
+        200:
+          description: Districts in number order
+    """
+    snap = snapshot()
+    return jsonify({"districts": district_points(snap), "attribution": current_app.extensions[
+        "mm_city_config"].districts.get("attribution", "")})

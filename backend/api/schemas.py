@@ -62,6 +62,12 @@ class ReportCreateSchema(Schema):
                             metadata={"description": "Address or place description."})
     email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254),
                         metadata={"description": "Optional; never shown publicly."})
+    location_source = fields.String(
+        load_default=None, allow_none=True,
+        validate=validate.OneOf(["gps", "map", "photo", "district"]),
+        metadata={"description": "How the point was chosen; `district` (the point of a chosen "
+                                 "district, no map) marks the location as approximate for staff."},
+    )
 
     @pre_load
     def strip_strings(self, data: Any, **_: Any) -> Any:

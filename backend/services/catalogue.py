@@ -36,3 +36,15 @@ def category_catalogue(snapshot: CitySnapshot, locale: str) -> dict[str, Any]:
             ],
         })
     return {"locale": locale, "groups": groups}
+
+
+def district_points(snapshot: CitySnapshot) -> list[dict[str, Any]]:
+    """Every district with a representative point inside it (for the no-map path)."""
+    if snapshot.index is None:
+        return []
+    points = snapshot.index.representative_points()
+    return [
+        {"number": d.number, "name": d.name,
+         "point": {"lat": points[d.number][1], "lon": points[d.number][0]}}
+        for d in sorted(snapshot.districts.values(), key=lambda d: d.number)
+    ]

@@ -29,6 +29,8 @@ from backend.tokens import (
 from backend.workflow import INITIAL_STATUS
 
 MAX_ATTEMPTS = 5
+# The reporter chose only a district (no map, no GPS): staff should look for the place.
+APPROXIMATE_LOCATION = "approximate_location"
 REPORTER = "reporter"
 
 
@@ -42,11 +44,13 @@ class NewReport:
     description: str
     address: str | None = None
     email: str | None = None
+    location_source: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (cheaper than dataclasses.asdict on the hot path)."""
         return {"category": self.category, "lat": self.lat, "lon": self.lon,
-                "description": self.description, "address": self.address, "email": self.email}
+                "description": self.description, "address": self.address, "email": self.email,
+                "location_source": self.location_source}
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,10 @@ def create_report(session: Session, data: NewReport, *, secret_key: str,
         values = _row_values(
             data, decision, secret_key, idempotency_key, request_fingerprint, locale, source
         )
-        values["review_flags"] = review_flags or None
+        flags = list(review_flags or [])
+        if data.location_source == "district":
+            flags.append(APPROXIMATE_LOCATION)
+        values["review_flags"] = flags or None
         photo_ids: list[int] = []
         rows: list[dict[str, Any]] = []
         try:

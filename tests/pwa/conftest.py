@@ -1,0 +1,106 @@
+"""Browser tests: the real app served on loopback, driven by Playwright in Debian's Chromium.
+
+Playwright's own browser download is never used (this machine reaches no CDN): the tests
+launch `/usr/bin/chromium` through `executable_path`. Screenshots of each step are written
+to `test-artifacts/screenshots/` (phone-sized viewport).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from backend.app import create_app
+from backend.settings import Settings
+from tests import servers
+
+CHROMIUM = os.environ.get("MM_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+PHONE = {"width": 412, "height": 915}
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Chromium for the whole run."""
+    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+        reason = f"{CHROMIUM} not found (apt-get install chromium)"
+        if servers.servers_required():
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                      args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class LiveServer:
+    """The Flask app in a thread on a free loopback port."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.app = create_app(settings)
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(database_url: str, tmp_path: Path, redis_url: str) -> Iterator[LiveServer]:
+    """The product on loopback, with its own base URL."""
+    from tests.conftest import base_settings
+
+    probe = make_server("127.0.0.1", 0, lambda e, s: [])
+    port = probe.server_port
+    probe.server_close()
+    settings = base_settings(database_url, tmp_path, redis_url=redis_url,
+                             base_url=f"http://127.0.0.1:{port}")
+    server = LiveServer(settings)
+    with server:
+        yield server
+    from backend.extensions import db
+
+    with server.app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def phone(browser: object, live_server: LiveServer, request: pytest.FixtureRequest
+          ) -> Iterator[object]:
+    """A phone-sized page at Marienplatz, German, with geolocation allowed."""
+    context = browser.new_context(  # type: ignore[attr-defined]
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+        locale="de-DE", geolocation={"latitude": 48.1374, "longitude": 11.5755},
+        permissions=["geolocation"], base_url=live_server.url,
+    )
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def screenshot(page: object, name: str) -> Path:
+    """Write a screenshot artifact and return its path."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return path
