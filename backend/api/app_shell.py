@@ -8,6 +8,7 @@ service worker decide what is fresh.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import mimetypes
 from functools import lru_cache
 from pathlib import Path
@@ -34,16 +35,17 @@ mimetypes.add_type("text/javascript", ".js")
 
 
 @lru_cache(maxsize=256)
-def _load(path: str, mtime: float) -> tuple[bytes, bytes]:
-    """A file's bytes and their gzip form (cached until the file changes)."""
+def _load(path: str, mtime: float) -> tuple[bytes, bytes, str]:
+    """A file's bytes, their gzip form and an ETag of the content (cached until it changes)."""
     data = Path(path).read_bytes()
-    return data, gzip.compress(data, compresslevel=9, mtime=0)
+    etag = hashlib.sha256(data).hexdigest()[:32]
+    return data, gzip.compress(data, compresslevel=9, mtime=0), etag
 
 
 def _serve(path: Path, *, cache: str) -> Response:
     if not path.is_file():
         raise NotFound("No such file.")
-    data, packed = _load(str(path), path.stat().st_mtime)
+    data, packed, etag = _load(str(path), path.stat().st_mtime)
     mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     compress = "gzip" in request.headers.get("Accept-Encoding", "") and len(packed) < len(data)
     response = Response(packed if compress else data, mimetype=mimetype)
@@ -51,7 +53,8 @@ def _serve(path: Path, *, cache: str) -> Response:
         response.headers["Content-Encoding"] = "gzip"
     response.vary.add("Accept-Encoding")
     response.headers["Cache-Control"] = cache
-    response.add_etag()
+    # One ETag for both encodings: it names the content, whatever the transfer encoding.
+    response.set_etag(etag)
     return response.make_conditional(request)
 
 

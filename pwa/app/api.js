@@ -1,0 +1,40 @@
+// JSON API calls with the current language; errors as ApiError (network failures stay TypeError).
+import { getLang } from './i18n.js';
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const error = (body && body.error) || {};
+    super(error.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = error.code || null;
+    this.fields = error.fields || {};
+  }
+}
+
+/** Returns {status, data, etag}; throws ApiError for 4xx/5xx and TypeError when offline. */
+export async function request(path, { method = 'GET', json, body, headers = {} } = {}) {
+  const h = { Accept: 'application/json', 'Accept-Language': getLang(), ...headers };
+  if (json !== undefined) {
+    h['Content-Type'] = 'application/json';
+    body = JSON.stringify(json);
+  }
+  const response = await fetch(path, { method, headers: h, body, credentials: 'same-origin' });
+  const etag = response.headers.get('ETag');
+  if (response.status === 304) return { status: 304, data: null, etag };
+  let data = null;
+  try { data = await response.json(); } catch { /* empty or not JSON */ }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return { status: response.status, data, etag };
+}
+
+export const getJSON = async (path) => (await request(path)).data;
+export const postJSON = async (path, json) => (await request(path, { method: 'POST', json })).data;
+
+/** Same-origin path for a URL the server built with its own base URL. */
+export function localUrl(url) {
+  if (!url) return url;
+  try {
+    const u = new URL(url, location.href);
+    return u.origin === location.origin || /^\/(media|api)\//.test(u.pathname) ? u.pathname + u.search : url;
+  } catch { return url; }
+}

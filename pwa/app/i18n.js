@@ -1,0 +1,60 @@
+// Texts: flat key → string (or {one, other} for plurals), one JSON file per language.
+export const LANGS = ['de', 'en'];
+let dict = {};
+let lang = 'de';
+
+export function initialLang() {
+  const saved = localStorage.getItem('mm.lang');
+  if (LANGS.includes(saved)) return saved;
+  for (const l of navigator.languages || [navigator.language || 'de']) {
+    const short = String(l).slice(0, 2).toLowerCase();
+    if (LANGS.includes(short)) return short;
+  }
+  return 'de';
+}
+
+export const getLang = () => lang;
+
+export async function loadLang(next) {
+  const response = await fetch(`/app/i18n/${next}.json`);
+  if (!response.ok) throw new Error(`texts ${next}: ${response.status}`);
+  dict = await response.json();
+  lang = next;
+  document.documentElement.lang = next;
+}
+
+export function t(key, params = {}) {
+  let text = dict[key];
+  if (text == null) return key;
+  if (typeof text === 'object') {
+    const form = new Intl.PluralRules(lang).select(params.n ?? 0);
+    text = text[form] ?? text.other;
+  }
+  return text.replace(/\{(\w+)\}/g, (_, name) =>
+    name === 'n' && typeof params.n === 'number' ? formatNumber(params.n) : String(params[name] ?? ''));
+}
+
+/** Fill [data-i18n] (text) and [data-i18n-attr="attr:key;attr:key"] below root. */
+export function applyTexts(root = document) {
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll('[data-i18n-attr]')) {
+    for (const pair of el.dataset.i18nAttr.split(';')) {
+      const [attr, key] = pair.split(':');
+      el.setAttribute(attr, t(key));
+    }
+  }
+}
+
+export const formatNumber = (n, options) => new Intl.NumberFormat(lang, options).format(n);
+
+export function formatDate(value) {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return '';
+  return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+}
+
+export function formatDistance(meters) {
+  return formatNumber(Math.round(meters), { style: 'unit', unit: 'meter', unitDisplay: 'short' });
+}
+
+export const statusLabel = (status) => t(`status.${status}`);

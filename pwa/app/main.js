@@ -1,0 +1,143 @@
+// App start: texts, configuration, routing between the three views, outbox and service worker.
+import { initialLang, loadLang, applyTexts, t, getLang } from './i18n.js';
+import { getJSON } from './api.js';
+import { $, announce } from './dom.js';
+import * as outbox from './outbox.js';
+import { addMyReport } from './myreports.js';
+import { initReport, showReport, relocalizeReport, foreground } from './report.js';
+import { initMap, showMap, openDetail, closeDetail, relocalizeMap } from './publicmap.js';
+import { showMine } from './mine.js';
+
+const DEFAULT_CONFIG = {
+  city: { name: 'München' },
+  map: { center: [48.1374, 11.5755], zoom: 12, tile_url: '', tile_attribution: '', data_attribution: '', bounds: null },
+  limits: { photos: 3, photo_max_bytes: 15 * 1024 * 1024, description_max: 4000, nearby_radius_m: 50 },
+  push_public_key: null,
+};
+let config = DEFAULT_CONFIG;
+let currentView = null;
+
+function route(path) {
+  if (path === '/map') return { view: 'map' };
+  if (path === '/mine') return { view: 'mine' };
+  const m = path.match(/^\/reports\/([^/]+)$/);
+  if (m) return { view: 'map', detail: decodeURIComponent(m[1]) };
+  return { view: 'report' };
+}
+
+function render({ focus = true } = {}) {
+  const { view, detail } = route(location.pathname);
+  const changed = view !== currentView;
+  currentView = view;
+  for (const section of document.querySelectorAll('[data-view]')) section.hidden = section.dataset.view !== view;
+  for (const link of document.querySelectorAll('[data-nav]')) {
+    if (link.dataset.nav === view) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  document.title = `${t(`nav.${view}`)} – ${t('app.title')}`;
+  if (view === 'report') showReport();
+  if (view === 'map') {
+    showMap();
+    if (detail) openDetail(detail, { focus });
+    else closeDetail();
+  }
+  if (view === 'mine') showMine();
+  if (focus && changed && !detail) $(`#${view}-title`)?.focus();
+}
+
+export function navigate(path) {
+  if (path !== location.pathname) history.pushState({}, '', path);
+  render();
+}
+
+document.addEventListener('click', (e) => {
+  const a = e.target.closest('a[href^="/"]');
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  const path = new URL(a.href).pathname;
+  if (!['/', '/report', '/map', '/mine'].includes(path) && !path.startsWith('/reports/')) return;
+  e.preventDefault();
+  navigate(path);
+});
+window.addEventListener('popstate', () => render());
+
+// ---------------------------------------------------------------- outbox
+
+async function updateOutboxStatus() {
+  let n = 0;
+  try { n = await outbox.count(); } catch { /* no IndexedDB */ }
+  const el = $('#outbox-status');
+  el.hidden = n === 0;
+  el.textContent = n ? t('outbox.waiting', { n }) : '';
+}
+
+outbox.events.addEventListener('change', updateOutboxStatus);
+outbox.events.addEventListener('sent', (e) => {
+  const { record, data } = e.detail;
+  if (data?.tracking_token) {
+    addMyReport({ id: data.id, token: data.tracking_token, created_at: data.created_at || record.created_at,
+      category: data.category?.name || record.fields.category });
+  }
+  if (!foreground.has(record.key)) {
+    announce(t('outbox.sentLater', { id: data?.id || '' }));
+    if (currentView === 'mine') showMine();
+  }
+});
+outbox.events.addEventListener('failed', (e) => {
+  const { record, error } = e.detail;
+  if (!foreground.has(record.key)) announce(t('outbox.failedLater', { message: error.message }), { error: true });
+});
+outbox.events.addEventListener('kept', () => outbox.registerSync());
+window.addEventListener('online', () => outbox.flush());
+
+// ---------------------------------------------------------------- language
+
+async function switchLanguage() {
+  const next = getLang() === 'de' ? 'en' : 'de';
+  await loadLang(next);
+  localStorage.setItem('mm.lang', next);
+  applyTexts();
+  setLangButton();
+  updateOutboxStatus();
+  await relocalizeReport();
+  relocalizeMap();
+  if (currentView === 'mine') showMine();
+  render({ focus: false });
+  announce(t('lang.switched'));
+}
+
+function setLangButton() {
+  const button = $('#lang-switch');
+  const other = getLang() === 'de' ? 'en' : 'de';
+  button.textContent = other === 'en' ? 'English' : 'Deutsch';
+  button.lang = other;
+  button.setAttribute('aria-label', other === 'en' ? 'Switch to English' : 'Auf Deutsch umschalten');
+}
+
+// ---------------------------------------------------------------- start
+
+async function start() {
+  try { await loadLang(initialLang()); } catch { await loadLang('de'); }
+  applyTexts();
+  setLangButton();
+  $('#lang-switch').addEventListener('click', switchLanguage);
+  try {
+    config = { ...DEFAULT_CONFIG, ...(await getJSON('/api/v1/config')) };
+  } catch {
+    announce(t('errors.offline'), { error: true });
+  }
+  initMap(config, navigate);
+  await initReport(config);
+  render({ focus: false });
+  updateOutboxStatus();
+  outbox.flush();
+
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.addEventListener('message', (e) => {
+      if (e.data?.type === 'flush-outbox') outbox.flush();
+      if (e.data?.type === 'open' && e.data.path) navigate(e.data.path);
+    });
+    try { await navigator.serviceWorker.register('/sw.js', { scope: '/' }); } catch (error) { console.warn('sw', error); }
+  }
+}
+
+start();

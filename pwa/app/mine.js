@@ -1,0 +1,93 @@
+// "My reports": the reports sent from this device (tokens in localStorage) and those waiting.
+import { t, formatDate, statusLabel } from './i18n.js';
+import { request, postJSON, ApiError } from './api.js';
+import { h, $, announce } from './dom.js';
+import { getMyReports, getTracked, setTracked } from './myreports.js';
+import * as outbox from './outbox.js';
+
+let bound = false;
+
+export async function showMine() {
+  if (!bound) {
+    $('#my-reports').addEventListener('click', onClick);
+    bound = true;
+  }
+  const list = $('#my-reports');
+  let waiting = [];
+  try { waiting = await outbox.all(); } catch { /* no IndexedDB */ }
+  const mine = getMyReports();
+  $('#mine-empty').hidden = mine.length + waiting.length > 0;
+  list.replaceChildren(
+    ...waiting.map((record) => h('li', { class: 'my-report is-waiting', dataset: { key: record.key } },
+      h('h2', { text: t('mine.waitingTitle') }),
+      h('p', {}, h('span', { class: 'badge status-waiting', text: t('mine.waiting') }), ' ',
+        h('span', { class: 'hint', text: formatDate(record.created_at) })),
+      h('p', { class: 'description', text: record.fields.description }))),
+    ...mine.map((r) => {
+      const item = h('li', { class: 'my-report', dataset: { id: r.id, token: r.token } },
+        h('h2', { text: r.category || r.id }),
+        h('p', { class: 'hint', text: `${t('mine.id')} ${r.id} · ${formatDate(r.created_at)}` }),
+        h('div', { class: 'my-report-body' }, h('p', { class: 'hint', text: t('mine.loading') })));
+      const cached = getTracked(r.token);
+      if (cached?.data) renderTracked(item, cached.data, false);
+      refresh(item, r.token);
+      return item;
+    }));
+}
+
+async function refresh(item, token) {
+  const cached = getTracked(token);
+  try {
+    const headers = cached?.etag ? { 'If-None-Match': cached.etag } : {};
+    const answer = await request(`/api/v1/track/${encodeURIComponent(token)}`, { headers });
+    if (answer.status === 304 && cached?.data) { renderTracked(item, cached.data, false); return; }
+    setTracked(token, answer.etag, answer.data);
+    renderTracked(item, answer.data, false);
+  } catch (error) {
+    if (cached?.data) renderTracked(item, cached.data, true);
+    else item.querySelector('.my-report-body').replaceChildren(h('p', { class: 'hint',
+      text: error instanceof ApiError && error.status === 404 ? t('mine.gone') : t('errors.offline') }));
+  }
+}
+
+function renderTracked(item, data, stale) {
+  item.querySelector('h2').textContent = data.category?.name || data.id;
+  const history = (data.history || []).slice().reverse();
+  const body = [
+    h('p', {}, h('span', { class: `badge status-${data.status}`, text: statusLabel(data.status) }),
+      data.department ? h('span', { class: 'hint', text: ` ${data.department.name}` }) : null),
+    stale ? h('p', { class: 'hint', text: t('mine.stale') }) : null,
+    data.address ? h('p', { text: data.address }) : null,
+    h('h3', { text: t('detail.history') }),
+    h('ol', { class: 'history' }, ...history.map((event) => h('li', {},
+      h('time', { datetime: event.at, text: formatDate(event.at) }), ' – ',
+      h('strong', { text: statusLabel(event.status) }),
+      event.note ? h('span', { text: `: ${event.note}` }) : null))),
+  ];
+  if (data.status === 'resolved') {
+    body.push(h('div', { class: 'fixed-question', role: 'group', 'aria-label': t('mine.fixedQuestion') },
+      h('p', { text: t('mine.fixedQuestion') }),
+      h('button', { type: 'button', class: 'btn btn-primary answer-fixed', dataset: { answer: 'yes', token: item.dataset.token }, text: t('mine.fixedYes') }),
+      h('button', { type: 'button', class: 'btn btn-secondary answer-fixed', dataset: { answer: 'no', token: item.dataset.token }, text: t('mine.fixedNo') })));
+  }
+  item.querySelector('.my-report-body').replaceChildren(...body.filter(Boolean));
+}
+
+async function onClick(e) {
+  const button = e.target.closest('button.answer-fixed');
+  if (!button) return;
+  const item = button.closest('li');
+  const token = button.dataset.token;
+  item.querySelectorAll('button.answer-fixed').forEach((b) => { b.disabled = true; });
+  try {
+    const data = await postJSON(`/api/v1/track/${encodeURIComponent(token)}/fixed`, { fixed: button.dataset.answer === 'yes' });
+    setTracked(token, null, data);
+    renderTracked(item, data, false);
+    announce(t(button.dataset.answer === 'yes' ? 'mine.thanksFixed' : 'mine.thanksNotFixed'));
+    item.querySelector('h2').setAttribute('tabindex', '-1');
+    item.querySelector('h2').focus();
+  } catch (error) {
+    item.querySelectorAll('button.answer-fixed').forEach((b) => { b.disabled = false; });
+    announce(error instanceof TypeError ? t('errors.offline') : error.message, { error: true });
+  }
+}

@@ -1,0 +1,195 @@
+"""The citizen app in a phone-sized headless Chromium: online, offline, without the map."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.db.engine import make_engine
+from backend.models import Photo, Recipient, Report
+from tests.pwa.conftest import LiveServer, screenshot
+from tests.shared_data import shared_data_dir
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def _photo() -> Path:
+    return shared_data_dir() / "photos" / "gps" / "DSCN0010.jpg"
+
+
+def _reports(server: LiveServer) -> list[Report]:
+    engine = make_engine(server.app.extensions["mm_settings"].database_url)
+    try:
+        with Session(engine) as session:
+            return list(session.scalars(select(Report).order_by(Report.id)))
+    finally:
+        engine.dispose()
+
+
+def _count(server: LiveServer, model: type) -> int:
+    engine = make_engine(server.app.extensions["mm_settings"].database_url)
+    try:
+        with Session(engine) as session:
+            return session.scalar(select(func.count()).select_from(model)) or 0
+    finally:
+        engine.dispose()
+
+
+def _wait_for_service_worker(page: Any) -> None:
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
+
+
+def _choose_category(page: Any, group: str, category: str) -> None:
+    page.check(f"input[name='group'][value='{group}']", force=True)
+    page.check(f"input[name='category'][value='{category}']", force=True)
+
+
+def _fill_report(page: Any, *, photo: bool = True) -> None:
+    page.click("#locate-me")
+    page.wait_for_function(
+        "document.querySelector('#location-summary').textContent.trim().length > 0")
+    _choose_category(page, "schild", "schild-fehlt")
+    if photo:
+        page.set_input_files("#photos", str(_photo()))
+        page.wait_for_selector("#photo-previews li.photo-preview")
+    page.fill("#description", "Das Halteverbotsschild an der Ecke fehlt.")
+
+
+def _axe(page: Any, name: str) -> None:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    bad = [(v["id"], v["impact"], len(v["nodes"])) for v in result["violations"]
+           if v["impact"] in ("serious", "critical")]
+    assert bad == [], f"{name}: {bad}"
+
+
+def test_a_report_with_a_photo_reaches_the_server_routed_to_district_01(
+    phone: Any, live_server: LiveServer,
+) -> None:
+    started = time.monotonic()
+    phone.goto("/report")
+    screenshot(phone, "de-1-report-form")
+    _fill_report(phone)
+    screenshot(phone, "de-2-report-filled")
+    phone.click("#submit-report")
+    phone.wait_for_selector("#confirmation", state="visible", timeout=20000)
+    elapsed = time.monotonic() - started
+    screenshot(phone, "de-3-confirmation")
+    report_id = phone.text_content("#confirmation-id").strip()
+    reports = _reports(live_server)
+    assert [r.public_id for r in reports] == [report_id]
+    body = phone.request.get(f"/api/v1/reports/{report_id}").json()
+    assert body["district"]["number"] == "01"
+    assert body["department"]["code"] == "bezirksinspektion-mitte"
+    assert _count(live_server, Photo) == 1
+    print(f"\nflow: page open → sent report in {elapsed:.1f} s")
+
+
+def test_a_report_made_offline_is_sent_exactly_once_when_the_connection_returns(
+    phone: Any, live_server: LiveServer,
+) -> None:
+    phone.goto("/report")
+    _wait_for_service_worker(phone)
+    phone.context.set_offline(True)
+    _fill_report(phone)
+    phone.click("#submit-report")
+    phone.wait_for_selector("#outbox-status", state="visible", timeout=10000)
+    screenshot(phone, "de-4-offline-waiting")
+    assert _reports(live_server) == []
+    phone.reload()  # the service worker serves the app; the report waits in IndexedDB
+    phone.wait_for_selector("#outbox-status", state="visible", timeout=10000)
+    phone.context.set_offline(False)
+    phone.wait_for_selector("#outbox-status", state="hidden", timeout=20000)
+    time.sleep(1)  # any duplicate send would have arrived by now
+    assert len(_reports(live_server)) == 1
+    assert _count(live_server, Photo) == 1
+
+
+def test_the_duplicate_prompt_offers_following_instead_of_a_new_report(
+    phone: Any, live_server: LiveServer,
+) -> None:
+    existing = phone.request.post("/api/v1/reports", data=json.dumps({
+        "category": "schild-verdreht", "lat": 48.13742, "lon": 11.57552,
+        "description": "Schild verdreht"}), headers={"Content-Type": "application/json"}).json()
+    phone.goto("/report")
+    phone.click("#locate-me")
+    _choose_category(phone, "schild", "schild-fehlt")
+    phone.wait_for_selector("#nearby-list > li.nearby-item", timeout=10000)
+    screenshot(phone, "de-5-already-reported")
+    phone.click("#nearby-list > li.nearby-item .follow-report")
+    phone.fill(".follow-panel input.follow-email", "fan@example.org")
+    phone.click(".follow-panel button.follow-confirm")
+    phone.wait_for_selector("p.follow-done", timeout=10000)
+    screenshot(phone, "de-5b-following")
+    deadline = time.monotonic() + 10
+    while _count(live_server, Recipient) == 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _count(live_server, Recipient) == 1
+    assert [r.public_id for r in _reports(live_server)] == [existing["id"]]
+
+
+def test_the_report_can_be_made_without_the_map_by_keyboard_alone(
+    phone: Any, live_server: LiveServer,
+) -> None:
+    phone.context.clear_permissions()  # no GPS: the district and the address must do
+    phone.goto("/report")
+    phone.wait_for_selector("#district option[value='01']", state="attached")
+    phone.wait_for_selector("#group-schild", state="attached")
+    phone.focus("#district")
+    phone.keyboard.press("ArrowDown")  # a district, chosen by keyboard
+    phone.focus("#address")
+    phone.keyboard.type("Ecke Westendstraße / Fürstenrieder Straße")
+    phone.focus("input[name='group'][value='schild']")
+    phone.keyboard.press("Space")
+    phone.wait_for_selector("input[name='category'][value='schild-unleserlich']",
+                            state="attached")
+    phone.focus("input[name='category'][value='schild-unleserlich']")
+    phone.keyboard.press("Space")
+    phone.focus("#description")
+    phone.keyboard.type("Schild zugewachsen")
+    phone.focus("#submit-report")
+    phone.keyboard.press("Enter")
+    try:
+        phone.wait_for_selector("#confirmation", state="visible", timeout=20000)
+    finally:
+        screenshot(phone, "de-6-without-map-submitted")
+    screenshot(phone, "de-6-without-map")
+    (report,) = _reports(live_server)
+    assert report.address == "Ecke Westendstraße / Fürstenrieder Straße"
+    assert report.review_flags == ["approximate_location"]
+
+
+@pytest.mark.parametrize("route", ["/report", "/map", "/mine"])
+def test_no_serious_accessibility_violations(phone: Any, live_server: LiveServer,
+                                             route: str) -> None:
+    phone.goto(route)
+    phone.wait_for_load_state("networkidle")
+    _axe(phone, route)
+
+
+def test_the_app_is_installable_and_controlled_by_its_service_worker(
+    phone: Any, live_server: LiveServer,
+) -> None:
+    phone.goto("/")
+    _wait_for_service_worker(phone)
+    manifest = phone.evaluate(
+        "fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())")
+    assert manifest["display"] == "standalone" and len(manifest["icons"]) >= 2
+
+
+def test_english_screens_are_legible(phone: Any, live_server: LiveServer) -> None:
+    phone.goto("/report")
+    phone.click("#lang-switch")
+    phone.wait_for_function("document.documentElement.lang === 'en'")
+    screenshot(phone, "en-1-report-form")
+    phone.goto("/map")
+    phone.wait_for_load_state("networkidle")
+    screenshot(phone, "en-2-map")
+    assert phone.evaluate("document.documentElement.lang") == "en"
