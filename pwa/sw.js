@@ -1,7 +1,7 @@
 // Mängelmelder service worker: app shell cache-first, API GETs network-first with a cache
 // fallback, never POSTs; Background Sync wakes the app to send the outbox; Web Push shows
 // status changes.
-const VERSION = 'v1';
+const VERSION = 'v3';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
 const SHELL = [
@@ -9,7 +9,7 @@ const SHELL = [
   '/manifest.webmanifest',
   '/app/app.css',
   '/app/main.js', '/app/i18n.js', '/app/api.js', '/app/dom.js', '/app/outbox.js', '/app/myreports.js',
-  '/app/report.js', '/app/photos.js', '/app/push.js', '/app/publicmap.js', '/app/mine.js',
+  '/app/report.js', '/app/photos.js', '/app/exif.js', '/app/push.js', '/app/publicmap.js', '/app/mine.js',
   '/app/i18n/de.json', '/app/i18n/en.json',
   '/app/icons/favicon.svg', '/app/icons/icon-192.png', '/app/icons/icon-512.png',
   '/app/icons/group-ampel.svg', '/app/icons/group-schild.svg', '/app/icons/group-sonstiges.svg',

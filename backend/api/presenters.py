@@ -72,8 +72,8 @@ def uploaded_photo(photo: Any) -> dict[str, Any]:
     }
 
 
-def report_feature(row: Any, snapshot: CitySnapshot, locale: str, base_url: str
-                   ) -> dict[str, Any]:
+def report_feature(row: Any, snapshot: CitySnapshot, locale: str, base_url: str,
+                   thumb_sha256: str | None = None) -> dict[str, Any]:
     """A GeoJSON Feature for one row of a list or nearby query."""
     category = snapshot.categories_by_id[row.category_id]
     district = snapshot.districts_by_id.get(row.district_id) if row.district_id else None
@@ -89,6 +89,7 @@ def report_feature(row: Any, snapshot: CitySnapshot, locale: str, base_url: str
         "district": district.number if district else None,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
+        "thumb": photo_url(base_url, thumb_sha256, "jpeg") if thumb_sha256 else None,
     }
     if "distance_m" in row._fields:
         properties["distance_m"] = round(float(row.distance_m), 1)

@@ -234,9 +234,11 @@ def nearby_reports() -> Response:
 def _feature_collection(rows: list, snap: CitySnapshot, next_cursor: str | None) -> Response:
     """Rows of a report query as a GeoJSON FeatureCollection response."""
     locale, base_url = request_locale(), settings().base_url
+    thumbs = report_queries.first_thumbnails(session(), [row.id for row in rows])
     response = jsonify(REPORT_COLLECTION_SCHEMA.dump({
         "type": "FeatureCollection",
-        "features": [report_feature(row, snap, locale, base_url) for row in rows],
+        "features": [report_feature(row, snap, locale, base_url, thumbs.get(row.id))
+                     for row in rows],
         "next_cursor": next_cursor,
     }))
     response.mimetype = "application/geo+json"

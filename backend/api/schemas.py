@@ -232,6 +232,8 @@ class ReportFeaturePropertiesSchema(Schema):
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
     distance_m = fields.Float(metadata={"description": "Only in nearby results."})
+    thumb = fields.String(allow_none=True, metadata={
+        "description": "URL of the first photo's thumbnail (JPEG), if any is ready."})
 
 
 class ReportFeatureSchema(Schema):

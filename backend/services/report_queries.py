@@ -8,7 +8,7 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from backend.db.spatial import degree_box, distance_m, in_box
-from backend.models import Report
+from backend.models import Photo, PhotoDerivative, PhotoStatus, Report
 from backend.services.city_cache import CitySnapshot
 from backend.workflow import OPEN_STATUSES, Status
 
@@ -70,3 +70,20 @@ def nearby_open_reports(session: Session, snapshot: CitySnapshot, category_code:
         select(inner).where(inner.c.distance_m <= radius_m)
         .order_by(inner.c.distance_m, inner.c.id.desc()).limit(limit)
     ).all()
+
+
+def first_thumbnails(session: Session, report_ids: list[int]) -> dict[int, str]:
+    """The SHA-256 of the first ready thumbnail (JPEG) of each report that has one."""
+    if not report_ids:
+        return {}
+    rows = session.execute(
+        select(Photo.report_id, PhotoDerivative.sha256)
+        .join(PhotoDerivative, PhotoDerivative.photo_id == Photo.id)
+        .where(Photo.report_id.in_(report_ids), Photo.status == PhotoStatus.READY,
+               PhotoDerivative.name == "thumb", PhotoDerivative.format == "jpeg")
+        .order_by(Photo.report_id, Photo.position)
+    ).all()
+    thumbs: dict[int, str] = {}
+    for report_id, sha256 in rows:
+        thumbs.setdefault(report_id, sha256)
+    return thumbs

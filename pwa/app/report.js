@@ -5,6 +5,7 @@ import { getJSON, postJSON, ApiError } from './api.js';
 import { h, $, announce } from './dom.js';
 import * as outbox from './outbox.js';
 import { preparePhoto } from './photos.js';
+import { photoLocation } from './exif.js';
 import { pushSupported, subscribePush, PushDenied } from './push.js';
 
 let config = null;
@@ -287,6 +288,8 @@ function nearbyItem(feature) {
   const p = feature.properties;
   const panelId = `follow-${p.id}`;
   return h('li', { class: 'nearby-item', dataset: { id: p.id } },
+    p.thumb ? h('img', { class: 'nearby-thumb', src: p.thumb, alt: '', width: 64, height: 64,
+      loading: 'lazy' }) : null,
     h('p', { class: 'nearby-head' },
       h('strong', { text: p.category_name }), ' ',
       h('span', { class: 'nearby-distance', text: t('nearby.distance', { distance: formatDistance(p.distance_m) }) })),
@@ -391,6 +394,8 @@ function pickPhotos(e) {
   photoJobs = photoJobs.then(async () => {
     for (const file of chosen) {
       if (photos.length >= config.limits.photos) break;
+      const place = await photoLocation(file);
+      if (place) offerPhotoLocation(place);
       const prepared = await preparePhoto(file);
       if (prepared.blob.size > config.limits.photo_max_bytes) {
         showError('photos', t('errors.photoTooBig', { name: file.name }));
@@ -401,6 +406,17 @@ function pickPhotos(e) {
     renderPhotoPreviews();
     announce(t('photos.count', { n: photos.length }));
   });
+}
+
+// "Use the photo's location": offered when a picked photo carries GPS coordinates.
+function offerPhotoLocation(place) {
+  const button = $('#use-photo-location');
+  if (!button) return;
+  button.hidden = false;
+  button.onclick = () => {
+    setLocation(place.lat, place.lon, 'photo');
+    announce(t('location.summaryPhoto'));
+  };
 }
 
 function removePhoto(index) {

@@ -193,3 +193,19 @@ def test_english_screens_are_legible(phone: Any, live_server: LiveServer) -> Non
     phone.wait_for_load_state("networkidle")
     screenshot(phone, "en-2-map")
     assert phone.evaluate("document.documentElement.lang") == "en"
+
+
+def test_a_photo_with_gps_offers_its_location(phone: Any, live_server: LiveServer) -> None:
+    phone.goto("/report")
+    phone.wait_for_selector("#group-schild", state="attached")  # the app is ready
+    phone.set_input_files("#photos", str(_photo()))  # taken in Tuscany (EXIF GPS)
+    phone.wait_for_selector("#use-photo-location", state="visible", timeout=10000)
+    phone.click("#use-photo-location")
+    phone.wait_for_function(
+        "document.querySelector('#location-summary').textContent.includes('Foto')")
+    _choose_category(phone, "schild", "schild-fehlt")
+    phone.fill("#description", "Schild fehlt")
+    phone.click("#submit-report")
+    # Tuscany is outside Munich: the app explains it and nothing is stored.
+    phone.wait_for_selector("#location-error:not(:empty)", timeout=10000)
+    assert _reports(live_server) == []
