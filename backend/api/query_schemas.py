@@ -80,6 +80,8 @@ class ReportListQuery(Schema):
     category = CommaList(load_default=None, metadata={"description": "Comma list of codes."})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, MAX_LIMIT))
     cursor = fields.String(load_default=None)
+    updated_after = fields.AwareDateTime(load_default=None, metadata={
+        "description": "Only reports changed since (ISO 8601 with zone), e.g. recently fixed."})
 
     @validates_schema
     def check_values(self, data: dict[str, Any], **_: Any) -> None:

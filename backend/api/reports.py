@@ -199,6 +199,7 @@ def list_reports() -> Response:
         category_ids=category_ids,
         limit=args["limit"],
         before_id=args["before_id"],
+        updated_after=args["updated_after"],
     )
     rows, next_id = report_queries.list_reports(session(), flt)
     return _feature_collection(rows, snap, encode_cursor(next_id) if next_id is not None else None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ class ReportFilter:
     category_ids: frozenset[int] | None = None
     limit: int = 100
     before_id: int | None = None
+    updated_after: datetime | None = None
 
 
 LIST_COLUMNS = (
@@ -43,6 +45,8 @@ def list_reports(session: Session, flt: ReportFilter) -> tuple[list[Row], int | 
         query = query.where(Report.category_id.in_(sorted(flt.category_ids)))
     if flt.before_id is not None:
         query = query.where(Report.id < flt.before_id)
+    if flt.updated_after is not None:
+        query = query.where(Report.updated_at >= flt.updated_after)
     rows = session.execute(query.order_by(Report.id.desc()).limit(flt.limit + 1)).all()
     if len(rows) > flt.limit:
         return rows[: flt.limit], rows[flt.limit - 1].id

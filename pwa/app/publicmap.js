@@ -44,6 +44,7 @@ function ensureMap() {
   const m = config.map;
   map = L.map('public-map', { center: m.center, zoom: m.zoom, minZoom: 10, maxZoom: 19 });
   if (m.tile_url) L.tileLayer(m.tile_url, { attribution: m.tile_attribution, maxZoom: 19 }).addTo(map);
+  if (m.data_attribution) map.attributionControl.addAttribution(escapeHtml(m.data_attribution));
   else $('#public-map').classList.add('no-tiles');
   cluster = L.markerClusterGroup
     ? L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 50, animate: !reducedMotion() })
@@ -68,11 +69,16 @@ async function load() {
     bbox = config.map.bounds || [11.36, 48.06, 11.73, 48.25];
   }
   const ticket = ++loadTicket;
-  const params = new URLSearchParams({ bbox: bbox.map((x) => x.toFixed(5)).join(','), status: 'open', limit: '500' });
+  const box = bbox.map((x) => x.toFixed(5)).join(',');
+  const open = new URLSearchParams({ bbox: box, status: 'open', limit: '500' });
+  // Recently fixed reports too (last 30 days), so people see that reporting works.
+  const since = new Date(Date.now() - 30 * 86400e3).toISOString();
+  const fixed = new URLSearchParams({ bbox: box, status: 'resolved,closed', updated_after: since, limit: '200' });
   try {
-    const data = await getJSON(`/api/v1/reports?${params}`);
+    const [openData, fixedData] = await Promise.all([
+      getJSON(`/api/v1/reports?${open}`), getJSON(`/api/v1/reports?${fixed}`)]);
     if (ticket !== loadTicket) return;
-    features = data.features || [];
+    features = [...(openData.features || []), ...(fixedData.features || [])];
   } catch {
     if (ticket === loadTicket) announce(t('map.loadFailed'), { error: true });
     return;
@@ -152,4 +158,8 @@ export async function openDetail(id, { focus = true } = {}) {
 export function closeDetail() {
   currentDetail = null;
   $('#report-detail').hidden = true;
+}
+
+function escapeHtml(text) {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

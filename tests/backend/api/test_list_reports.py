@@ -376,3 +376,18 @@ def test_cursor_beyond_any_report_id_is_rejected_not_a_server_error(client: Any)
     check_table(cases, lambda number: assert_error(
         client.get(REPORTS_URL, query_string={"cursor": _b64(f"r{number}")}), 422,
         "validation_failed", {"cursor"}))
+
+
+def test_updated_after_lists_only_recently_changed_reports(client: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    created = client.post(REPORTS_URL, json={
+        "category": "schild-fehlt", "lat": 48.1374, "lon": 11.5755, "description": "x"})
+    assert created.status_code == 201
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    assert client.get(REPORTS_URL, query_string={"updated_after": past}).get_json()["features"]
+    assert client.get(REPORTS_URL, query_string={"updated_after": future}
+                      ).get_json()["features"] == []
+    assert client.get(REPORTS_URL, query_string={"updated_after": "yesterday"}
+                      ).status_code == 422
