@@ -130,6 +130,8 @@ def app_config() -> Response:
             "tile_url": cfg.tile_url or city.get("map", {}).get("tile_url", ""),
             "tile_attribution": city.get("map", {}).get("tile_attribution", ""),
             "data_attribution": city_config.districts.get("attribution", ""),
+            "data_attribution_short": city_config.districts.get("attribution_short")
+            or city_config.districts.get("attribution", ""),
             "bounds": list(snap.index.bounds) if snap.index else None,
         },
         "limits": {"photos": cfg.photos_per_report, "photo_max_bytes": cfg.photo_max_bytes,

@@ -65,6 +65,8 @@ class DistrictsSchema(Schema):
     number_field = fields.String(load_default="number")
     name_field = fields.String(load_default="name")
     attribution = fields.String(load_default="")
+    attribution_short = fields.String(load_default="",
+                                      metadata={"description": "Compact form for map corners"})
 
 
 class CitySchema(Schema):

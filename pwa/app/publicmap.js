@@ -44,7 +44,7 @@ function ensureMap() {
   const m = config.map;
   map = L.map('public-map', { center: m.center, zoom: m.zoom, minZoom: 10, maxZoom: 19 });
   if (m.tile_url) L.tileLayer(m.tile_url, { attribution: m.tile_attribution, maxZoom: 19 }).addTo(map);
-  if (m.data_attribution) map.attributionControl.addAttribution(escapeHtml(m.data_attribution));
+  if (m.data_attribution_short) map.attributionControl.addAttribution(escapeHtml(m.data_attribution_short));
   else $('#public-map').classList.add('no-tiles');
   cluster = L.markerClusterGroup
     ? L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 50, animate: !reducedMotion() })

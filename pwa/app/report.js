@@ -92,8 +92,8 @@ function ensureMap() {
   const m = config.map;
   map = L.map('report-map', { center: m.center, zoom: m.zoom + 2, minZoom: 10, maxZoom: 19 });
   if (m.tile_url) L.tileLayer(m.tile_url, { attribution: m.tile_attribution, maxZoom: 19 }).addTo(map);
-  if (m.data_attribution) {
-    map.attributionControl.addAttribution(m.data_attribution.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`));
+  if (m.data_attribution_short) {
+    map.attributionControl.addAttribution(m.data_attribution_short.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`));
   }
   else $('#report-map').classList.add('no-tiles');
   if (m.bounds) {
