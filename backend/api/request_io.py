@@ -60,7 +60,7 @@ def json_body() -> dict[str, Any]:
     return data
 
 
-FORM_NUMBERS = ("lat", "lon")
+FORM_NUMBERS = ("lat", "lon", "photo_lat", "photo_lon")
 
 
 def form_body(file_field: str, max_file_bytes: int) -> tuple[dict[str, Any], list[bytes]]:

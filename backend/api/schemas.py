@@ -5,7 +5,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 from backend.workflow import Priority, Status
 
@@ -62,12 +70,22 @@ class ReportCreateSchema(Schema):
                             metadata={"description": "Address or place description."})
     email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254),
                         metadata={"description": "Optional; never shown publicly."})
+    photo_lat = StrictFloat(load_default=None, allow_none=True, validate=validate.Range(-90, 90),
+                            metadata={"description": "Where the first photo says it was taken "
+                                      "(read on the device before it removed the metadata)."})
+    photo_lon = StrictFloat(load_default=None, allow_none=True,
+                            validate=validate.Range(-180, 180))
     location_source = fields.String(
         load_default=None, allow_none=True,
         validate=validate.OneOf(["gps", "map", "photo", "district"]),
         metadata={"description": "How the point was chosen; `district` (the point of a chosen "
                                  "district, no map) marks the location as approximate for staff."},
     )
+
+    @validates_schema
+    def photo_place_complete(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("photo_lat") is None) != (data.get("photo_lon") is None):
+            raise ValidationError("give both photo_lat and photo_lon, or neither", "photo_lon")
 
     @pre_load
     def strip_strings(self, data: Any, **_: Any) -> Any:

@@ -47,12 +47,17 @@ def inspect_uploads(files: Sequence[bytes], *, max_bytes: int, max_pixels: int,
 
 
 def review_flags(photos: Sequence[InspectedPhoto], lon: float, lat: float,
-                 far_m: float) -> list[str]:
-    """Reasons for staff to look twice, e.g. a photo taken far away from the pin."""
-    for photo in photos:
-        place = photo.facts.place
-        if place is not None and distance_m(place.lat, place.lon, lat, lon) > far_m:
-            return [PHOTO_FAR_FROM_PIN]
+                 far_m: float, device_place: tuple[float, float] | None = None) -> list[str]:
+    """Reasons for staff to look twice, e.g. a photo taken far away from the pin.
+
+    `device_place` (lat, lon) is what the app read from the photo before it downscaled it
+    (which removes the metadata the server would otherwise read).
+    """
+    places = [(p.facts.place.lat, p.facts.place.lon) for p in photos if p.facts.place]
+    if device_place is not None and photos:
+        places.append(device_place)
+    if any(distance_m(p_lat, p_lon, lat, lon) > far_m for p_lat, p_lon in places):
+        return [PHOTO_FAR_FROM_PIN]
     return []
 
 

@@ -45,12 +45,15 @@ class NewReport:
     address: str | None = None
     email: str | None = None
     location_source: str | None = None
+    photo_lat: float | None = None  # the photo's own GPS, read on the device
+    photo_lon: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (cheaper than dataclasses.asdict on the hot path)."""
         return {"category": self.category, "lat": self.lat, "lon": self.lon,
                 "description": self.description, "address": self.address, "email": self.email,
-                "location_source": self.location_source}
+                "location_source": self.location_source, "photo_lat": self.photo_lat,
+                "photo_lon": self.photo_lon}
 
 
 @dataclass(frozen=True)

@@ -412,7 +412,10 @@ function pickPhotos(e) {
 }
 
 // "Use the photo's location": offered when a picked photo carries GPS coordinates.
+let photoPlace = null; // the first photo's GPS, sent along so staff see a far-away photo
+
 function offerPhotoLocation(place) {
+  photoPlace ??= place;
   const button = $('#use-photo-location');
   if (!button) return;
   button.hidden = false;
@@ -561,6 +564,7 @@ async function submit(event) {
     address: $('#address').value.trim() || null,
     email: $('#email').value.trim() || null,
     location_source: location.source,
+    ...(photoPlace ? { photo_lat: photoPlace.lat, photo_lon: photoPlace.lon } : {}),
   };
   const record = outbox.createRecord(fields, photos.map(({ blob, name }) => ({ blob, name })));
   foreground.add(record.key);
@@ -635,6 +639,8 @@ async function enablePush() {
 
 function resetForm() {
   form().reset();
+  photoPlace = null;
+  $('#use-photo-location').hidden = true;
   photos.forEach((p) => p.url && URL.revokeObjectURL(p.url));
   photos = [];
   location = null;

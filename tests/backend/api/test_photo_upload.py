@@ -528,3 +528,24 @@ def test_exif_location_and_time_are_only_shown_to_the_uploader(
     # The uploader sees them: in the create response and in the tracking view.
     assert {"location", "taken_at"} <= set(upload_view)
     assert tracked["uploads"] == [{**upload_view, "status": "ready"}]
+
+
+def test_a_photo_position_read_on_the_device_flags_a_far_away_photo(
+    client: Any, session: Session,
+) -> None:
+    # The app downscaled the photo (no EXIF left) and sent the GPS it had read from it.
+    photo = shared_data_dir() / "photos" / "cameras" / "Canon_40D.jpg"
+    with photo.open("rb") as fh:
+        response = client.post("/api/v1/reports", data={
+            "category": "schild-fehlt", "lat": "48.1374", "lon": "11.5755",
+            "description": "Schild fehlt", "photo_lat": "43.4674", "photo_lon": "11.8851",
+            "photos": [(fh, "small.jpg")],
+        }, content_type="multipart/form-data")
+    assert response.status_code == 201, response.get_json()
+    report = session.scalar(select(Report).where(Report.public_id == response.get_json()["id"]))
+    assert report.review_flags == ["photo_far_from_pin"]
+    half = client.post("/api/v1/reports", data={
+        "category": "schild-fehlt", "lat": "48.1374", "lon": "11.5755",
+        "description": "Schild fehlt", "photo_lat": "43.4674"},
+        content_type="multipart/form-data")
+    assert half.status_code == 422 and "photo_lon" in half.get_json()["error"]["fields"]
