@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
@@ -67,6 +67,12 @@ class JobQueue:
         if self._connection is None:
             self._connection = redis_connection(self.redis_url)
         return self._connection
+
+    def submit_each(self, func: str, ids: Sequence[int], kind: str) -> None:
+        """One job per id, named `<kind>-<id>` so a repeated hand-out is recognisable."""
+        for item_id in ids:
+            self.submit(func, item_id, job_id=f"{kind}-{item_id}",
+                        description=f"{kind} {item_id}")
 
     def submit(self, func: str, *args: Any, job_id: str | None = None,
                description: str | None = None) -> bool:

@@ -1,7 +1,7 @@
 // Mängelmelder service worker: app shell cache-first, API GETs network-first with a cache
 // fallback, never POSTs; Background Sync wakes the app to send the outbox; Web Push shows
 // status changes.
-const VERSION = 'v8';
+const VERSION = 'v9';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
 const SHELL = [

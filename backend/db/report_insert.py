@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from psycopg.types.json import Json
@@ -63,13 +64,14 @@ class InsertOutcome:
     versions: tuple[str, str]
 
 
-def _sqlite_time(value: Any) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+def sqlite_time(value: datetime) -> str:
+    """A timestamp as SQLAlchemy stores it in SQLite (UTC, no zone), for raw inserts."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _sqlite_value(column: str, value: Any) -> Any:
     if column in ("created_at", "updated_at"):
-        return _sqlite_time(value)
+        return sqlite_time(value)
     if column == "review_flags":
         return json.dumps(value) if value else None
     return value
@@ -107,6 +109,6 @@ def _insert(conn: Connection, values: dict[str, Any], lon: float, lat: float,
     if row is None:
         return InsertOutcome(None, current_versions)
     conn.exec_driver_sql(
-        _SQLITE_EVENT, (row[0], _sqlite_time(values["created_at"]), actor, values["status"])
+        _SQLITE_EVENT, (row[0], sqlite_time(values["created_at"]), actor, values["status"])
     )
     return InsertOutcome(row[0], current_versions)

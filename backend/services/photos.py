@@ -128,11 +128,8 @@ def insert_photo_rows(session: Session, rows: list[dict[str, Any]]) -> list[int]
 
 def enqueue_processing(jobs: JobQueue | None, photo_ids: Sequence[int]) -> None:
     """Hand photos to the workers (after the commit that made them durable)."""
-    if jobs is None:
-        return
-    for photo_id in photo_ids:
-        jobs.submit(PROCESS_JOB, photo_id, job_id=f"photo-{photo_id}",
-                    description=f"process photo {photo_id}")
+    if jobs is not None:
+        jobs.submit_each(PROCESS_JOB, photo_ids, "photo")
 
 
 def process_photo(session: Session, storage: PhotoStorage, photo_id: int, *,

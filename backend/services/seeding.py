@@ -16,6 +16,7 @@ import numpy as np
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from backend.db.report_insert import sqlite_time
 from backend.errors import ServiceNotReady
 from backend.models import Report
 from backend.services.city_cache import CitySnapshot, city_snapshot
@@ -242,10 +243,7 @@ def _copy_postgres(session: Session, reports: list[tuple], events: list[tuple]) 
 
 def _insert_sqlite(session: Session, reports: list[tuple], events: list[tuple]) -> None:
     raw = session.connection().connection.driver_connection
-
-    def ts(value: datetime) -> str:
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
+    ts = sqlite_time
     raw.executemany(
         f"INSERT INTO report ({REPORT_COLUMNS}) VALUES "
         "(?, ?, ?, ?, ?, MakePoint(?, ?, 4326), ?, ?, ?, ?, 'de', 'seed', ?, ?)",

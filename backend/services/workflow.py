@@ -130,8 +130,5 @@ def _notification(report: Report, event: ReportEvent, recipient: Recipient, chan
 
 def enqueue_deliveries(jobs: JobQueue | None, notification_ids: list[int]) -> None:
     """Hand deliveries to the workers; a lost job is found again by the dispatcher."""
-    if jobs is None:
-        return
-    for notification_id in notification_ids:
-        jobs.submit(DELIVER_JOB, notification_id, job_id=f"notify-{notification_id}",
-                    description=f"deliver notification {notification_id}")
+    if jobs is not None:
+        jobs.submit_each(DELIVER_JOB, notification_ids, "notify")

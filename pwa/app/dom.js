@@ -30,3 +30,20 @@ export function announce(text, { error = false } = {}) {
   clearTimeout(clearTimer);
   clearTimer = setTimeout(() => { region.textContent = ''; }, error ? 15000 : 8000);
 }
+
+/** Text made safe for the few places that take HTML (Leaflet's attribution). */
+export function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** The configured tiles (or a plain background without them) and the data attribution. */
+export function addBaseLayers(map, mapConfig, element) {
+  if (mapConfig.tile_url) {
+    L.tileLayer(mapConfig.tile_url, { attribution: mapConfig.tile_attribution, maxZoom: 19 }).addTo(map);
+  } else {
+    element.classList.add('no-tiles');
+  }
+  if (mapConfig.data_attribution_short) {
+    map.attributionControl.addAttribution(escapeHtml(mapConfig.data_attribution_short));
+  }
+}

@@ -2,7 +2,7 @@
 // reports (keyboard and screen readers), and a detail panel.
 import { t, formatDate, statusLabel } from './i18n.js';
 import { getJSON, localUrl } from './api.js';
-import { h, $, announce } from './dom.js';
+import { h, $, announce, addBaseLayers } from './dom.js';
 
 let config = null;
 let map = null;
@@ -43,9 +43,7 @@ function ensureMap() {
   if (!window.L) { $('#public-map').hidden = true; return; }
   const m = config.map;
   map = L.map('public-map', { center: m.center, zoom: m.zoom, minZoom: 10, maxZoom: 19 });
-  if (m.tile_url) L.tileLayer(m.tile_url, { attribution: m.tile_attribution, maxZoom: 19 }).addTo(map);
-  if (m.data_attribution_short) map.attributionControl.addAttribution(escapeHtml(m.data_attribution_short));
-  else $('#public-map').classList.add('no-tiles');
+  addBaseLayers(map, m, $('#public-map'));
   cluster = L.markerClusterGroup
     ? L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 50, animate: !reducedMotion() })
     : L.layerGroup();
@@ -158,8 +156,4 @@ export async function openDetail(id, { focus = true } = {}) {
 export function closeDetail() {
   currentDetail = null;
   $('#report-detail').hidden = true;
-}
-
-function escapeHtml(text) {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -2,7 +2,7 @@
 // "already reported?", photos, description, e-mail; sent through the offline outbox.
 import { t, formatDistance, formatDate, statusLabel, formatNumber } from './i18n.js';
 import { getJSON, postJSON, ApiError } from './api.js';
-import { h, $, announce } from './dom.js';
+import { h, $, announce, addBaseLayers } from './dom.js';
 import * as outbox from './outbox.js';
 import { preparePhoto } from './photos.js';
 import { photoLocation } from './exif.js';
@@ -91,11 +91,7 @@ function ensureMap() {
   }
   const m = config.map;
   map = L.map('report-map', { center: m.center, zoom: m.zoom + 2, minZoom: 10, maxZoom: 19 });
-  if (m.tile_url) L.tileLayer(m.tile_url, { attribution: m.tile_attribution, maxZoom: 19 }).addTo(map);
-  if (m.data_attribution_short) {
-    map.attributionControl.addAttribution(m.data_attribution_short.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`));
-  }
-  else $('#report-map').classList.add('no-tiles');
+  addBaseLayers(map, m, $('#report-map'));
   if (m.bounds) {
     const [w, s, e, n] = m.bounds;
     map.setMaxBounds(L.latLngBounds([s - 0.05, w - 0.08], [n + 0.05, e + 0.08]));
