@@ -1,14 +1,17 @@
-// Mängelmelder service worker: app shell cache-first, API GETs network-first with a cache
-// fallback, never POSTs; Background Sync wakes the app to send the outbox; Web Push shows
-// status changes.
-const VERSION = 'v9';
+// Mängelmelder service worker (an ES module): app shell cache-first, API GETs network-first
+// with a cache fallback, never POSTs; Background Sync sends the outbox itself, also with the app
+// closed (same module, same Idempotency-Keys as the pages); Web Push shows status changes.
+import * as outbox from './app/outbox.js';
+
+const VERSION = 'v10';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
 const SHELL = [
   '/',
   '/manifest.webmanifest',
   '/app/app.css',
-  '/app/main.js', '/app/i18n.js', '/app/api.js', '/app/dom.js', '/app/outbox.js', '/app/myreports.js',
+  '/app/main.js', '/app/i18n.js', '/app/api.js', '/app/apierror.js', '/app/dom.js', '/app/store.js',
+  '/app/outbox.js', '/app/myreports.js',
   '/app/report.js', '/app/photos.js', '/app/exif.js', '/app/push.js', '/app/publicmap.js', '/app/mine.js',
   '/app/i18n/de.json', '/app/i18n/en.json',
   '/app/icons/favicon.svg', '/app/icons/icon-192.png', '/app/icons/icon-512.png',
@@ -95,11 +98,23 @@ async function networkFirst(request) {
   }
 }
 
-// Background Sync: the outbox lives in IndexedDB and is sent by the page (it also stores the
-// tracking token in localStorage); wake every open page to flush it.
+// Background Sync: send what waits in the outbox (Web Locks keep pages and the worker from
+// sending the same record at once), record tracking tokens in IndexedDB, tell open pages.
+// A record still waiting makes the sync fail, so the browser retries it later with backoff.
 self.addEventListener('sync', (event) => {
-  if (event.tag === 'outbox') event.waitUntil(tellClients({ type: 'flush-outbox' }));
+  if (event.tag === 'outbox') event.waitUntil(syncOutbox());
 });
+
+async function syncOutbox() {
+  const outcomes = await outbox.flush();
+  for (const { record, outcome, data, error } of outcomes) {
+    await tellClients({
+      type: 'outbox', outcome, key: record.key, data: data || null,
+      error: error ? { status: error.status ?? null, message: error.message } : null,
+    });
+  }
+  if (outcomes.some((o) => o.outcome === 'kept')) throw new Error('outbox: still waiting');
+}
 
 async function tellClients(message) {
   const clients = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });

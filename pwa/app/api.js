@@ -1,15 +1,8 @@
 // JSON API calls with the current language; errors as ApiError (network failures stay TypeError).
 import { getLang } from './i18n.js';
+import { ApiError } from './apierror.js';
 
-export class ApiError extends Error {
-  constructor(status, body) {
-    const error = (body && body.error) || {};
-    super(error.message || `HTTP ${status}`);
-    this.status = status;
-    this.code = error.code || null;
-    this.fields = error.fields || {};
-  }
-}
+export { ApiError };
 
 /** Returns {status, data, etag}; throws ApiError for 4xx/5xx and TypeError when offline. */
 export async function request(path, { method = 'GET', json, body, headers = {} } = {}) {

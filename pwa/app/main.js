@@ -1,9 +1,9 @@
 // App start: texts, configuration, routing between the three views, outbox and service worker.
 import { initialLang, loadLang, applyTexts, t, getLang } from './i18n.js';
-import { getJSON } from './api.js';
+import { getJSON, ApiError } from './api.js';
 import { $, announce } from './dom.js';
 import * as outbox from './outbox.js';
-import { addMyReport } from './myreports.js';
+import { migrateLegacyList } from './myreports.js';
 import { initReport, showReport, relocalizeReport, foreground } from './report.js';
 import { initMap, showMap, openDetail, closeDetail, relocalizeMap } from './publicmap.js';
 import { showMine } from './mine.js';
@@ -73,10 +73,6 @@ async function updateOutboxStatus() {
 outbox.events.addEventListener('change', updateOutboxStatus);
 outbox.events.addEventListener('sent', (e) => {
   const { record, data } = e.detail;
-  if (data?.tracking_token) {
-    addMyReport({ id: data.id, token: data.tracking_token, created_at: data.created_at || record.created_at,
-      category: data.category?.name || record.fields.category });
-  }
   if (!foreground.has(record.key)) {
     announce(t('outbox.sentLater', { id: data?.id || '' }));
     if (currentView === 'mine') showMine();
@@ -84,7 +80,10 @@ outbox.events.addEventListener('sent', (e) => {
 });
 outbox.events.addEventListener('failed', (e) => {
   const { record, error } = e.detail;
-  if (!foreground.has(record.key)) announce(t('outbox.failedLater', { message: error.message }), { error: true });
+  if (!foreground.has(record.key)) {
+    announce(t('outbox.failedLater', { message: error.message }), { error: true });
+    if (currentView === 'mine') showMine();
+  }
 });
 outbox.events.addEventListener('kept', () => outbox.registerSync());
 window.addEventListener('online', () => outbox.flush());
@@ -115,6 +114,13 @@ function setLangButton() {
 
 // ---------------------------------------------------------------- start
 
+// The service worker sent (or tried) a record by Background Sync: same events as a page send.
+function outboxResultFromWorker({ outcome, key, data, error }) {
+  const detail = { record: { key }, data, error: error && new ApiError(error.status, { error }) };
+  outbox.events.dispatchEvent(new CustomEvent(outcome, { detail }));
+  outbox.events.dispatchEvent(new Event('change'));
+}
+
 async function start() {
   try { await loadLang(initialLang()); } catch { await loadLang('de'); }
   applyTexts();
@@ -128,15 +134,16 @@ async function start() {
   initMap(config, navigate);
   await initReport(config);
   render({ focus: false });
+  try { await migrateLegacyList(); } catch { /* no IndexedDB */ }
   updateOutboxStatus();
   outbox.flush();
 
   if ('serviceWorker' in navigator) {
     navigator.serviceWorker.addEventListener('message', (e) => {
-      if (e.data?.type === 'flush-outbox') outbox.flush();
+      if (e.data?.type === 'outbox') outboxResultFromWorker(e.data);
       if (e.data?.type === 'open' && e.data.path) navigate(e.data.path);
     });
-    try { await navigator.serviceWorker.register('/sw.js', { scope: '/' }); } catch (error) { console.warn('sw', error); }
+    try { await navigator.serviceWorker.register('/sw.js', { scope: '/', type: 'module' }); } catch (error) { console.warn('sw', error); }
   }
 }
 

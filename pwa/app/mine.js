@@ -1,4 +1,4 @@
-// "My reports": the reports sent from this device (tokens in localStorage) and those waiting.
+// "My reports": the reports sent from this device (tokens in IndexedDB) and those waiting.
 import { t, formatDate, statusLabel } from './i18n.js';
 import { request, postJSON, ApiError } from './api.js';
 import { h, $, announce } from './dom.js';
@@ -14,15 +14,17 @@ export async function showMine() {
   }
   const list = $('#my-reports');
   let waiting = [];
-  try { waiting = await outbox.all(); } catch { /* no IndexedDB */ }
-  const mine = getMyReports();
+  let mine = [];
+  try { [waiting, mine] = await Promise.all([outbox.all(), getMyReports()]); } catch { /* no IndexedDB */ }
   $('#mine-empty').hidden = mine.length + waiting.length > 0;
   list.replaceChildren(
-    ...waiting.map((record) => h('li', { class: 'my-report is-waiting', dataset: { key: record.key } },
-      h('h2', { text: t('mine.waitingTitle') }),
-      h('p', {}, h('span', { class: 'badge status-waiting', text: t('mine.waiting') }), ' ',
+    ...waiting.map((record) => h('li', { class: `my-report ${record.failed ? 'is-failed' : 'is-waiting'}`, dataset: { key: record.key } },
+      h('h2', { text: t(record.failed ? 'mine.failedTitle' : 'mine.waitingTitle') }),
+      h('p', {}, h('span', { class: `badge status-${record.failed ? 'failed' : 'waiting'}`, text: t(record.failed ? 'mine.failed' : 'mine.waiting') }), ' ',
         h('span', { class: 'hint', text: formatDate(record.created_at) })),
-      h('p', { class: 'description', text: record.fields.description }))),
+      h('p', { class: 'description', text: record.fields.description }),
+      record.failed ? h('p', { class: 'field-error', text: record.failed.message }) : null,
+      record.failed ? h('button', { type: 'button', class: 'btn btn-secondary discard-failed', dataset: { key: record.key }, text: t('mine.discard') }) : null)),
     ...mine.map((r) => {
       const item = h('li', { class: 'my-report', dataset: { id: r.id, token: r.token } },
         h('h2', { text: r.category || r.id }),
@@ -74,6 +76,14 @@ function renderTracked(item, data, stale) {
 }
 
 async function onClick(e) {
+  const discard = e.target.closest('button.discard-failed');
+  if (discard) {
+    await outbox.remove(discard.dataset.key);
+    announce(t('mine.discarded'));
+    await showMine();
+    $('#mine-title')?.focus();
+    return;
+  }
   const button = e.target.closest('button.answer-fixed');
   if (!button) return;
   const item = button.closest('li');

@@ -1,48 +1,26 @@
 // The offline outbox: every report goes into IndexedDB before it is sent, and leaves it only
 // when the server answered for good. The Idempotency-Key is created once with the record, so a
 // retry (after a lost answer, from another tab, from Background Sync) never makes a 2nd report.
-import { getLang } from './i18n.js';
-import { ApiError } from './api.js';
+// This module runs in pages and in the service worker (Background Sync sends with the app
+// closed), so it touches neither the DOM nor localStorage.
+import { ApiError } from './apierror.js';
+import { tx, OUTBOX } from './store.js';
+import { addMyReport } from './myreports.js';
 
-const DB_NAME = 'maengelmelder';
-const STORE = 'outbox';
 export const events = new EventTarget(); // 'sent', 'failed', 'kept', 'change'
 
-let dbPromise = null;
-function db() {
-  dbPromise ??= new Promise((resolve, reject) => {
-    const open = indexedDB.open(DB_NAME, 1);
-    open.onupgradeneeded = () => {
-      if (!open.result.objectStoreNames.contains(STORE)) {
-        open.result.createObjectStore(STORE, { keyPath: 'key' });
-      }
-    };
-    open.onsuccess = () => resolve(open.result);
-    open.onerror = () => { dbPromise = null; reject(open.error); };
-  });
-  return dbPromise;
+/** A new record: {key, fields, photos: [{blob, name}], created_at, lang}. */
+export function createRecord(fields, photos, lang) {
+  return { key: crypto.randomUUID(), fields, photos, created_at: new Date().toISOString(), lang };
 }
 
-async function tx(mode, fn) {
-  const database = await db();
-  return new Promise((resolve, reject) => {
-    const transaction = database.transaction(STORE, mode);
-    const result = fn(transaction.objectStore(STORE));
-    transaction.oncomplete = () => resolve(result && 'result' in result ? result.result : undefined);
-    transaction.onerror = () => reject(transaction.error);
-    transaction.onabort = () => reject(transaction.error);
-  });
-}
-
-/** A new record: {key, fields, photos: [{blob, name}], created_at}. */
-export function createRecord(fields, photos) {
-  return { key: crypto.randomUUID(), fields, photos, created_at: new Date().toISOString(), lang: getLang() };
-}
-
-export const put = async (record) => { await tx('readwrite', (s) => s.put(record)); changed(); };
-export const remove = async (key) => { await tx('readwrite', (s) => s.delete(key)); changed(); };
-export const all = async () => (await tx('readonly', (s) => s.getAll())) || [];
-export const count = async () => (await tx('readonly', (s) => s.count())) || 0;
+export const put = async (record) => { await tx(OUTBOX, 'readwrite', (s) => s.put(record)); changed(); };
+export const remove = async (key) => { await tx(OUTBOX, 'readwrite', (s) => s.delete(key)); changed(); };
+/** Every record, also those the server refused (record.failed = {status, message}). */
+export const all = async () => (await tx(OUTBOX, 'readonly', (s) => s.getAll())) || [];
+/** Records still waiting to be sent. */
+export const waiting = async () => (await all()).filter((r) => !r.failed);
+export const count = async () => (await waiting()).length;
 
 function changed() { events.dispatchEvent(new Event('change')); }
 
@@ -58,7 +36,7 @@ export async function send(record) {
     response = await fetch('/api/v1/reports', {
       method: 'POST',
       body: form,
-      headers: { Accept: 'application/json', 'Accept-Language': getLang(), 'Idempotency-Key': record.key },
+      headers: { Accept: 'application/json', 'Accept-Language': record.lang || 'de', 'Idempotency-Key': record.key },
     });
   } catch (error) {
     return { outcome: 'kept', error }; // offline or connection lost: the same key is retried later
@@ -73,29 +51,54 @@ export async function send(record) {
   return { outcome: 'failed', error }; // it will never succeed as it is
 }
 
+/** Remember a sent report with its tracking token (before the outbox record is removed). */
+export async function remember(record, data) {
+  if (!data?.tracking_token) return;
+  await addMyReport({
+    id: data.id, key: record.key, token: data.tracking_token,
+    created_at: data.created_at || record.created_at,
+    category: data.category?.name || record.fields.category,
+    department: data.department || null, district: data.district || null,
+  });
+}
+
 const results = new Map();
-/** The result of the last attempt for a key (after flush() resolved). */
+/** The result of the last attempt for a key in this context (after flush() resolved). */
 export const resultFor = (key) => results.get(key);
 
 async function pass() {
-  for (const record of await all()) {
+  const outcomes = [];
+  for (const record of await waiting()) {
     const result = await send(record);
     results.set(record.key, result);
-    if (result.outcome !== 'kept') await remove(record.key);
+    if (result.outcome === 'sent') {
+      await remember(record, result.data);
+      await remove(record.key);
+    } else if (result.outcome === 'failed') {
+      // Kept, marked, so a refusal met with the app closed is shown under "My reports";
+      // the form that sent it in the foreground removes it and shows the errors instead.
+      await put({ ...record, failed: { status: result.error.status, message: result.error.message } });
+    }
+    outcomes.push({ record, ...result });
     events.dispatchEvent(new CustomEvent(result.outcome, { detail: { record, ...result } }));
     if (result.outcome === 'kept') break; // offline or server trouble: try again later
   }
+  return outcomes;
 }
 
-let chain = Promise.resolve();
-/** Send everything waiting, one pass at a time (and one tab at a time where Web Locks exist). */
+let chain = Promise.resolve([]);
+/**
+ * Send everything waiting, one pass at a time (and one page or worker at a time where Web
+ * Locks exist). Resolves with [{record, outcome, data?, error?}] of this pass.
+ */
 export function flush() {
-  const run = () => (navigator.locks ? navigator.locks.request('mm-outbox', pass) : pass());
-  chain = chain.then(run).catch((error) => console.warn('outbox', error));
-  return chain;
+  const locks = globalThis.navigator?.locks;
+  const run = () => (locks ? locks.request('mm-outbox', pass) : pass());
+  chain = chain.then(run, run);
+  return chain.catch((error) => { console.warn('outbox', error); return []; });
 }
 
-/** Ask the service worker to wake us up when the connection is back. */
+/** Ask the browser for a Background Sync when the connection is back (Chromium). */
 export async function registerSync() {
   try {
     const registration = await navigator.serviceWorker?.ready;

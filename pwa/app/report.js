@@ -1,9 +1,10 @@
 // The report flow: location (GPS, map, or district + address without a map), category,
 // "already reported?", photos, description, e-mail; sent through the offline outbox.
-import { t, formatDistance, formatDate, statusLabel, formatNumber } from './i18n.js';
+import { t, getLang, formatDistance, formatDate, statusLabel, formatNumber } from './i18n.js';
 import { getJSON, postJSON, ApiError } from './api.js';
 import { h, $, announce, addBaseLayers } from './dom.js';
 import * as outbox from './outbox.js';
+import { myReportByKey } from './myreports.js';
 import { preparePhoto } from './photos.js';
 import { photoLocation } from './exif.js';
 import { pushSupported, subscribePush, PushDenied } from './push.js';
@@ -562,17 +563,14 @@ async function submit(event) {
     location_source: location.source,
     ...(photoPlace ? { photo_lat: photoPlace.lat, photo_lon: photoPlace.lon } : {}),
   };
-  const record = outbox.createRecord(fields, photos.map(({ blob, name }) => ({ blob, name })));
+  const record = outbox.createRecord(fields, photos.map(({ blob, name }) => ({ blob, name })), getLang());
   foreground.add(record.key);
   let result;
   try {
     await outbox.put(record); // stored BEFORE sending: a crash or lost answer cannot lose it
     await outbox.flush();
-    result = outbox.resultFor(record.key);
-    if (!result) { // sent by another tab in the meantime, or still queued
-      const waiting = (await outbox.all()).some((r) => r.key === record.key);
-      result = waiting ? { outcome: 'kept' } : { outcome: 'sent', data: null };
-    }
+    result = outbox.resultFor(record.key) || await sentElsewhere(record.key);
+    if (result.outcome === 'failed') await outbox.remove(record.key); // the form shows why
   } catch {
     result = await outbox.send(record); // no IndexedDB (private mode): send directly
     if (result.outcome === 'sent') outbox.events.dispatchEvent(new CustomEvent('sent', { detail: { record, ...result } }));
@@ -590,6 +588,14 @@ async function submit(event) {
   } else {
     showErrors(serverErrors(result.error));
   }
+}
+
+// Sent by another tab or by the service worker in the meantime, or still waiting.
+async function sentElsewhere(key) {
+  const waiting = (await outbox.all()).find((r) => r.key === key);
+  if (waiting) return waiting.failed ? { outcome: 'failed', error: new ApiError(waiting.failed.status, { error: waiting.failed }) } : { outcome: 'kept' };
+  const mine = await myReportByKey(key);
+  return { outcome: 'sent', data: mine && { id: mine.id, tracking_token: mine.token, department: mine.department, district: mine.district } };
 }
 
 function showConfirmation(data) {

@@ -112,6 +112,96 @@ def test_a_report_made_offline_is_sent_exactly_once_when_the_connection_returns(
     assert _count(live_server, Photo) == 1
 
 
+def _dispatch_sync(context: Any, origin: str, tag: str) -> None:
+    """Fire a Background Sync event the way Chromium does when connectivity returns.
+
+    Headless Chromium does not watch the emulated network for Background Sync, so the test
+    asks the browser (DevTools protocol, the same call as DevTools' "Sync" button) to dispatch
+    it to the registered worker, from a blank tab: the app itself is closed.
+    """
+    blank = context.new_page()
+    cdp = context.new_cdp_session(blank)
+    registrations: list[dict[str, Any]] = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated",
+           lambda event: registrations.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    deadline = time.monotonic() + 10
+    while not any(r["scopeURL"].startswith(origin) for r in registrations):
+        assert time.monotonic() < deadline, "no service worker registration"
+        blank.wait_for_timeout(100)
+    registration = next(r for r in registrations if r["scopeURL"].startswith(origin))
+    cdp.send("ServiceWorker.dispatchSyncEvent", {
+        "origin": origin, "registrationId": registration["registrationId"],
+        "tag": tag, "lastChance": False})
+    cdp.detach()
+    blank.close()
+
+
+def test_background_sync_sends_the_outbox_with_the_app_closed(
+    phone: Any, live_server: LiveServer,
+) -> None:
+    phone.goto("/report")
+    _wait_for_service_worker(phone)
+    phone.context.set_offline(True)
+    _fill_report(phone)
+    phone.click("#submit-report")
+    phone.wait_for_selector("#outbox-status", state="visible", timeout=10000)
+    context = phone.context
+    phone.close()  # the app is closed; the report waits in IndexedDB
+    context.set_offline(False)
+    _dispatch_sync(context, live_server.url, "outbox")
+    deadline = time.monotonic() + 20
+    while not _reports(live_server):
+        assert time.monotonic() < deadline, "the service worker did not send the report"
+        time.sleep(0.2)
+    time.sleep(1)
+    reports = _reports(live_server)
+    assert len(reports) == 1
+    assert _count(live_server, Photo) == 1
+    # Reopening the app: nothing waits any more, and "My reports" lists it with live status.
+    page = context.new_page()
+    page.goto("/mine")
+    page.wait_for_selector(f"li.my-report[data-id='{reports[0].public_id}'] .badge",
+                           timeout=10000)
+    assert page.is_hidden("#outbox-status")
+    screenshot(page, "de-4b-sent-by-background-sync")
+
+
+def test_a_report_refused_while_the_app_was_closed_is_shown_not_lost(
+    phone: Any, live_server: LiveServer,
+) -> None:
+    phone.goto("/report")
+    _wait_for_service_worker(phone)
+    phone.context.set_offline(True)
+    _fill_report(phone, photo=False)
+    phone.click("#submit-report")
+    phone.wait_for_selector("#outbox-status", state="visible", timeout=10000)
+    key = phone.evaluate("""() => new Promise((resolve) => {
+        const open = indexedDB.open('maengelmelder');
+        open.onsuccess = () => {
+          const get = open.result.transaction('outbox').objectStore('outbox').getAll();
+          get.onsuccess = () => resolve(get.result[0].key);
+        };
+      })""")
+    context = phone.context
+    phone.close()
+    context.set_offline(False)
+    # Another report already used this Idempotency-Key: the server refuses the record (409).
+    taken = context.request.post("/api/v1/reports", headers={"Idempotency-Key": key}, data={
+        "category": "ampel-ausfall", "lat": 48.1374, "lon": 11.5755,
+        "description": "Die Ampel ist dunkel."})
+    assert taken.status == 201
+    _dispatch_sync(context, live_server.url, "outbox")
+    page = context.new_page()
+    page.goto("/mine")
+    page.wait_for_selector("li.my-report.is-failed", timeout=15000)
+    assert "Das Halteverbotsschild" in page.text_content("li.my-report.is-failed")
+    assert len(_reports(live_server)) == 1
+    page.click("li.my-report.is-failed button.discard-failed")
+    page.wait_for_selector("li.my-report.is-failed", state="detached")
+    assert page.is_hidden("#outbox-status")
+
+
 def test_the_duplicate_prompt_offers_following_instead_of_a_new_report(
     phone: Any, live_server: LiveServer,
 ) -> None:
