@@ -76,6 +76,16 @@ def shell(public_id: str | None = None) -> Response:
     return _serve(_pwa_file("index.html"), cache="no-cache")
 
 
+@bp.get("/login")
+@bp.get("/crew")
+@bp.get("/crew/reports/<public_id>")
+@bp.get("/dispatch")
+@bp.get("/dispatch/<path:section>")
+def staff_shell(public_id: str | None = None, section: str | None = None) -> Response:
+    """The staff app shell (login, crew queue, dispatcher); the app routes itself."""
+    return _serve(_pwa_file("staff.html"), cache="no-cache")
+
+
 @bp.get("/sw.js")
 def service_worker() -> Response:
     """The service worker, at the root so that it controls the whole app."""
