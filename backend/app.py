@@ -6,7 +6,17 @@ import logging
 
 from flask import Flask
 
-from backend.api import app_shell, categories, media, openapi, reports, tracking
+from backend.api import (
+    app_shell,
+    categories,
+    media,
+    openapi,
+    reports,
+    staff_admin,
+    staff_auth,
+    staff_reports,
+    tracking,
+)
 from backend.api.cookie_sessions import LazyCookieSessionInterface
 from backend.api.errors import register_error_handlers
 from backend.api.json_provider import SafeJSONProvider
@@ -49,7 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
     for blueprint in (categories.bp, reports.bp, tracking.bp, media.bp, openapi.bp,
-                      app_shell.bp):
+                      staff_auth.bp, staff_reports.bp, staff_admin.bp, app_shell.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     mark_localized_responses(app)

@@ -59,10 +59,15 @@ def init() -> None:
     engine = make_engine(settings.database_url)
     result = initialize(engine, settings)
     click.echo(f"Schema at revision {migrate.current_revision(engine)}.")
-    click.echo("City configuration: " + (
-        f"{len(result.config.created)} created, {len(result.config.updated)} updated, "
-        f"{len(result.config.deactivated)} deactivated, rules +{result.config.rules_added} "
-        f"-{result.config.rules_removed}" if result.config.changed else "unchanged"))
+    if result.config.kept:
+        summary = "file applied before; edits made since are kept"
+    elif result.config.changed:
+        summary = (f"{len(result.config.created)} created, {len(result.config.updated)} "
+                   f"updated, {len(result.config.deactivated)} deactivated, rules "
+                   f"+{result.config.rules_added} -{result.config.rules_removed}")
+    else:
+        summary = "unchanged"
+    click.echo(f"City configuration: {summary}")
     click.echo(f"Districts from {result.districts_source}: " + (
         f"{len(result.layer.added)} added, {len(result.layer.updated)} updated, "
         f"{len(result.layer.removed)} removed" if result.layer.changed else "unchanged"))
@@ -116,6 +121,63 @@ def config_load(path: str) -> None:
     for line in changes.deactivated:
         click.echo(f"deactivated {line}")
     click.echo(f"routing rules: +{changes.rules_added} -{changes.rules_removed}")
+
+
+@main.group()
+def users() -> None:
+    """Staff accounts."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["crew", "dispatcher", "analyst",
+                                                           "admin"]))
+@click.option("--department", "departments", multiple=True,
+              help="Department code (repeat for several).")
+@click.option("--name", "display_name", default=None, help="Name shown to colleagues.")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from standard input instead of prompting.")
+def users_create(username: str, role: str, departments: tuple[str, ...],
+                 display_name: str | None, password_stdin: bool) -> None:
+    """Create a staff account (password prompted, or read from stdin)."""
+    from backend.services.staff_users import create_user
+
+    if password_stdin:
+        password = click.get_text_stream("stdin").readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    engine = make_engine(_settings().database_url)
+    with Session(engine) as session:
+        user = create_user(session, username=username, password=password, role=role,
+                           departments=list(departments), display_name=display_name)
+        click.echo(f"created {user.username} ({user.role}"
+                   + (f"; {', '.join(d.code for d in user.departments)})"
+                      if user.departments else ")"))
+
+
+@users.command("token")
+@click.argument("username")
+@click.option("--name", default="integration", help="What the token is for.")
+def users_token(username: str, name: str) -> None:
+    """Create an API token acting as this user (printed once)."""
+    from backend.services.staff_auth import create_api_token
+
+    engine = make_engine(_settings().database_url)
+    with Session(engine) as session:
+        click.echo(create_api_token(session, username, name))
+
+
+@users.command("list")
+def users_list() -> None:
+    """List staff accounts."""
+    from backend.services.staff_users import list_users
+
+    engine = make_engine(_settings().database_url)
+    with Session(engine) as session:
+        for user in list_users(session):
+            departments = ",".join(d.code for d in user.departments) or "-"
+            state = "" if user.active else " (inactive)"
+            click.echo(f"{user.username}\t{user.role}\t{departments}{state}")
 
 
 @main.group()

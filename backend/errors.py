@@ -76,3 +76,34 @@ class ServiceNotReady(DomainError):
 
     status = 503
     code = "service_not_ready"
+
+
+class NotAuthenticated(DomainError):
+    """No valid staff session or API token."""
+
+    status = 401
+    code = "not_authenticated"
+
+
+class InvalidCredentials(NotAuthenticated):
+    """User name or password wrong (never says which)."""
+
+    code = "invalid_credentials"
+
+
+class CsrfFailed(DomainError):
+    """A cookie-authenticated change without the session's CSRF token."""
+
+    status = 403
+    code = "csrf_failed"
+
+
+class RateLimited(DomainError):
+    """Too many attempts; `retry_after` seconds until the next one is allowed."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))

@@ -89,6 +89,14 @@ class Settings:
     tile_url: str = _setting(
         "", "Map tile URL template ({z}/{x}/{y}); empty: the city configuration's, or none."
     )
+    staff_session_hours: int = _setting(12, "How long a staff login lasts without activity.")
+    login_max_failures: int = _setting(
+        5, "Failed logins per user name (and 4× that per address) before 429."
+    )
+    login_window_s: int = _setting(900, "The window (seconds) over which failed logins count.")
+    cookie_secure: str = _setting(
+        "auto", "Secure flag on the staff cookie: `auto` (when MM_BASE_URL is https), on, off."
+    )
     log_level: str = _setting("INFO", "Python log level.")
 
     @classmethod
@@ -120,6 +128,16 @@ class Settings:
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_urlsafe(48))
         return replace(self, secret_key=path.read_text().strip())
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether cookies get the Secure flag (always outside plain-http local development)."""
+        choice = self.cookie_secure.strip().lower()
+        if choice in ("1", "true", "yes", "on"):
+            return True
+        if choice in ("0", "false", "no", "off"):
+            return False
+        return self.base_url.startswith("https:")
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from backend.errors import DomainError
+from backend.errors import DomainError, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> tuple[Response, int]:
-        return error_response(exc.status, exc.code, exc.message, exc.fields)
+        response, status = error_response(exc.status, exc.code, exc.message, exc.fields)
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response, status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:

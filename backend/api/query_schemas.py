@@ -111,3 +111,75 @@ class NearbyQuery(Schema):
     lon = fields.Float(required=True, validate=validate.Range(-180, 180))
     category = fields.String(required=True)
     radius_m = fields.Integer(load_default=None, validate=validate.Range(1, 1000))
+
+
+def encode_offset(offset: int) -> str:
+    """An opaque cursor for an offset-paginated list."""
+    return base64.urlsafe_b64encode(f"o{offset}".encode()).decode().rstrip("=")
+
+
+def decode_offset(cursor: str) -> int:
+    """The offset a cursor stands for; ValidationError when it is not one of ours."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith("o"):
+            raise ValueError
+        offset = int(text[1:])
+        if not 0 <= offset < 10_000_000:
+            raise ValueError
+        return offset
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError("is not a valid cursor") from exc
+
+
+class LatLon(fields.String):
+    """`lat,lon` in degrees."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any
+                     ) -> tuple[float, float]:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            lat, lon = (float(p) for p in text.split(","))
+        except ValueError as exc:
+            raise ValidationError("must be two numbers: lat,lon") from exc
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValidationError("must satisfy -90 ≤ lat ≤ 90 and -180 ≤ lon ≤ 180")
+        return (lon, lat)
+
+
+class StaffQueueQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    bbox = BBox(load_default=None, metadata={"description": "minLon,minLat,maxLon,maxLat"})
+    status = CommaList(load_default=None, metadata={
+        "description": "Comma list of statuses, or `open` (default) / `closed`."})
+    category = CommaList(load_default=None, metadata={"description": "Comma list of codes."})
+    department = CommaList(load_default=None, metadata={
+        "description": "Comma list of department codes (crew: their own only)."})
+    sort = fields.String(load_default="priority",
+                         validate=validate.OneOf(["priority", "age", "distance"]))
+    near = LatLon(load_default=None, metadata={"description": "lat,lon for sort=distance"})
+    limit = fields.Integer(load_default=200, validate=validate.Range(1, MAX_LIMIT))
+    cursor = fields.String(load_default=None)
+
+    @validates_schema
+    def check_values(self, data: dict[str, Any], **_: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        for value in data.get("status") or []:
+            if value not in STATUS_CHOICES:
+                errors.setdefault("status", []).append(f"unknown status '{value}'")
+        if data.get("sort") == "distance" and data.get("near") is None:
+            errors["near"] = ["required with sort=distance"]
+        if data.get("cursor") is not None:
+            try:
+                decode_offset(data["cursor"])
+            except ValidationError as exc:
+                errors["cursor"] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def decode(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        data["offset"] = decode_offset(data["cursor"]) if data.get("cursor") else 0
+        return data

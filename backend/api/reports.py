@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, Response, jsonify, request
 
 from backend.api.context import jobs, photo_limits, session, settings, snapshot, storage
 from backend.api.presenters import report_feature, report_view, uploaded_photo
 from backend.api.query_schemas import NearbyQuery, ReportListQuery, encode_cursor
-from backend.api.request_io import form_body, load, report_body, request_locale
+from backend.api.request_io import (
+    form_body,
+    idempotency_key,
+    load,
+    report_body,
+    request_locale,
+)
 from backend.api.schemas import (
     CreatedReportSchema,
     ReportCollectionSchema,
@@ -34,21 +38,6 @@ REPORT_COLLECTION_SCHEMA = ReportCollectionSchema()
 REPORT_LIST_QUERY_SCHEMA = ReportListQuery()
 NEARBY_QUERY_SCHEMA = NearbyQuery()
 UPLOADED_PHOTOS_SCHEMA = UploadedPhotosSchema()
-
-IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
-
-
-def _idempotency_key() -> str | None:
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None
-    if not IDEMPOTENCY_KEY.match(key):
-        raise InvalidInput(
-            "Invalid Idempotency-Key header.",
-            {"Idempotency-Key": ["1 to 128 visible ASCII characters"]},
-        )
-    return key
-
 
 def _load_new_report(body: dict) -> tuple[dict, CitySnapshot]:
     """Validate the body; an unknown category is reported together with every other field.
@@ -117,7 +106,7 @@ def create_report() -> tuple[Response, int]:
         415: {$ref: '#/components/responses/Error'}
         422: {$ref: '#/components/responses/Error'}
     """
-    key = _idempotency_key()
+    key = idempotency_key()
     cfg = settings()
     body, uploads = report_body("photos", cfg.photo_max_bytes)
     data, snap = _load_new_report(body)

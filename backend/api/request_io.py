@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -108,3 +109,19 @@ def load(schema: Schema, data: Any) -> Any:
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_": exc.messages}
         raise InvalidInput("Some fields are missing or invalid.", messages) from exc
+
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+
+
+def idempotency_key() -> str | None:
+    """The request's Idempotency-Key header (1–128 visible ASCII characters), if any."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        raise InvalidInput(
+            "Invalid Idempotency-Key header.",
+            {"Idempotency-Key": ["1 to 128 visible ASCII characters"]},
+        )
+    return key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,8 +83,28 @@ class CitySchema(Schema):
     map = fields.Dict(load_default=dict)
 
 
+HOURS = fields.Float(required=True, validate=validate.Range(min=0.25, max=24 * 365))
+
+
+class ServiceLevelsSchema(Schema):
+    """Hours from creation (or reopening) within which a report of each priority is fixed."""
+
+    class Meta:
+        unknown = RAISE
+
+    urgent = HOURS
+    high = HOURS
+    normal = HOURS
+    low = HOURS
+
+
+DEFAULT_SERVICE_LEVELS = {"urgent": 4.0, "high": 24.0, "normal": 72.0, "low": 168.0}
+
+
 class CityConfigSchema(Schema):
     version = fields.Integer(required=True, validate=validate.Equal(1))
+    service_levels = fields.Nested(ServiceLevelsSchema,
+                                   load_default=lambda: dict(DEFAULT_SERVICE_LEVELS))
     city = fields.Nested(CitySchema, required=True)
     districts = fields.Nested(DistrictsSchema, required=True)
     departments = fields.List(fields.Nested(DepartmentSchema), required=True)
@@ -112,6 +133,8 @@ class CityConfig:
     groups: list[dict[str, Any]]
     categories: list[dict[str, Any]]
     routing: list[RuleConfig] = field(default_factory=list)
+    service_levels: dict[str, float] = field(default_factory=dict)
+    fingerprint: str = ""  # SHA-256 of the file's text
 
 
 def _check_references(data: dict[str, Any]) -> dict[str, Any]:
@@ -172,6 +195,8 @@ def parse_city_config(text: str) -> CityConfig:
         groups=data["groups"],
         categories=data["categories"],
         routing=rules,
+        service_levels=dict(data["service_levels"]),
+        fingerprint=hashlib.sha256(text.encode()).hexdigest(),
     )
 
 

@@ -22,7 +22,7 @@ REPORT_COLUMNS = (
     "public_id", "tracking_token_hash", "category_id", "description", "address", "district_id",
     "department_id", "status", "priority", "reporter_email", "reporter_locale",
     "idempotency_key", "request_fingerprint", "source", "created_at", "updated_at",
-    "review_flags", "tracking_salt",
+    "review_flags", "tracking_salt", "due_at",
 )
 _COLUMN_LIST = ", ".join(REPORT_COLUMNS)
 
@@ -70,7 +70,7 @@ def sqlite_time(value: datetime) -> str:
 
 
 def _sqlite_value(column: str, value: Any) -> Any:
-    if column in ("created_at", "updated_at"):
+    if column in ("created_at", "updated_at", "due_at"):
         return sqlite_time(value)
     if column == "review_flags":
         return json.dumps(value) if value else None

@@ -12,8 +12,22 @@ from backend.models.notification import (
 )
 from backend.models.photo import Photo, PhotoDerivative, PhotoStatus
 from backend.models.report import Report, ReportEvent
+from backend.models.staff import (
+    ApiToken,
+    AuditEntry,
+    ReportNote,
+    StaffSession,
+    StaffUser,
+    staff_membership,
+)
 
 __all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "ReportNote",
+    "StaffSession",
+    "StaffUser",
+    "staff_membership",
     "Base",
     "Category",
     "CategoryGroup",

@@ -85,4 +85,9 @@ class CityState(Base):
     config_version: Mapped[str] = mapped_column(String(32), default="")
     layer_version: Mapped[str] = mapped_column(String(32), default="")
     city_code: Mapped[str] = mapped_column(String(64), default="")
+    # Service-level targets in hours per priority, from the city configuration.
+    service_levels: Mapped[dict | None] = mapped_column(JSON)
+    # SHA-256 of the configuration file last applied: `init` re-applies the file only when it
+    # changed, so edits made by dispatchers in the running system survive restarts.
+    config_file_hash: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -28,6 +28,7 @@ class Photo(Base):
     public_id: Mapped[str] = mapped_column(String(16), unique=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("report.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(8), default="report")  # report | after (staff)
     status: Mapped[str] = mapped_column(String(16), default=PhotoStatus.PENDING)
     failure_reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

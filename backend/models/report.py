@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from geoalchemy2 import Geometry
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.models.base import Base, UTCDateTime, utcnow
@@ -51,6 +51,9 @@ class Report(Base):
     reject_reason: Mapped[str | None] = mapped_column(String(32))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The service-level target: creation (or reopening) time + the city's time for the priority.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -66,6 +69,11 @@ class Report(Base):
         Index("ix_report_status_created", "status", "created_at"),
         Index("ix_report_category_id", "category_id"),
         Index("ix_report_department_status", "department_id", "status"),
+        # The staff queue: open reports of a department in due order (see ADR 0006).
+        Index("ix_report_queue", "department_id", "due_at",
+              sqlite_where=text("status IN ('submitted','acknowledged','in_progress','reopened')"),
+              postgresql_where=text(
+                  "status IN ('submitted','acknowledged','in_progress','reopened')")),
     )
 
 

@@ -9,12 +9,21 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import shapely
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from backend.models import Category, CategoryGroup, Department, District, RoutingRule
+from backend.city.config import DEFAULT_SERVICE_LEVELS
+from backend.models import (
+    Category,
+    CategoryGroup,
+    CityState,
+    Department,
+    District,
+    RoutingRule,
+)
 from backend.services.city_state import read_versions
 from geo.district_index import DistrictIndex
 
@@ -103,6 +112,12 @@ class CitySnapshot:
     districts_by_id: dict[int, DistrictInfo]
     rules: tuple[RuleInfo, ...]  # most specific first
     index: DistrictIndex | None  # None until a district layer is imported
+    service_levels: dict[str, float]  # hours per priority
+
+    def due_at(self, priority: str, start: datetime) -> datetime:
+        """When a report of this priority, created or reopened at `start`, is due."""
+        hours = self.service_levels.get(priority, DEFAULT_SERVICE_LEVELS.get(priority, 72.0))
+        return start + timedelta(hours=hours)
 
 
 def _load_config(session: Session) -> tuple:
@@ -134,7 +149,9 @@ def _load_config(session: Session) -> tuple:
     ]
     # Stable sort keeps file order among equally specific rules.
     rules.sort(key=lambda rule: rule.specificity, reverse=True)
-    return groups, categories, departments, tuple(rules)
+    levels = session.scalar(select(CityState.service_levels).where(CityState.id == 1))
+    return groups, categories, departments, tuple(rules), {**DEFAULT_SERVICE_LEVELS,
+                                                            **(levels or {})}
 
 
 def _load_districts(session: Session) -> tuple[list[DistrictInfo], DistrictIndex | None]:
@@ -186,11 +203,12 @@ def snapshot_for_versions(session: Session, versions: tuple[str, str]) -> CitySn
             return snapshot
         old = snapshot
         if old is not None and old.versions[0] == versions[0]:
-            groups_by_code, categories, departments, rules = (
-                old.groups, list(old.categories.values()), old.departments_by_id, old.rules
+            groups_by_code, categories, departments, rules, levels = (
+                old.groups, list(old.categories.values()), old.departments_by_id, old.rules,
+                old.service_levels,
             )
         else:
-            groups, categories, departments, rules = _load_config(session)
+            groups, categories, departments, rules, levels = _load_config(session)
             groups_by_code = {g.code: g for g in groups.values()}
         if old is not None and old.versions[1] == versions[1]:
             districts, index = list(old.districts.values()), old.index
@@ -206,6 +224,7 @@ def snapshot_for_versions(session: Session, versions: tuple[str, str]) -> CitySn
             districts_by_id={d.id: d for d in districts},
             rules=rules,
             index=index,
+            service_levels=levels,
         )
         _snapshots[key] = snapshot
         return snapshot

@@ -22,6 +22,7 @@ class ConfigChanges:
     deactivated: list[str] = field(default_factory=list)
     rules_added: int = 0
     rules_removed: int = 0
+    kept: bool = False  # the file was applied before; edits in the running system stand
 
     @property
     def changed(self) -> bool:
@@ -92,9 +93,19 @@ def _sync_rules(session: Session, config: CityConfig, departments: dict[str, Dep
             changes.rules_added += 1
 
 
-def apply_city_config(session: Session, config: CityConfig) -> ConfigChanges:
-    """Make departments, groups, categories and rules match the file, then commit."""
+def apply_city_config(session: Session, config: CityConfig, *,
+                      unless_applied: bool = False) -> ConfigChanges:
+    """Make departments, groups, categories and rules match the file, then commit.
+
+    With `unless_applied`, a file that was applied before unchanged is skipped, so changes
+    made in the running system (the dispatcher's editor) are kept.
+    """
     changes = ConfigChanges()
+    state = get_city_state(session)
+    if unless_applied and state.config_version and state.config_file_hash == config.fingerprint:
+        session.commit()
+        changes.kept = True
+        return changes
     departments = {
         d["code"]: _upsert(session, Department, d["code"], {
             "name_de": d["name"]["de"], "name_en": d["name"]["en"],
@@ -126,10 +137,13 @@ def apply_city_config(session: Session, config: CityConfig) -> ConfigChanges:
         session, Category, {c["code"] for c in config.categories}, changes, "category"
     )
     _sync_rules(session, config, departments, changes)
-    state = get_city_state(session)
+    state.config_file_hash = config.fingerprint
     if state.city_code != config.city["code"]:
         state.city_code = config.city["code"]
         changes.updated.append(f"city {config.city['code']}")
+    if state.service_levels != config.service_levels:
+        state.service_levels = dict(config.service_levels)
+        changes.updated.append("service levels")
     if changes.changed or not state.config_version:
         bump_config_version(session)
     session.commit()

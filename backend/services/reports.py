@@ -91,7 +91,8 @@ def _existing_for_key(session: Session, key: str, request_fingerprint: str | Non
 
 
 def _row_values(data: NewReport, decision: RoutingDecision, secret_key: str, key: str | None,
-                request_fingerprint: str | None, locale: str, source: str) -> dict[str, Any]:
+                request_fingerprint: str | None, locale: str, source: str,
+                snapshot: CitySnapshot) -> dict[str, Any]:
     now = utcnow()
     public_id, salt = new_public_id(), new_salt()
     return {
@@ -112,6 +113,7 @@ def _row_values(data: NewReport, decision: RoutingDecision, secret_key: str, key
         "source": source,
         "created_at": now,
         "updated_at": now,
+        "due_at": snapshot.due_at(decision.priority, now),
     }
 
 
@@ -149,7 +151,8 @@ def create_report(session: Session, data: NewReport, *, secret_key: str,
     for _attempt in range(MAX_ATTEMPTS):
         decision = route_report(snap, data.category, data.lon, data.lat)
         values = _row_values(
-            data, decision, secret_key, idempotency_key, request_fingerprint, locale, source
+            data, decision, secret_key, idempotency_key, request_fingerprint, locale, source,
+            snap,
         )
         flags = list(review_flags or [])
         if data.location_source == "district":

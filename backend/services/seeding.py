@@ -187,6 +187,9 @@ def seed_reports(session: Session, count: int, *, random_seed: int = 1) -> SeedR
             created = start + timedelta(seconds=float(seconds[i]))
             history = _lifecycle(rng, created, now)
             report_id = next_id + i
+            clock_start = max((at for _, to, at, _ in history if to == Status.REOPENED),
+                              default=created)
+            due = snapshot.due_at(category.default_priority, clock_start)
             token_hash = hashlib.sha256(os.urandom(16)).hexdigest()
             descriptions = DESCRIPTIONS.get(category.group.code, DESCRIPTIONS["sonstiges"])
             reports.append((
@@ -194,7 +197,7 @@ def seed_reports(session: Session, count: int, *, random_seed: int = 1) -> SeedR
                 descriptions[int(rng.integers(len(descriptions)))],
                 float(lons[i]), float(lats[i]), snapshot.districts[number].id,
                 _department_for(snapshot, category, number).id, str(history[-1][1]),
-                category.default_priority, created, history[-1][2],
+                category.default_priority, created, history[-1][2], due,
             ))
             for from_status, to_status, at, note in history:
                 actor = "reporter" if to_status in (Status.SUBMITTED, Status.REOPENED) else "staff"
@@ -222,7 +225,7 @@ def seed_reports(session: Session, count: int, *, random_seed: int = 1) -> SeedR
 
 REPORT_COLUMNS = (
     "id, public_id, tracking_token_hash, category_id, description, geom, district_id, "
-    "department_id, status, priority, reporter_locale, source, created_at, updated_at"
+    "department_id, status, priority, reporter_locale, source, created_at, updated_at, due_at"
 )
 EVENT_COLUMNS = "report_id, at, actor, from_status, to_status, public_note"
 
@@ -234,7 +237,7 @@ def _copy_postgres(session: Session, reports: list[tuple], events: list[tuple]) 
             for r in reports:
                 copy.write_row((
                     r[0], r[1], r[2], r[3], r[4], f"SRID=4326;POINT({r[5]!r} {r[6]!r})",
-                    r[7], r[8], r[9], r[10], "de", "seed", r[11], r[12],
+                    r[7], r[8], r[9], r[10], "de", "seed", r[11], r[12], r[13],
                 ))
         with cursor.copy(f"COPY report_event ({EVENT_COLUMNS}) FROM STDIN") as copy:
             for e in events:
@@ -246,8 +249,8 @@ def _insert_sqlite(session: Session, reports: list[tuple], events: list[tuple]) 
     ts = sqlite_time
     raw.executemany(
         f"INSERT INTO report ({REPORT_COLUMNS}) VALUES "
-        "(?, ?, ?, ?, ?, MakePoint(?, ?, 4326), ?, ?, ?, ?, 'de', 'seed', ?, ?)",
-        [(*r[:5], r[5], r[6], *r[7:11], ts(r[11]), ts(r[12])) for r in reports],
+        "(?, ?, ?, ?, ?, MakePoint(?, ?, 4326), ?, ?, ?, ?, 'de', 'seed', ?, ?, ?)",
+        [(*r[:5], r[5], r[6], *r[7:11], ts(r[11]), ts(r[12]), ts(r[13])) for r in reports],
     )
     raw.executemany(
         f"INSERT INTO report_event ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",

@@ -46,12 +46,18 @@ def districts_source(settings: Settings, config: CityConfig) -> str:
     return settings.districts_source or config.districts["source"]
 
 
-def initialize(engine: Engine, settings: Settings) -> InitResult:
-    """Create or upgrade the schema, load the city configuration, import the districts."""
+def initialize(engine: Engine, settings: Settings, *, reapply_config: bool = False
+               ) -> InitResult:
+    """Create or upgrade the schema, load the city configuration, import the districts.
+
+    The configuration file is applied when it is new or changed (or with `reapply_config`);
+    otherwise the database's configuration, possibly edited by dispatchers, stands.
+    """
     config = load_city_config(settings.city_config)
     migrate.upgrade(engine)
     with Session(engine, expire_on_commit=False) as session:
-        config_changes = apply_city_config(session, config)
+        config_changes = apply_city_config(session, config,
+                                           unless_applied=not reapply_config)
         source = districts_source(settings, config)
         layer_changes = import_districts(
             session, source,

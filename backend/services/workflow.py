@@ -14,6 +14,7 @@ from backend.models.base import utcnow
 from backend.permissions import can_change_status
 from backend.queue import JobQueue
 from backend.services import recipients as recipient_service
+from backend.services.city_cache import last_snapshot
 from backend.workflow import (
     ALLOWED_TRANSITIONS,
     REPORTER_REOPEN_WINDOW_DAYS,
@@ -73,6 +74,17 @@ def change_status(session: Session, public_id: str, change: StatusChange,
     report = session.scalar(select(Report).where(Report.public_id == public_id))
     if report is None:
         raise NotFound("No report with this id.", {"id": ["not found"]})
+    event, notification_ids = apply_status_change(session, report, change)
+    session.commit()
+    enqueue_deliveries(jobs, notification_ids)
+    return event
+
+
+def apply_status_change(session: Session, report: Report, change: StatusChange
+                        ) -> tuple[ReportEvent, list[int]]:
+    """The status change inside the caller's transaction (no commit): history event, report
+    columns, outbox rows. Returns the event and the notification ids to hand to workers
+    after the caller's commit. Reopening restarts the service-level clock."""
     original = None
     if change.duplicate_of:
         original = session.scalar(select(Report).where(Report.public_id == change.duplicate_of))
@@ -88,6 +100,8 @@ def change_status(session: Session, public_id: str, change: StatusChange,
     report.status, report.updated_at = change.target.value, now
     if change.target == Status.RESOLVED:
         report.resolved_at = now
+    if change.target == Status.REOPENED:
+        report.due_at = last_snapshot(session).due_at(report.priority, now)
     if change.target == Status.REJECTED:
         report.reject_reason = change.reason.value if change.reason else None
         report.duplicate_of_id = original.id if original else None
@@ -96,9 +110,7 @@ def change_status(session: Session, public_id: str, change: StatusChange,
         change.actor == Actor.REPORTER))
     if original is not None:
         recipient_service.move_followers(session, report, original)
-    session.commit()
-    enqueue_deliveries(jobs, notification_ids)
-    return event
+    return event, notification_ids
 
 
 def _fill_outbox(session: Session, report: Report, event: ReportEvent, *,

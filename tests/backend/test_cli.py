@@ -92,7 +92,7 @@ def test_init_on_an_empty_database_creates_schema_city_and_25_districts(
     lines = result.stdout.splitlines()
     assert lines[0] == f"Schema at revision {head}."
     # 7 departments + 3 groups + 9 categories created; "updated" is the city code.
-    assert lines[1] == "City configuration: 19 created, 1 updated, 0 deactivated, rules +7 -0"
+    assert lines[1] == "City configuration: 19 created, 2 updated, 0 deactivated, rules +7 -0"
     assert lines[2] == f"Districts from {districts_file}: 25 added, 0 updated, 0 removed"
     assert result.stderr == ""
 
@@ -106,9 +106,9 @@ def test_init_a_second_time_changes_nothing(
     result = _run(env, "init")
 
     assert result.exit_code == 0, result.output
-    assert "City configuration: unchanged" in result.stdout
+    assert "City configuration: file applied before; edits made since are kept" in result.stdout
     assert f"Districts from {districts_file}: unchanged" in result.stdout
-    assert result.stdout.count("unchanged") == 2
+    assert result.stdout.count("unchanged") == 1
 
 
 def test_init_with_an_unreachable_district_url_fails_and_says_how_to_provide_a_file(

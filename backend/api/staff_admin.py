@@ -1,0 +1,248 @@
+"""Dispatchers edit the city's categories, departments and routing rules; admins manage staff."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+from marshmallow import RAISE, Schema, fields, validate
+
+from backend.api.context import session
+from backend.api.request_io import json_body, load, request_locale
+from backend.api.staff_presenters import user_view
+from backend.api.staff_session import staff_user
+from backend.permissions import Role, require_user_admin
+from backend.services import city_editing, staff_users
+from backend.services.city_editing import RuleInput
+
+bp = Blueprint("staff_admin", __name__, url_prefix="/api/v1/admin")
+
+class RuleSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    id = fields.Integer(load_default=None)  # sent back by the editor; ignored
+    category = fields.String(load_default=None, allow_none=True)
+    group = fields.String(load_default=None, allow_none=True)
+    districts = fields.List(fields.String(), load_default=None, allow_none=True)
+    department = fields.String(required=True)
+
+
+class RulesSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    rules = fields.List(fields.Nested(RuleSchema), required=True,
+                        validate=validate.Length(min=1, max=1000))
+
+
+class UserCreateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    username = fields.String(required=True)
+    display_name = fields.String(load_default=None)
+    password = fields.String(required=True, validate=validate.Length(max=1024))
+    role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
+    departments = fields.List(fields.String(), load_default=list)
+
+
+class UserChangeSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    display_name = fields.String()
+    password = fields.String(validate=validate.Length(max=1024))
+    role = fields.String(validate=validate.OneOf([r.value for r in Role]))
+    departments = fields.List(fields.String())
+    active = fields.Boolean()
+
+
+RULES, USER_CREATE, USER_CHANGE = RulesSchema(), UserCreateSchema(), UserChangeSchema()
+
+
+def _overview() -> Response:
+    response = jsonify(city_editing.city_overview(session(), staff_user()))
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.get("/city")
+def city() -> Response:
+    """Departments, groups, categories, rules and districts for the editor.
+    ---
+    get:
+      summary: The city configuration as stored (dispatchers and admins)
+      tags: [admin]
+      responses:
+        200: {description: The configuration}
+        401: {$ref: '#/components/responses/Error'}
+        403: {$ref: '#/components/responses/Error'}
+    """
+    return _overview()
+
+
+@bp.put("/routing-rules")
+def routing_rules() -> Response:
+    """Replace all routing rules.
+    ---
+    put:
+      summary: Replace every routing rule (must keep a fallback)
+      tags: [admin]
+      responses:
+        200: {description: The configuration after the change}
+        401: {$ref: '#/components/responses/Error'}
+        403: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    user = staff_user()
+    data = load(RULES, json_body())
+    rules = [RuleInput(department=r["department"], category=r["category"] or None,
+                       group=r["group"] or None,
+                       districts=tuple(r["districts"]) if r["districts"] else None)
+             for r in data["rules"]]
+    city_editing.replace_rules(session(), user, rules)
+    return _overview()
+
+
+@bp.post("/categories")
+def create_category() -> tuple[Response, int]:
+    """Add a category.
+    ---
+    post:
+      summary: Add a category
+      tags: [admin]
+      responses:
+        201: {description: The configuration after the change}
+        401: {$ref: '#/components/responses/Error'}
+        403: {$ref: '#/components/responses/Error'}
+        409: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    user = staff_user()
+    body = json_body()
+    city_editing.save_category(session(), user, str(body.pop("code", "")), body, create=True)
+    return _overview(), 201
+
+
+@bp.patch("/categories/<code>")
+def change_category(code: str) -> Response:
+    """Change a category.
+    ---
+    patch:
+      summary: Change a category's names, group, priority or active flag
+      tags: [admin]
+      responses:
+        200: {description: The configuration after the change}
+        401: {$ref: '#/components/responses/Error'}
+        403: {$ref: '#/components/responses/Error'}
+        404: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    user = staff_user()
+    city_editing.save_category(session(), user, code, json_body(), create=False)
+    return _overview()
+
+
+@bp.post("/departments")
+def create_department() -> tuple[Response, int]:
+    """Add a department.
+    ---
+    post:
+      summary: Add a department
+      tags: [admin]
+      responses:
+        201: {description: The configuration after the change}
+        401: {$ref: '#/components/responses/Error'}
+        403: {$ref: '#/components/responses/Error'}
+        409: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    user = staff_user()
+    body = json_body()
+    city_editing.save_department(session(), user, str(body.pop("code", "")), body,
+                                 create=True)
+    return _overview(), 201
+
+
+@bp.patch("/departments/<code>")
+def change_department(code: str) -> Response:
+    """Change a department.
+    ---
+    patch:
+      summary: Change a department's names, e-mail or active flag
+      tags: [admin]
+      responses:
+        200: {description: The configuration after the change}
+        401: {$ref: '#/components/responses/Error'}
+        403: {$ref: '#/components/responses/Error'}
+        404: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    user = staff_user()
+    city_editing.save_department(session(), user, code, json_body(), create=False)
+    return _overview()
+
+
+@bp.get("/users")
+def users() -> Response:
+    """Staff accounts.
+    ---
+    get:
+      summary: Every staff account (admins)
+      tags: [admin]
+      responses:
+        200: {description: The accounts}
+        401: {$ref: '#/components/responses/Error'}
+        403: {$ref: '#/components/responses/Error'}
+    """
+    require_user_admin(staff_user())
+    locale = request_locale()
+    response = jsonify({"users": [user_view(u, locale)
+                                  for u in staff_users.list_users(session())]})
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.post("/users")
+def create_user() -> tuple[Response, int]:
+    """Create a staff account.
+    ---
+    post:
+      summary: Create a staff account (admins)
+      tags: [admin]
+      responses:
+        201: {description: The account}
+        401: {$ref: '#/components/responses/Error'}
+        403: {$ref: '#/components/responses/Error'}
+        409: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    admin = staff_user()
+    require_user_admin(admin)
+    data = load(USER_CREATE, json_body())
+    user = staff_users.create_user(session(), **data)
+    city_editing.audit(session(), admin, "create_user", {"username": user.username,
+                                                         "role": user.role})
+    return jsonify(user_view(user, request_locale())), 201
+
+
+@bp.patch("/users/<username>")
+def change_user(username: str) -> Response:
+    """Change a staff account.
+    ---
+    patch:
+      summary: Change a staff account (admins); ends its sessions on password/role changes
+      tags: [admin]
+      responses:
+        200: {description: The account}
+        401: {$ref: '#/components/responses/Error'}
+        403: {$ref: '#/components/responses/Error'}
+        404: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    admin = staff_user()
+    require_user_admin(admin)
+    data = load(USER_CHANGE, json_body())
+    user = staff_users.update_user(session(), username, **data)
+    city_editing.audit(session(), admin, "change_user",
+                       {"username": user.username, "fields": sorted(data)})
+    return jsonify(user_view(user, request_locale()))

@@ -1,0 +1,103 @@
+"""Staff login, logout and "who am I"."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+from marshmallow import RAISE, Schema, fields, validate
+
+from backend.api.context import session, settings
+from backend.api.request_io import json_body, load, request_locale
+from backend.api.staff_presenters import user_view
+from backend.api.staff_session import (
+    COOKIE,
+    clear_session_cookie,
+    current_session,
+    login_limiter,
+    session_lifetime,
+    set_session_cookie,
+    staff_user,
+)
+from backend.services import staff_auth
+
+bp = Blueprint("staff_auth", __name__, url_prefix="/api/v1/auth")
+
+
+class LoginSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+LOGIN_SCHEMA = LoginSchema()
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/login")
+def login() -> Response:
+    """Log in with user name and password.
+    ---
+    post:
+      summary: Staff login (sets the session cookie; answers the CSRF token)
+      tags: [staff]
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object, properties: {username: {type: string},
+                     password: {type: string}}, required: [username, password]}
+      responses:
+        200: {description: Logged in}
+        401: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+        429: {$ref: '#/components/responses/Error'}
+    """
+    data = load(LOGIN_SCHEMA, json_body())
+    result = staff_auth.login(
+        session(), login_limiter(), username=data["username"], password=data["password"],
+        address=request.remote_addr or "unknown", max_failures=settings().login_max_failures,
+        lifetime=session_lifetime(), replaces=request.cookies.get(COOKIE))
+    response = jsonify({"user": user_view(result.session.user, request_locale()),
+                        "csrf_token": result.session.csrf_token})
+    set_session_cookie(response, result.cookie)
+    return _no_store(response)
+
+
+@bp.get("/me")
+def me() -> Response:
+    """The logged-in staff member.
+    ---
+    get:
+      summary: The current staff member and the session's CSRF token
+      tags: [staff]
+      responses:
+        200: {description: Logged in}
+        401: {$ref: '#/components/responses/Error'}
+    """
+    user = staff_user()
+    row = current_session()
+    return _no_store(jsonify({"user": user_view(user, request_locale()),
+                              "csrf_token": row.csrf_token if row else None}))
+
+
+@bp.post("/logout")
+def logout() -> tuple[Response, int]:
+    """End the session (server-side).
+    ---
+    post:
+      summary: Log out
+      tags: [staff]
+      responses:
+        204: {description: Logged out}
+        401: {$ref: '#/components/responses/Error'}
+        403: {$ref: '#/components/responses/Error'}
+    """
+    staff_user()  # logged in, and the CSRF token matches
+    staff_auth.logout(session(), request.cookies.get(COOKIE, ""))
+    response = Response(status=204)
+    clear_session_cookie(response)
+    return _no_store(response), 204

@@ -1,0 +1,292 @@
+"""The staff queue, the full report view and every staff action (thin: services decide)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from marshmallow import RAISE, Schema, fields, validate
+
+from backend.api.context import jobs, session, settings, snapshot, storage
+from backend.api.query_schemas import StaffQueueQuery, encode_offset
+from backend.api.request_io import form_body, idempotency_key, json_body, load, request_locale
+from backend.api.staff_presenters import queue_feature, staff_report_view
+from backend.api.staff_session import staff_user
+from backend.errors import InvalidInput, NotFound, UnsupportedMediaType
+from backend.models.base import utcnow
+from backend.services import staff_reports
+from backend.services.staff_reports import ActionResult, AfterPhoto, QueueFilter
+from backend.workflow import expand_status_filter
+
+bp = Blueprint("staff_reports", __name__, url_prefix="/api/v1/staff")
+
+QUEUE_QUERY = StaffQueueQuery()
+NOTE = fields.String(load_default=None, validate=validate.Length(max=4000))
+
+
+class StatusSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    status = fields.String(required=True)
+    public_note = NOTE
+    internal_note = NOTE
+    reason = fields.String(load_default=None)
+    duplicate_of = fields.String(load_default=None, validate=validate.Length(max=16))
+
+
+class AssignSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    username = fields.String(required=True, allow_none=True, validate=validate.Length(max=64))
+
+
+class ForwardSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    department = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class DuplicateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    of = fields.String(required=True, validate=validate.Length(min=1, max=16))
+    public_note = NOTE
+
+
+class NoteSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    text = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+
+
+class EmptySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class ResolveFormSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    public_note = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+
+
+SCHEMAS = {name: cls() for name, cls in (
+    ("status", StatusSchema), ("assign", AssignSchema), ("forward", ForwardSchema),
+    ("duplicate", DuplicateSchema), ("note", NoteSchema), ("empty", EmptySchema),
+    ("resolve", ResolveFormSchema))}
+
+
+def _codes_to_ids(codes: list[str] | None, known: dict[str, int], field: str
+                  ) -> frozenset[int] | None:
+    if codes is None:
+        return None
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise InvalidInput("Unknown codes.", {field: [f"unknown: {', '.join(unknown)}"]})
+    return frozenset(known[c] for c in codes)
+
+
+@bp.get("/queue")
+def queue() -> Response:
+    """The work queue.
+    ---
+    get:
+      summary: Reports to work on (GeoJSON), for the caller's departments
+      tags: [staff]
+      parameters:
+      - in: query
+        schema: StaffQueueQuery
+      responses:
+        200: {description: A FeatureCollection with next_cursor}
+        401: {$ref: '#/components/responses/Error'}
+        403: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    user = staff_user()
+    query = load(QUEUE_QUERY, request.args)
+    snap = snapshot()
+    categories = {code: c.id for code, c in snap.categories.items()}
+    departments = {d.code: d.id for d in snap.departments_by_id.values()}
+    statuses = expand_status_filter(query["status"] or ["open"])
+    flt = QueueFilter(
+        bbox=query["bbox"], statuses=frozenset(s.value for s in statuses),
+        category_ids=_codes_to_ids(query["category"], categories, "category"),
+        department_ids=_codes_to_ids(query["department"], departments, "department"),
+        sort=query["sort"], near=query["near"], limit=query["limit"], offset=query["offset"])
+    now = utcnow()
+    rows, next_offset = staff_reports.staff_queue(session(), user, flt, now)
+    people = staff_reports.assignees(session(), {r.assigned_to_id for r in rows
+                                                 if r.assigned_to_id})
+    thumbs = staff_reports.queue_thumbnails(session(), rows)
+    locale, base = request_locale(), settings().base_url
+    response = jsonify({
+        "type": "FeatureCollection",
+        "features": [queue_feature(r, snap, locale, base, now, people.get(r.assigned_to_id),
+                                   thumbs.get(r.id), flt.near) for r in rows],
+        "next_cursor": encode_offset(next_offset) if next_offset is not None else None,
+    })
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _detail(public_id: str) -> Response:
+    view = staff_reports.staff_report(session(), staff_user(), public_id)
+    response = jsonify(staff_report_view(view, snapshot(), request_locale(),
+                                         settings().base_url, utcnow()))
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.get("/reports/<public_id>")
+def detail(public_id: str) -> Response:
+    """One report for staff.
+    ---
+    get:
+      summary: A report with all photos, the full history, notes and allowed actions
+      tags: [staff]
+      responses:
+        200: {description: The report}
+        401: {$ref: '#/components/responses/Error'}
+        404: {$ref: '#/components/responses/Error'}
+    """
+    return _detail(public_id)
+
+
+@bp.get("/reports/<public_id>/reporter")
+def reporter(public_id: str) -> Response:
+    """The reporter's e-mail (audited).
+    ---
+    get:
+      summary: The reporter's e-mail, for staff of the assigned department (audited)
+      tags: [staff]
+      responses:
+        200: {description: The e-mail (or null)}
+        403: {$ref: '#/components/responses/Error'}
+        404: {$ref: '#/components/responses/Error'}
+    """
+    email = staff_reports.reporter_email(session(), staff_user(), public_id)
+    response = jsonify({"email": email})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _answer(result: ActionResult) -> Response:
+    try:
+        response = _detail(result.public_id)
+    except NotFound:
+        # Forwarded out of the caller's departments: done, but no longer theirs to see.
+        response = jsonify({"id": result.public_id, "visible": False})
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _body(name: str) -> dict[str, Any]:
+    return load(SCHEMAS[name], json_body() if request.content_length else {})
+
+
+ACTION_DOC = """
+    ---
+    post:
+      summary: {summary}
+      tags: [staff]
+      parameters:
+      - {{in: header, name: Idempotency-Key, schema: {{type: string}}, required: false}}
+      - {{in: header, name: X-CSRF-Token, schema: {{type: string}}, required: false}}
+      responses:
+        200: {{description: The updated report}}
+        401: {{$ref: '#/components/responses/Error'}}
+        403: {{$ref: '#/components/responses/Error'}}
+        404: {{$ref: '#/components/responses/Error'}}
+        409: {{$ref: '#/components/responses/Error'}}
+        422: {{$ref: '#/components/responses/Error'}}
+"""
+
+
+def _doc(summary: str) -> Any:
+    def decorate(func: Any) -> Any:
+        func.__doc__ = summary + "\n" + ACTION_DOC.format(summary=summary)
+        return func
+    return decorate
+
+
+@bp.post("/reports/<public_id>/claim")
+@_doc("Assign the report to me")
+def claim(public_id: str) -> Response:
+    user = staff_user()
+    _body("empty")
+    return _answer(staff_reports.claim(session(), user, public_id, key=idempotency_key(),
+                                       jobs=jobs()))
+
+
+@bp.post("/reports/<public_id>/assign")
+@_doc("Assign the report to someone (dispatchers and admins)")
+def assign(public_id: str) -> Response:
+    user = staff_user()
+    data = _body("assign")
+    return _answer(staff_reports.assign(session(), user, public_id, data["username"],
+                                        key=idempotency_key(), jobs=jobs()))
+
+
+@bp.post("/reports/<public_id>/status")
+@_doc("Move the report through the workflow")
+def status(public_id: str) -> Response:
+    user = staff_user()
+    data = _body("status")
+    return _answer(staff_reports.change_status(session(), user, public_id, **data,
+                                               key=idempotency_key(), jobs=jobs()))
+
+
+@bp.post("/reports/<public_id>/resolve")
+@_doc("Resolve with a public note and an optional after photo (multipart)")
+def resolve(public_id: str) -> Response:
+    user = staff_user()
+    cfg = settings()
+    if request.mimetype == "multipart/form-data":
+        fields_, files = form_body("photo", cfg.photo_max_bytes)
+    elif request.mimetype == "application/json":
+        fields_, files = json_body(), []
+    else:
+        raise UnsupportedMediaType("Send multipart/form-data (or JSON without a photo).",
+                                   {"Content-Type": ["expected multipart/form-data"]})
+    data = load(SCHEMAS["resolve"], fields_)
+    if len(files) > 1:
+        raise InvalidInput("One after photo per resolve.", {"photo": ["at most one file"]})
+    photo = AfterPhoto(files[0], cfg.photo_max_bytes, cfg.photo_max_pixels) if files else None
+    return _answer(staff_reports.resolve(session(), storage(), user, public_id,
+                                         public_note=data["public_note"], photo=photo,
+                                         key=idempotency_key(), jobs=jobs()))
+
+
+@bp.post("/reports/<public_id>/forward")
+@_doc("Forward a misrouted report to another department")
+def forward(public_id: str) -> Response:
+    user = staff_user()
+    data = _body("forward")
+    return _answer(staff_reports.forward(session(), user, public_id, **data,
+                                         key=idempotency_key(), jobs=jobs()))
+
+
+@bp.post("/reports/<public_id>/duplicate")
+@_doc("Mark the report as a duplicate of another")
+def duplicate(public_id: str) -> Response:
+    user = staff_user()
+    data = _body("duplicate")
+    return _answer(staff_reports.mark_duplicate(session(), user, public_id, **data,
+                                                key=idempotency_key(), jobs=jobs()))
+
+
+@bp.post("/reports/<public_id>/notes")
+@_doc("Add an internal note")
+def note(public_id: str) -> Response:
+    user = staff_user()
+    data = _body("note")
+    return _answer(staff_reports.add_note(session(), user, public_id, text=data["text"],
+                                          key=idempotency_key(), jobs=jobs()))

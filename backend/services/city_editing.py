@@ -1,0 +1,226 @@
+"""Dispatchers edit categories, departments and routing rules in the running system.
+
+Each change bumps the configuration version token in the same transaction, so every process
+routes the next report with the new rules (see `city_cache`), and is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.city.config import CODE
+from backend.errors import Conflict, InvalidInput, NotFound
+from backend.models import (
+    AuditEntry,
+    Category,
+    CategoryGroup,
+    Department,
+    District,
+    RoutingRule,
+    StaffUser,
+)
+from backend.models.base import utcnow
+from backend.permissions import require_city_editing
+from backend.services.city_state import bump_config_version
+from backend.workflow import Priority
+
+
+@dataclass(frozen=True)
+class RuleInput:
+    """One routing rule as an editor sends it."""
+
+    department: str
+    category: str | None = None
+    group: str | None = None
+    districts: tuple[str, ...] | None = None
+
+
+def city_overview(session: Session, user: StaffUser) -> dict[str, Any]:
+    """Everything the editor shows."""
+    require_city_editing(user)
+    departments = list(session.scalars(select(Department).order_by(Department.code)))
+    by_id = {d.id: d.code for d in departments}
+    groups = list(session.scalars(select(CategoryGroup).order_by(CategoryGroup.position)))
+    group_codes = {g.id: g.code for g in groups}
+    return {
+        "departments": [{"code": d.code, "name_de": d.name_de, "name_en": d.name_en,
+                         "email": d.email, "active": d.active} for d in departments],
+        "groups": [{"code": g.code, "name_de": g.name_de, "name_en": g.name_en,
+                    "active": g.active} for g in groups],
+        "categories": [{"code": c.code, "group": group_codes[c.group_id], "name_de": c.name_de,
+                        "name_en": c.name_en, "description_de": c.description_de,
+                        "description_en": c.description_en, "priority": c.default_priority,
+                        "active": c.active}
+                       for c in session.scalars(select(Category).order_by(Category.position))],
+        "rules": [{"id": r.id, "category": r.category_code, "group": r.group_code,
+                   "districts": sorted(r.district_numbers) if r.district_numbers else None,
+                   "department": by_id[r.department_id]}
+                  for r in session.scalars(select(RoutingRule).order_by(RoutingRule.id))],
+        "districts": [{"number": n, "name": name} for n, name in session.execute(
+            select(District.number, District.name).order_by(District.number))],
+    }
+
+
+def _audit(session: Session, user: StaffUser, action: str, details: dict[str, Any]) -> None:
+    session.add(AuditEntry(at=utcnow(), user_id=user.id, actor=user.username, action=action,
+                           report_id=None, details=details))
+
+
+def audit(session: Session, user: StaffUser, action: str, details: dict[str, Any]) -> None:
+    """Record an administrative action on its own (commits)."""
+    _audit(session, user, action, details)
+    session.commit()
+
+
+def replace_rules(session: Session, user: StaffUser, rules: Sequence[RuleInput]) -> int:
+    """Replace every routing rule at once (checked as a whole: references and a fallback)."""
+    require_city_editing(user)
+    departments = {d.code: d for d in session.scalars(select(Department).where(
+        Department.active))}
+    categories = set(session.scalars(select(Category.code)))
+    groups = set(session.scalars(select(CategoryGroup.code)))
+    districts = set(session.scalars(select(District.number)))
+    problems: dict[str, list[str]] = {}
+    for i, rule in enumerate(rules):
+        where = f"rules.{i}"
+        if rule.department not in departments:
+            problems[f"{where}.department"] = [f"unknown or inactive '{rule.department}'"]
+        if rule.category and rule.group:
+            problems[where] = ["give either category or group, not both"]
+        if rule.category and rule.category not in categories:
+            problems[f"{where}.category"] = [f"unknown category '{rule.category}'"]
+        if rule.group and rule.group not in groups:
+            problems[f"{where}.group"] = [f"unknown group '{rule.group}'"]
+        unknown = sorted(set(rule.districts or ()) - districts) if districts else []
+        if unknown:
+            problems[f"{where}.districts"] = [f"unknown district(s): {', '.join(unknown)}"]
+    if not any(not r.category and not r.group and not r.districts for r in rules):
+        problems["rules"] = ["needs a fallback rule (no category, no group, no districts)"]
+    keys = [(r.category, r.group, tuple(sorted(r.districts or ()))) for r in rules]
+    if len(set(keys)) != len(keys):
+        problems.setdefault("rules", []).append("two rules with the same selector")
+    if problems:
+        raise InvalidInput("The routing rules are invalid.", problems)
+    old = [(r.category_code, r.group_code, r.district_numbers, r.department_id)
+           for r in session.scalars(select(RoutingRule))]
+    for row in session.scalars(select(RoutingRule)):
+        session.delete(row)
+    session.flush()
+    for rule in rules:
+        session.add(RoutingRule(
+            category_code=rule.category or None, group_code=rule.group or None,
+            district_numbers=sorted(rule.districts) if rule.districts else None,
+            department_id=departments[rule.department].id))
+    bump_config_version(session)
+    _audit(session, user, "replace_rules", {"before": len(old), "after": len(rules)})
+    session.commit()
+    return len(rules)
+
+
+def _text(value: Any, field: str, problems: dict[str, list[str]], *, required: bool) -> Any:
+    if value is None:
+        if required:
+            problems[field] = ["required"]
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        problems[field] = ["must be a non-empty text"]
+        return None
+    return value.strip()
+
+
+def save_category(session: Session, user: StaffUser, code: str, values: dict[str, Any], *,
+                  create: bool) -> Category:
+    """Create or change a category (codes never change; deactivate instead of deleting)."""
+    require_city_editing(user)
+    problems: dict[str, list[str]] = {}
+    category = session.scalar(select(Category).where(Category.code == code))
+    if create:
+        if not CODE.regex.match(code or ""):
+            problems["code"] = ["lowercase letters, digits and '-'"]
+        elif category is not None:
+            raise Conflict("This category exists already.", {"code": ["already exists"]})
+    elif category is None:
+        raise NotFound("No such category.", {"code": ["not found"]})
+    updates: dict[str, Any] = {}
+    for name in ("name_de", "name_en"):
+        if create or name in values:
+            updates[name] = _text(values.get(name), name, problems, required=True)
+    for name in ("description_de", "description_en"):
+        if name in values:
+            updates[name] = _text(values.get(name), name, problems, required=False) or ""
+    if create or "priority" in values:
+        if values.get("priority") not in {p.value for p in Priority}:
+            problems["priority"] = [f"one of {', '.join(p.value for p in Priority)}"]
+        updates["default_priority"] = values.get("priority")
+    if create or "group" in values:
+        group = session.scalar(select(CategoryGroup).where(
+            CategoryGroup.code == values.get("group")))
+        if group is None:
+            problems["group"] = ["unknown group"]
+        else:
+            updates["group_id"] = group.id
+    if "active" in values:
+        if not isinstance(values["active"], bool):
+            problems["active"] = ["true or false"]
+        updates["active"] = values["active"]
+    if problems:
+        raise InvalidInput("The category is invalid.", problems)
+    if category is None:
+        position = len(list(session.scalars(select(Category.id))))
+        category = Category(code=code, position=position, icon=None, active=True,
+                            description_de="", description_en="", **updates)
+        session.add(category)
+    else:
+        for name, value in updates.items():
+            setattr(category, name, value)
+    bump_config_version(session)
+    _audit(session, user, "create_category" if create else "change_category",
+           {"code": code, "fields": sorted(updates)})
+    session.commit()
+    return category
+
+
+def save_department(session: Session, user: StaffUser, code: str, values: dict[str, Any], *,
+                    create: bool) -> Department:
+    """Create or change a department."""
+    require_city_editing(user)
+    problems: dict[str, list[str]] = {}
+    department = session.scalar(select(Department).where(Department.code == code))
+    if create:
+        if not CODE.regex.match(code or ""):
+            problems["code"] = ["lowercase letters, digits and '-'"]
+        elif department is not None:
+            raise Conflict("This department exists already.", {"code": ["already exists"]})
+    elif department is None:
+        raise NotFound("No such department.", {"code": ["not found"]})
+    updates: dict[str, Any] = {}
+    for name in ("name_de", "name_en"):
+        if create or name in values:
+            updates[name] = _text(values.get(name), name, problems, required=True)
+    if "email" in values:
+        updates["email"] = _text(values.get("email"), "email", problems, required=False)
+    if "active" in values:
+        if not isinstance(values["active"], bool):
+            problems["active"] = ["true or false"]
+        elif values["active"] is False and department is not None and session.scalar(
+                select(RoutingRule.id).where(RoutingRule.department_id == department.id)):
+            problems["active"] = ["routing rules still send reports here; change them first"]
+        updates["active"] = values["active"]
+    if problems:
+        raise InvalidInput("The department is invalid.", problems)
+    if department is None:
+        department = Department(code=code, active=True, **updates)
+        session.add(department)
+    else:
+        for name, value in updates.items():
+            setattr(department, name, value)
+    bump_config_version(session)
+    _audit(session, user, "create_department" if create else "change_department",
+           {"code": code, "fields": sorted(updates)})
+    session.commit()
+    return department

@@ -1,0 +1,459 @@
+"""What staff do with reports: the queue, the full view, and every action — each checked by
+`backend.permissions`, written to the audit log in the same transaction, and replayed (not
+repeated) when the same Idempotency-Key comes again from the same person."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.db.spatial import in_box
+from backend.errors import Conflict, InvalidInput, NotFound
+from backend.media.storage import PhotoStorage
+from backend.models import (
+    AuditEntry,
+    Department,
+    Photo,
+    Report,
+    ReportNote,
+    StaffUser,
+)
+from backend.models.base import utcnow
+from backend.permissions import (
+    Forbidden,
+    ReportAction,
+    Role,
+    StaffMember,
+    can_see_report,
+    report_actions,
+    require_report_action,
+    visible_department_ids,
+)
+from backend.queue import JobQueue
+from backend.services import photos as photo_service
+from backend.services import workflow
+from backend.services.report_queries import first_thumbnails
+from backend.workflow import (
+    ALLOWED_TRANSITIONS,
+    OPEN_STATUSES,
+    Actor,
+    Priority,
+    RejectReason,
+    Status,
+)
+
+SORTS = ("priority", "age", "distance")
+MAX_AFTER_PHOTOS = 3
+PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
+DUPLICATE_NOTE = {
+    "de": "Dieser Mangel wurde bereits gemeldet (Meldung {id}); wir bearbeiten ihn dort.",
+    "en": "This problem was reported already (report {id}); we handle it there.",
+}
+
+
+# ------------------------------------------------------------------------------ the queue
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """The crew's and dispatchers' queue request."""
+
+    bbox: tuple[float, float, float, float] | None = None
+    statuses: frozenset[str] = frozenset(s.value for s in OPEN_STATUSES)
+    category_ids: frozenset[int] | None = None
+    department_ids: frozenset[int] | None = None  # None: all the person may see
+    sort: str = "priority"
+    near: tuple[float, float] | None = None  # lon, lat
+    limit: int = 200
+    offset: int = 0
+
+
+QUEUE_COLUMNS = (
+    Report.id, Report.public_id, Report.category_id, Report.status, Report.priority,
+    Report.district_id, Report.department_id, Report.created_at, Report.updated_at,
+    Report.due_at, Report.address, Report.description, Report.assigned_to_id,
+    Report.review_flags,
+    func.ST_X(Report.geom).label("lon"), func.ST_Y(Report.geom).label("lat"),
+)
+
+
+def _effective_departments(user: StaffMember, wanted: frozenset[int] | None
+                           ) -> frozenset[int] | None:
+    if user.role not in (Role.CREW, Role.DISPATCHER, Role.ADMIN) or not user.active:
+        raise Forbidden("Only crews, dispatchers and admins work report queues.")
+    visible = visible_department_ids(user)
+    if wanted is None:
+        return visible
+    if visible is not None and not wanted <= visible:
+        raise Forbidden("You may only see your own departments' queues.",
+                        {"department": ["not one of your departments"]})
+    return wanted
+
+
+def staff_queue(session: Session, user: StaffMember, flt: QueueFilter,
+                now: datetime | None = None) -> tuple[list[Row], int | None]:
+    """One page of the queue and the offset of the next page (or None)."""
+    if flt.sort not in SORTS:
+        raise InvalidInput("Unknown sort order.", {"sort": [f"one of {', '.join(SORTS)}"]})
+    if flt.sort == "distance" and flt.near is None:
+        raise InvalidInput("Sorting by distance needs a position.",
+                           {"near": ["required with sort=distance"]})
+    departments = _effective_departments(user, flt.department_ids)
+    now = now or utcnow()
+    dialect = session.get_bind().dialect.name
+    query = select(*QUEUE_COLUMNS).where(Report.status.in_(sorted(flt.statuses)))
+    if departments is not None:
+        if not departments:
+            return [], None
+        query = query.where(Report.department_id.in_(sorted(departments)))
+    if flt.bbox is not None:
+        query = query.where(in_box(dialect, "report", Report.id, Report.geom, flt.bbox))
+    if flt.category_ids:
+        query = query.where(Report.category_id.in_(sorted(flt.category_ids)))
+    query = query.order_by(*_order(flt, now)).offset(flt.offset).limit(flt.limit + 1)
+    rows = session.execute(query).all()
+    if len(rows) > flt.limit:
+        return rows[: flt.limit], flt.offset + flt.limit
+    return rows, None
+
+
+def _order(flt: QueueFilter, now: datetime) -> list[Any]:
+    if flt.sort == "age":
+        return [Report.created_at, Report.id]
+    if flt.sort == "distance":
+        lon, lat = flt.near  # type: ignore[misc]
+        # Planar distance with the longitude scaled at this latitude: the order is right
+        # within a city, and the same on both backends; metres are computed for display.
+        scale = math.cos(math.radians(lat)) ** 2
+        dx, dy = func.ST_X(Report.geom) - lon, func.ST_Y(Report.geom) - lat
+        return [dx * dx * scale + dy * dy, Report.id]
+    overdue = case((and_(Report.due_at.is_not(None), Report.due_at < now), 0), else_=1)
+    rank = case(PRIORITY_RANK, value=Report.priority, else_=len(PRIORITY_RANK))
+    return [overdue, rank, Report.due_at, Report.id]
+
+
+def assignees(session: Session, ids: set[int]) -> dict[int, StaffUser]:
+    """The staff users behind `assigned_to_id` values."""
+    if not ids:
+        return {}
+    return {u.id: u for u in session.scalars(select(StaffUser).where(StaffUser.id.in_(ids)))}
+
+
+def queue_thumbnails(session: Session, rows: list[Row]) -> dict[int, str]:
+    """The first ready thumbnail per report in the page."""
+    return first_thumbnails(session, [row.id for row in rows])
+
+
+# ------------------------------------------------------------------------------ one report
+
+@dataclass(frozen=True)
+class StaffReport:
+    """A report with everything staff may see of it (the e-mail only through `reporter`)."""
+
+    report: Report
+    lon: float
+    lat: float
+    notes: list[ReportNote]
+    assigned_to: StaffUser | None
+    actions: frozenset[ReportAction]
+    transitions: list[str]
+    duplicate_of: str | None
+
+
+def _load(session: Session, public_id: str) -> Report:
+    report = session.scalar(select(Report).where(Report.public_id == public_id))
+    if report is None:
+        raise NotFound("No report with this id.", {"id": ["not found"]})
+    return report
+
+
+def staff_report(session: Session, user: StaffMember, public_id: str) -> StaffReport:
+    """The full view of a report this person may see (else 404)."""
+    report = _load(session, public_id)
+    if not can_see_report(user, report.department_id):
+        raise NotFound("No report with this id.", {"id": ["not found"]})
+    lon, lat = session.execute(select(func.ST_X(Report.geom), func.ST_Y(Report.geom))
+                               .where(Report.id == report.id)).one()
+    notes = list(session.scalars(select(ReportNote).where(ReportNote.report_id == report.id)
+                                 .order_by(ReportNote.id)))
+    assigned = session.get(StaffUser, report.assigned_to_id) if report.assigned_to_id else None
+    original = session.get(Report, report.duplicate_of_id) if report.duplicate_of_id else None
+    current = Status(report.status)
+    transitions = [target.value for target, actors in ALLOWED_TRANSITIONS[current].items()
+                   if Actor.STAFF in actors]
+    return StaffReport(report, float(lon), float(lat), notes, assigned,
+                       report_actions(user, report.department_id), transitions,
+                       original.public_id if original else None)
+
+
+def reporter_email(session: Session, user: StaffUser, public_id: str) -> str | None:
+    """The reporter's e-mail for staff of the assigned department; every read is audited."""
+    report = _load(session, public_id)
+    require_report_action(user, report.department_id, ReportAction.REPORTER)
+    session.add(_audit(user, "read_reporter_email", report.id, None, None))
+    session.commit()
+    return report.reporter_email
+
+
+# ------------------------------------------------------------------------------ actions
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What an action did: `replayed` when an earlier request with the key had done it."""
+
+    public_id: str
+    replayed: bool = False
+
+
+# An action's work inside the transaction: returns audit details and notification ids.
+Work = Callable[[Report], tuple[dict[str, Any], list[int]]]
+
+
+def _audit(user: StaffUser, action: str, report_id: int | None, details: dict | None,
+           key: str | None) -> AuditEntry:
+    return AuditEntry(at=utcnow(), user_id=user.id, actor=user.username, action=action,
+                      report_id=report_id, details=details, idempotency_key=key)
+
+
+def _replay(session: Session, user: StaffUser, key: str | None, action: str,
+            public_id: str) -> ActionResult | None:
+    if not key:
+        return None
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.user_id == user.id,
+                                                    AuditEntry.idempotency_key == key))
+    if entry is None:
+        return None
+    report = session.get(Report, entry.report_id) if entry.report_id else None
+    if entry.action != action or report is None or report.public_id != public_id:
+        raise Conflict("This Idempotency-Key was used for another action.",
+                       {"Idempotency-Key": ["already used for another action"]})
+    return ActionResult(public_id, replayed=True)
+
+
+def _act(session: Session, user: StaffUser, public_id: str, action: ReportAction,
+         key: str | None, jobs: JobQueue | None, work: Work,
+         cleanup: Callable[[], None] | None = None) -> ActionResult:
+    """Run one action: replay check, permission, work, audit, commit, then hand out jobs."""
+    replay = _replay(session, user, key, action.value, public_id)
+    if replay is not None:
+        return replay
+    try:
+        report = _load(session, public_id)
+        require_report_action(user, report.department_id, action)
+        details, notification_ids = work(report)
+        session.add(_audit(user, action.value, report.id, details, key))
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        if cleanup:
+            cleanup()
+        replay = _replay(session, user, key, action.value, public_id)
+        if replay is not None:  # the same key won a race in another request
+            return replay
+        raise
+    except BaseException:
+        session.rollback()
+        if cleanup:
+            cleanup()
+        raise
+    workflow.enqueue_deliveries(jobs, notification_ids)
+    return ActionResult(public_id)
+
+
+def _actor(user: StaffUser) -> str:
+    return f"staff:{user.username}"
+
+
+def claim(session: Session, user: StaffUser, public_id: str, *, key: str | None = None,
+          jobs: JobQueue | None = None) -> ActionResult:
+    """Assign the report to oneself."""
+    def work(report: Report) -> tuple[dict[str, Any], list[int]]:
+        previous = report.assigned_to_id
+        report.assigned_to_id, report.updated_at = user.id, utcnow()
+        return {"previous_assignee": previous}, []
+    return _act(session, user, public_id, ReportAction.CLAIM, key, jobs, work)
+
+
+def assign(session: Session, user: StaffUser, public_id: str, username: str | None, *,
+           key: str | None = None, jobs: JobQueue | None = None) -> ActionResult:
+    """Assign the report to someone (or nobody) who can work it."""
+    def work(report: Report) -> tuple[dict[str, Any], list[int]]:
+        target = None
+        if username:
+            target = session.scalar(select(StaffUser).where(
+                StaffUser.username == username.strip().lower(), StaffUser.active))
+            if target is None:
+                raise InvalidInput("No such active user.", {"username": ["not found"]})
+            if target.role == Role.ANALYST or not can_see_report(target, report.department_id):
+                raise InvalidInput("This person cannot work this department's reports.",
+                                   {"username": ["not a member of the report's department"]})
+        report.assigned_to_id = target.id if target else None
+        report.updated_at = utcnow()
+        return {"assignee": target.username if target else None}, []
+    return _act(session, user, public_id, ReportAction.ASSIGN, key, jobs, work)
+
+
+def change_status(session: Session, user: StaffUser, public_id: str, *, status: str,
+                  public_note: str | None = None, internal_note: str | None = None,
+                  reason: str | None = None, duplicate_of: str | None = None,
+                  key: str | None = None, jobs: JobQueue | None = None) -> ActionResult:
+    """Any workflow transition staff may make (the workflow service checks the rules)."""
+    change = _status_change(user, status, public_note, internal_note, reason, duplicate_of)
+
+    def work(report: Report) -> tuple[dict[str, Any], list[int]]:
+        event, ids = workflow.apply_status_change(session, report, change)
+        if change.target == Status.IN_PROGRESS and report.assigned_to_id is None:
+            report.assigned_to_id = user.id  # who starts it, has it
+        return {"from": event.from_status, "to": event.to_status}, ids
+    return _act(session, user, public_id, ReportAction.STATUS, key, jobs, work)
+
+
+def _status_change(user: StaffUser, status: str, public_note: str | None,
+                   internal_note: str | None, reason: str | None, duplicate_of: str | None
+                   ) -> workflow.StatusChange:
+    problems: dict[str, list[str]] = {}
+    try:
+        target = Status(status)
+    except ValueError:
+        problems["status"] = [f"one of {', '.join(s.value for s in Status)}"]
+    reject_reason = None
+    if reason:
+        try:
+            reject_reason = RejectReason(reason)
+        except ValueError:
+            problems["reason"] = [f"one of {', '.join(r.value for r in RejectReason)}"]
+    if problems:
+        raise InvalidInput("The status change is invalid.", problems)
+    return workflow.StatusChange(
+        target=target, actor=Actor.STAFF, actor_name=_actor(user),
+        public_note=(public_note or "").strip() or None,
+        internal_note=(internal_note or "").strip() or None,
+        reason=reject_reason, duplicate_of=(duplicate_of or "").strip() or None)
+
+
+@dataclass(frozen=True)
+class AfterPhoto:
+    """An "after" photo upload with its limits."""
+
+    data: bytes
+    max_bytes: int
+    max_pixels: int
+
+
+def resolve(session: Session, storage: PhotoStorage, user: StaffUser, public_id: str, *,
+            public_note: str, photo: AfterPhoto | None = None, key: str | None = None,
+            jobs: JobQueue | None = None) -> ActionResult:
+    """Mark the report resolved with a public note and an optional "after" photo, which goes
+    through the same photo pipeline as citizens' photos (checked, stored, re-encoded)."""
+    if not (public_note or "").strip():
+        raise InvalidInput("Tell the reporter what was done.",
+                           {"public_note": ["required when resolving"]})
+    replay = _replay(session, user, key, ReportAction.RESOLVE.value, public_id)
+    if replay is not None:
+        return replay
+    inspected: list[Any] = []
+    written: list[str] = []
+    if photo is not None:
+        session.commit()  # no open transaction during the slow checks and the file write
+        inspected = photo_service.inspect_uploads(
+            [photo.data], max_bytes=photo.max_bytes, max_pixels=photo.max_pixels, limit=1)
+        written = photo_service.store_originals(storage, list(zip(inspected, [photo.data],
+                                                                  strict=True)))
+    change = _status_change(user, Status.RESOLVED.value, public_note, None, None, None)
+    photo_ids: list[int] = []
+
+    def work(report: Report) -> tuple[dict[str, Any], list[int]]:
+        event, ids = workflow.apply_status_change(session, report, change)
+        if report.assigned_to_id is None:
+            report.assigned_to_id = user.id
+        if inspected:
+            existing = list(session.scalars(select(Photo).where(Photo.report_id == report.id)))
+            if sum(1 for p in existing if p.kind == "after") >= MAX_AFTER_PHOTOS:
+                raise InvalidInput("This report has enough after photos.",
+                                   {"photo": [f"at most {MAX_AFTER_PHOTOS} after photos"]})
+            known = {p.original_sha256 for p in existing}
+            fresh = [p for p in inspected if p.sha256 not in known]
+            rows = photo_service.photo_rows(report.id, fresh, len(existing))
+            for row in rows:
+                row["kind"] = "after"
+            photo_ids.extend(photo_service.insert_photo_rows(session, rows))
+        return {"from": event.from_status, "to": event.to_status,
+                "after_photos": len(photo_ids)}, ids
+
+    result = _act(session, user, public_id, ReportAction.RESOLVE, key, jobs, work,
+                  cleanup=lambda: photo_service.discard(storage, written))
+    if result.replayed or not photo_ids:
+        photo_service.discard(storage, written)
+    else:
+        photo_service.ensure_originals(storage, list(zip(inspected, [photo.data], strict=True))
+                                       if photo else [])
+    photo_service.enqueue_processing(jobs, photo_ids)
+    return result
+
+
+def forward(session: Session, user: StaffUser, public_id: str, *, department: str,
+            reason: str, key: str | None = None, jobs: JobQueue | None = None
+            ) -> ActionResult:
+    """Hand a misrouted report to another department, with the reason (kept internal)."""
+    problems: dict[str, list[str]] = {}
+    if not (reason or "").strip():
+        problems["reason"] = ["required: say why it is forwarded"]
+    target = session.scalar(select(Department).where(Department.code == (department or ""),
+                                                     Department.active))
+    if target is None:
+        problems["department"] = ["not an active department"]
+    if problems:
+        raise InvalidInput("The forwarding is incomplete.", problems)
+    assert target is not None
+
+    def work(report: Report) -> tuple[dict[str, Any], list[int]]:
+        if report.department_id == target.id:
+            raise InvalidInput("The report is in this department already.",
+                               {"department": ["the report's current department"]})
+        source = session.get(Department, report.department_id)
+        report.department_id, report.assigned_to_id = target.id, None
+        report.updated_at = utcnow()
+        session.add(ReportNote(report_id=report.id, user_id=user.id, author=user.display_name,
+                               text=f"→ {target.code}: {reason.strip()}", at=utcnow()))
+        return {"from": source.code if source else None, "to": target.code,
+                "reason": reason.strip()}, []
+    return _act(session, user, public_id, ReportAction.FORWARD, key, jobs, work)
+
+
+def mark_duplicate(session: Session, user: StaffUser, public_id: str, *, of: str,
+                   public_note: str | None = None, key: str | None = None,
+                   jobs: JobQueue | None = None) -> ActionResult:
+    """Reject as a duplicate of another report; its followers move to the original."""
+    def work(report: Report) -> tuple[dict[str, Any], list[int]]:
+        original = session.scalar(select(Report).where(Report.public_id == (of or "").strip()))
+        if original is None or not can_see_report(user, original.department_id):
+            raise InvalidInput("The original report does not exist.", {"of": ["not found"]})
+        note = (public_note or "").strip() or DUPLICATE_NOTE.get(
+            report.reporter_locale, DUPLICATE_NOTE["de"]).format(id=original.public_id)
+        change = _status_change(user, Status.REJECTED.value, note, None,
+                                RejectReason.DUPLICATE.value, original.public_id)
+        event, ids = workflow.apply_status_change(session, report, change)
+        return {"of": original.public_id, "from": event.from_status}, ids
+    return _act(session, user, public_id, ReportAction.DUPLICATE, key, jobs, work)
+
+
+def add_note(session: Session, user: StaffUser, public_id: str, *, text: str,
+             key: str | None = None, jobs: JobQueue | None = None) -> ActionResult:
+    """An internal note (never shown to the public or the reporter)."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("The note is empty.", {"text": ["required"]})
+    if len(text) > 4000:
+        raise InvalidInput("The note is too long.", {"text": ["at most 4000 characters"]})
+
+    def work(report: Report) -> tuple[dict[str, Any], list[int]]:
+        session.add(ReportNote(report_id=report.id, user_id=user.id, author=user.display_name,
+                               text=text, at=utcnow()))
+        return {"length": len(text)}, []
+    return _act(session, user, public_id, ReportAction.NOTE, key, jobs, work)
