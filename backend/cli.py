@@ -143,7 +143,7 @@ def users_create(username: str, role: str, departments: tuple[str, ...],
     from backend.services.staff_users import create_user
 
     if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\n")
+        password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     engine = make_engine(_settings().database_url)

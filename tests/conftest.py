@@ -145,12 +145,19 @@ def _reset_postgis(engine: Engine, versions: tuple[str, str], districts_file: Pa
                    workdir: Path) -> None:
     """Remove the test's reports; restore configuration and districts if it changed them."""
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE report_event, report RESTART IDENTITY CASCADE"))
+        conn.execute(text("TRUNCATE report_event, report, staff_user, staff_session, "
+                          "api_token, audit_log, report_note RESTART IDENTITY CASCADE"))
     with Session(engine) as session:
         changed = read_versions(session) != versions
     if changed:
+        # Rebuild the configuration from the file (a test may have added categories or
+        # departments, which re-applying alone would only deactivate).
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE routing_rule, category, category_group, department "
+                              "RESTART IDENTITY CASCADE"))
         url = engine.url.render_as_string(hide_password=False)
-        initialize(engine, base_settings(url, workdir, districts_source=str(districts_file)))
+        initialize(engine, base_settings(url, workdir, districts_source=str(districts_file)),
+                   reapply_config=True)
 
 
 @pytest.fixture

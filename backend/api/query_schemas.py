@@ -163,7 +163,7 @@ class StaffQueueQuery(Schema):
     limit = fields.Integer(load_default=200, validate=validate.Range(1, MAX_LIMIT))
     cursor = fields.String(load_default=None)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def check_values(self, data: dict[str, Any], **_: Any) -> None:
         errors: dict[str, list[str]] = {}
         for value in data.get("status") or []:

@@ -47,7 +47,7 @@ class ForwardSchema(Schema):
         unknown = RAISE
 
     department = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    reason = fields.String(required=True, validate=validate.Length(max=2000))
 
 
 class DuplicateSchema(Schema):

@@ -134,7 +134,7 @@ class CityConfig:
     categories: list[dict[str, Any]]
     routing: list[RuleConfig] = field(default_factory=list)
     service_levels: dict[str, float] = field(default_factory=dict)
-    fingerprint: str = ""  # SHA-256 of the file's text
+    fingerprint: str = field(default="", compare=False)  # SHA-256 of the file text
 
 
 def _check_references(data: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,10 @@ from backend.models.district import District
 if TYPE_CHECKING:
     from backend.models.photo import Photo
 
+# The open statuses as the SQL predicate of the partial queue indexes; queries use this exact
+# text so the planner can match them (a bound parameter list could not be proven to match).
+OPEN_STATUS_SQL = "status IN ('submitted','acknowledged','in_progress','reopened')"
+
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key.
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -69,11 +73,12 @@ class Report(Base):
         Index("ix_report_status_created", "status", "created_at"),
         Index("ix_report_category_id", "category_id"),
         Index("ix_report_department_status", "department_id", "status"),
-        # The staff queue: open reports of a department in due order (see ADR 0006).
+        # The staff queue: open reports of a department in due order, and open reports in a
+        # viewport (PostGIS; see ADR 0006).
         Index("ix_report_queue", "department_id", "due_at",
-              sqlite_where=text("status IN ('submitted','acknowledged','in_progress','reopened')"),
-              postgresql_where=text(
-                  "status IN ('submitted','acknowledged','in_progress','reopened')")),
+              sqlite_where=text(OPEN_STATUS_SQL), postgresql_where=text(OPEN_STATUS_SQL)),
+        Index("ix_report_open_geom", "geom", postgresql_using="gist",
+              postgresql_where=text(OPEN_STATUS_SQL)).ddl_if(dialect="postgresql"),
     )
 
 

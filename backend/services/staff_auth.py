@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.errors import InvalidCredentials
-from backend.models import ApiToken, StaffSession, StaffUser
+from backend.models import ApiToken, AuditEntry, StaffSession, StaffUser
 from backend.models.base import utcnow
 from backend.rate_limit import FailureLimiter
 from backend.services.staff_users import get_user, password_matches
@@ -64,6 +64,8 @@ def login(session: Session, limiter: FailureLimiter, *, username: str, password:
     row = StaffSession(id=_digest(cookie), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
                        created_at=now, last_seen_at=now, expires_at=now + lifetime)
     session.add(row)
+    session.add(AuditEntry(at=now, user_id=user.id, actor=user.username, action="login",
+                           details={"address": address}))
     session.commit()
     return Login(cookie, row)
 
@@ -88,6 +90,8 @@ def logout(session: Session, cookie: str, *, commit: bool = True) -> None:
     row = session.get(StaffSession, _digest(cookie))
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
+        session.add(AuditEntry(at=row.revoked_at, user_id=row.user_id, actor=row.user.username,
+                               action="logout", details=None))
     if commit:
         session.commit()
 

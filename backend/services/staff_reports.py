@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, case, func, select
+from sqlalchemy import Row, and_, case, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from backend.models import (
     StaffUser,
 )
 from backend.models.base import utcnow
+from backend.models.report import OPEN_STATUS_SQL
 from backend.permissions import (
     Forbidden,
     ReportAction,
@@ -74,6 +75,7 @@ class QueueFilter:
     offset: int = 0
 
 
+OPEN_VALUES = frozenset(s.value for s in OPEN_STATUSES)
 QUEUE_COLUMNS = (
     Report.id, Report.public_id, Report.category_id, Report.status, Report.priority,
     Report.district_id, Report.department_id, Report.created_at, Report.updated_at,
@@ -107,7 +109,9 @@ def staff_queue(session: Session, user: StaffMember, flt: QueueFilter,
     departments = _effective_departments(user, flt.department_ids)
     now = now or utcnow()
     dialect = session.get_bind().dialect.name
-    query = select(*QUEUE_COLUMNS).where(Report.status.in_(sorted(flt.statuses)))
+    query = select(*QUEUE_COLUMNS).where(
+        text(OPEN_STATUS_SQL) if flt.statuses == OPEN_VALUES
+        else Report.status.in_(sorted(flt.statuses)))
     if departments is not None:
         if not departments:
             return [], None

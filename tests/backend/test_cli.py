@@ -297,3 +297,41 @@ def test_settings_names_the_core_variables() -> None:
     assert {"MM_DATABASE_URL", "MM_REDIS_URL", "MM_CITY_CONFIG", "MM_DISTRICTS_SOURCE",
             "MM_SECRET_KEY", "MM_DATA_DIR"} <= names
     assert len(names) == len(dataclasses.fields(Settings))
+
+
+def test_users_create_token_and_list(database_url: str, tmp_path: Path) -> None:
+    env = _env(database_url, tmp_path)
+    created = CliRunner().invoke(main, ["users", "create", "anna", "--role", "crew",
+                                        "--department", "bezirksinspektion-mitte",
+                                        "--password-stdin"],
+                                 input="a long enough password\n", env=env)
+    assert created.exit_code == 0, created.output
+    assert "created anna (crew; bezirksinspektion-mitte)" in created.output
+    token = _run(env, "users", "token", "anna", "--name", "ticket system")
+    assert token.exit_code == 0 and token.stdout.strip().startswith("mmk_")
+    listed = _run(env, "users", "list")
+    assert listed.stdout.strip() == "anna\tcrew\tbezirksinspektion-mitte"
+    refused = CliRunner().invoke(main, ["users", "create", "bert", "--role", "crew",
+                                        "--password-stdin"], input="short\n", env=env)
+    assert refused.exit_code == 1
+    assert "password" in refused.output and "departments" in refused.output
+
+
+def test_init_keeps_rules_edited_in_the_running_system(
+    fresh_database_url: str, tmp_path: Path, districts_file: Path,
+) -> None:
+    from backend.models import RoutingRule
+
+    env = _env(fresh_database_url, tmp_path, MM_DISTRICTS_SOURCE=str(districts_file))
+    assert _run(env, "init").exit_code == 0
+    engine = make_engine(fresh_database_url)
+    try:
+        with Session(engine) as session:
+            session.query(RoutingRule).filter(RoutingRule.group_code == "ampel").delete()
+            session.commit()
+        assert _run(env, "init").exit_code == 0
+        with Session(engine) as session:
+            assert session.scalar(select(func.count()).select_from(RoutingRule).where(
+                RoutingRule.group_code == "ampel")) == 0
+    finally:
+        engine.dispose()

@@ -10,6 +10,7 @@ from tests.backend.api.helpers import assert_error, create
 from tests.backend.api.staff_helpers import (
     PASSWORD,
     QUEUE_URL,
+    audit_actions,
     login,
     make_user,
     report_url,
@@ -139,6 +140,7 @@ def test_logout_ends_the_session_on_the_server(app: Flask, client: Any) -> None:
     replay = app.test_client()
     replay.set_cookie("mm_staff", kept)
     assert_error(replay.get(QUEUE_URL), 401, "not_authenticated")
+    assert audit_actions(app) == [("anna", "login"), ("anna", "logout")]
 
 
 def test_changes_without_the_csrf_token_are_refused_and_change_nothing(app: Flask,
