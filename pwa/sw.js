@@ -1,9 +1,12 @@
 // Mängelmelder service worker (an ES module): app shell cache-first, API GETs network-first
 // with a cache fallback, never POSTs; Background Sync sends the outbox itself, also with the app
 // closed (same module, same Idempotency-Keys as the pages); Web Push shows status changes.
+// The staff app (/login, /crew, /dispatch) shares it: its shell is precached too, its queue and
+// report answers stay readable offline; login answers, admin screens and reporter e-mails are
+// never stored.
 import * as outbox from './app/outbox.js';
 
-const VERSION = 'v10';
+const VERSION = 'v12';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
 const SHELL = [
@@ -22,8 +25,18 @@ const SHELL = [
   '/vendor/leaflet/images/marker-shadow.png',
   '/vendor/markercluster/leaflet.markercluster.js', '/vendor/markercluster/MarkerCluster.css',
   '/vendor/markercluster/MarkerCluster.Default.css',
+  // The staff app: '/login' answers with staff.html, the shell of every staff route.
+  '/login', '/app/staff.css', '/app/i18n/staff-de.json', '/app/i18n/staff-en.json',
+  ...['main', 'session', 'login', 'crew', 'crewmap', 'queue', 'queuelist', 'labels', 'detail', 'actionforms',
+    'actionqueue', 'fields', 'departments', 'outboxpanel', 'offlinecache', 'dispatch', 'rules', 'catalog',
+    'users'].map((name) => `/app/staff/${name}.js`),
 ];
 const APP_ROUTES = /^\/(report|map|mine|reports\/[^/]+)?$/;
+const STAFF_ROUTES = /^\/(login|crew(\/reports\/[^/]+)?|dispatch(\/.*)?)$/;
+// Never kept by the worker: sessions, the admin screens (online, desktop) and the reporter's
+// e-mail (personal data, every read audited).
+const NEVER_CACHED = /^\/api\/v1\/(auth\/|admin\/|staff\/reports\/[^/]+\/reporter$)/;
+const STAFF_API = /^\/api\/v1\/staff\//;
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
@@ -51,6 +64,12 @@ self.addEventListener('fetch', (event) => {
   if (url.origin !== self.location.origin) return;
   if (request.mode === 'navigate' && APP_ROUTES.test(url.pathname)) {
     event.respondWith(shell());
+  } else if (request.mode === 'navigate' && STAFF_ROUTES.test(url.pathname)) {
+    event.respondWith(staffShell(request));
+  } else if (NEVER_CACHED.test(url.pathname)) {
+    return; // straight to the network, nothing stored
+  } else if (STAFF_API.test(url.pathname)) {
+    event.respondWith(staffNetworkFirst(request, url));
   } else if (url.pathname.startsWith('/api/')) {
     event.respondWith(networkFirst(request));
   } else if (url.pathname.startsWith('/app/') || url.pathname.startsWith('/vendor/') || url.pathname === '/manifest.webmanifest') {
@@ -75,6 +94,63 @@ async function shell() {
   const cached = await caches.match('/', { cacheName: SHELL_CACHE });
   if (cached) return cached;
   return fetch('/');
+}
+
+// Every staff route is answered by staff.html (precached as '/login'); the app routes itself.
+async function staffShell(request) {
+  const cached = await caches.match('/login', { cacheName: SHELL_CACHE });
+  if (cached) return cached;
+  return fetch(request);
+}
+
+// Staff answers: network first; offline the last copy, marked with the time it was fetched
+// (X-MM-Cached) so the app can say how old it is. The whole queue (no map area) is also kept
+// under its query without sort, so offline any map view finds the newest complete copy (the
+// app filters it to the view).
+function queueFallbackKey(url) {
+  if (url.pathname !== '/api/v1/staff/queue') return null;
+  const params = new URLSearchParams(url.search);
+  for (const name of ['bbox', 'near', 'sort', 'cursor']) params.delete(name);
+  params.sort();
+  return `/api/v1/staff/queue?area=any&${params}`;
+}
+
+// Every map view is its own queue URL: keep only the latest few, not a whole shift's worth.
+const QUEUE_COPIES = 20;
+async function pruneQueueCopies(cache) {
+  const copies = (await cache.keys()).filter((r) => {
+    const u = new URL(r.url);
+    return u.pathname === '/api/v1/staff/queue' && !u.searchParams.has('area');
+  });
+  for (const old of copies.slice(0, Math.max(0, copies.length - QUEUE_COPIES))) await cache.delete(old);
+}
+
+const fetchedAt = (response) => (response ? Date.parse(response.headers.get('X-MM-Cached') || '') || 0 : -1);
+
+async function staffNetworkFirst(request, url) {
+  const cache = await caches.open(API_CACHE);
+  const fallbackKey = queueFallbackKey(url);
+  try {
+    const response = await fetch(request);
+    if (response.status === 200) {
+      const headers = new Headers(response.headers);
+      headers.set('X-MM-Cached', new Date().toISOString());
+      const body = await response.clone().blob();
+      const copy = () => new Response(body, { status: 200, statusText: response.statusText, headers });
+      await cache.put(request, copy());
+      if (fallbackKey) {
+        if (!url.searchParams.has('bbox') && !url.searchParams.has('cursor')) await cache.put(fallbackKey, copy());
+        await pruneQueueCopies(cache);
+      }
+    }
+    return response;
+  } catch (error) {
+    const exact = await cache.match(request, { ignoreVary: true });
+    const whole = fallbackKey ? await cache.match(fallbackKey, { ignoreVary: true }) : null;
+    const cached = fetchedAt(whole) > fetchedAt(exact) ? whole : exact;
+    if (cached) return cached;
+    throw error;
+  }
 }
 
 async function cacheFirst(request) {

@@ -115,5 +115,10 @@ def staff_report_view(view: StaffReport, snapshot: CitySnapshot, locale: str, ba
                      "internal_note": e.internal_note} for e in report.events],
         "notes": [{"at": n.at, "author": n.author, "text": n.text} for n in view.notes],
         "actions": sorted(a.value for a in view.actions),
+        "forward_targets": [{"code": d.code, "name": d.name.get(locale)}
+                            for d in sorted(snapshot.departments_by_id.values(),
+                                            key=lambda d: d.code)
+                            if d.active and d.id != report.department_id]
+        if "forward" in {a.value for a in view.actions} else [],
         "transitions": view.transitions,
     }

@@ -22,7 +22,7 @@ REPORT_COLUMNS = (
     "public_id", "tracking_token_hash", "category_id", "description", "address", "district_id",
     "department_id", "status", "priority", "reporter_email", "reporter_locale",
     "idempotency_key", "request_fingerprint", "source", "created_at", "updated_at",
-    "review_flags", "tracking_salt", "due_at",
+    "review_flags", "tracking_salt", "due_at", "x_m", "y_m", "h3_r10",
 )
 _COLUMN_LIST = ", ".join(REPORT_COLUMNS)
 

@@ -90,4 +90,5 @@ class CityState(Base):
     # SHA-256 of the configuration file last applied: `init` re-applies the file only when it
     # changed, so edits made by dispatchers in the running system survive restarts.
     config_file_hash: Mapped[str | None] = mapped_column(String(64))
+    metric_crs: Mapped[str | None] = mapped_column(String(32))  # e.g. EPSG:25832
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

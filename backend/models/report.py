@@ -58,6 +58,10 @@ class Report(Base):
     # The service-level target: creation (or reopening) time + the city's time for the priority.
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    # Aggregation cells, fixed at intake: metres in the city's metric CRS, H3 at resolution 10.
+    x_m: Mapped[float | None] = mapped_column()
+    y_m: Mapped[float | None] = mapped_column()
+    h3_r10: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -27,6 +27,9 @@ from backend.models import (
 from backend.services.city_state import read_versions
 from geo.district_index import DistrictIndex
 
+# Until a configuration names one (UTM zone 32N covers Germany west of 12° E).
+DEFAULT_METRIC_CRS = "EPSG:25832"
+
 
 @dataclass(frozen=True)
 class Localized:
@@ -68,6 +71,7 @@ class DepartmentInfo:
     id: int
     code: str
     name: Localized
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ class CitySnapshot:
     rules: tuple[RuleInfo, ...]  # most specific first
     index: DistrictIndex | None  # None until a district layer is imported
     service_levels: dict[str, float]  # hours per priority
+    metric_crs: str  # the city's projected CRS in metres, for aggregation cells
 
     def due_at(self, priority: str, start: datetime) -> datetime:
         """When a report of this priority, created or reopened at `start`, is due."""
@@ -136,7 +141,7 @@ def _load_config(session: Session) -> tuple:
         for c in session.scalars(select(Category))
     ]
     departments = {
-        d.id: DepartmentInfo(d.id, d.code, Localized(d.name_de, d.name_en))
+        d.id: DepartmentInfo(d.id, d.code, Localized(d.name_de, d.name_en), d.active)
         for d in session.scalars(select(Department))
     }
     rules = [
@@ -149,9 +154,10 @@ def _load_config(session: Session) -> tuple:
     ]
     # Stable sort keeps file order among equally specific rules.
     rules.sort(key=lambda rule: rule.specificity, reverse=True)
-    levels = session.scalar(select(CityState.service_levels).where(CityState.id == 1))
-    return groups, categories, departments, tuple(rules), {**DEFAULT_SERVICE_LEVELS,
-                                                            **(levels or {})}
+    levels, crs = session.execute(select(CityState.service_levels, CityState.metric_crs)
+                                  .where(CityState.id == 1)).one_or_none() or (None, None)
+    return (groups, categories, departments, tuple(rules),
+            {**DEFAULT_SERVICE_LEVELS, **(levels or {})}, crs or DEFAULT_METRIC_CRS)
 
 
 def _load_districts(session: Session) -> tuple[list[DistrictInfo], DistrictIndex | None]:
@@ -203,12 +209,12 @@ def snapshot_for_versions(session: Session, versions: tuple[str, str]) -> CitySn
             return snapshot
         old = snapshot
         if old is not None and old.versions[0] == versions[0]:
-            groups_by_code, categories, departments, rules, levels = (
+            groups_by_code, categories, departments, rules, levels, crs = (
                 old.groups, list(old.categories.values()), old.departments_by_id, old.rules,
-                old.service_levels,
+                old.service_levels, old.metric_crs,
             )
         else:
-            groups, categories, departments, rules, levels = _load_config(session)
+            groups, categories, departments, rules, levels, crs = _load_config(session)
             groups_by_code = {g.code: g for g in groups.values()}
         if old is not None and old.versions[1] == versions[1]:
             districts, index = list(old.districts.values()), old.index
@@ -225,6 +231,7 @@ def snapshot_for_versions(session: Session, versions: tuple[str, str]) -> CitySn
             rules=rules,
             index=index,
             service_levels=levels,
+            metric_crs=crs,
         )
         _snapshots[key] = snapshot
         return snapshot

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.city.config import CityConfig, RuleConfig
-from backend.models import Category, CategoryGroup, Department, RoutingRule
+from backend.models import Category, CategoryGroup, Department, Report, RoutingRule
 from backend.services.city_state import bump_config_version, get_city_state
 
 
@@ -141,6 +141,11 @@ def apply_city_config(session: Session, config: CityConfig, *,
     if state.city_code != config.city["code"]:
         state.city_code = config.city["code"]
         changes.updated.append(f"city {config.city['code']}")
+    if state.metric_crs != config.city["metric_crs"]:
+        if state.metric_crs:  # stored cells were computed in the old CRS: recompute them
+            session.execute(update(Report).values(x_m=None))
+        state.metric_crs = config.city["metric_crs"]
+        changes.updated.append("metric CRS")
     if state.service_levels != config.service_levels:
         state.service_levels = dict(config.service_levels)
         changes.updated.append("service levels")

@@ -27,6 +27,7 @@ from backend.tokens import (
     tracking_token,
 )
 from backend.workflow import INITIAL_STATUS
+from geo.cells import h3_cells, metric_xy
 
 MAX_ATTEMPTS = 5
 # The reporter chose only a district (no map, no GPS): staff should look for the place.
@@ -90,6 +91,12 @@ def _existing_for_key(session: Session, key: str, request_fingerprint: str | Non
     )
 
 
+def cell_values(snapshot: CitySnapshot, lon: float, lat: float) -> dict[str, Any]:
+    """The aggregation cells of a point (metric x/y, H3 resolution 10)."""
+    x, y = metric_xy([lon], [lat], snapshot.metric_crs)
+    return {"x_m": float(x[0]), "y_m": float(y[0]), "h3_r10": h3_cells([lon], [lat])[0]}
+
+
 def _row_values(data: NewReport, decision: RoutingDecision, secret_key: str, key: str | None,
                 request_fingerprint: str | None, locale: str, source: str,
                 snapshot: CitySnapshot) -> dict[str, Any]:
@@ -114,6 +121,7 @@ def _row_values(data: NewReport, decision: RoutingDecision, secret_key: str, key
         "created_at": now,
         "updated_at": now,
         "due_at": snapshot.due_at(decision.priority, now),
+        **cell_values(snapshot, data.lon, data.lat),
     }
 
 

@@ -22,6 +22,7 @@ from backend.models import Report
 from backend.services.city_cache import CitySnapshot, city_snapshot
 from backend.tokens import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
 from backend.workflow import Status
+from geo.cells import h3_cells, metric_xy
 
 # Share of reports per category group, and of each category within its group.
 GROUP_WEIGHTS = {"schild": 0.52, "ampel": 0.38, "sonstiges": 0.10}
@@ -178,6 +179,8 @@ def seed_reports(session: Session, count: int, *, random_seed: int = 1) -> SeedR
         slice_s = span * n / count
         seconds = np.sort(rng.uniform(0, slice_s, n))
         categories = _pick_categories(snapshot, rng, n)
+        xs, ys = metric_xy(lons, lats, snapshot.metric_crs)
+        cells = h3_cells(lons, lats)
         ids = _public_ids(rng, n, taken)
         reports, events = [], []
         numbers = snapshot.index.numbers
@@ -198,6 +201,7 @@ def seed_reports(session: Session, count: int, *, random_seed: int = 1) -> SeedR
                 float(lons[i]), float(lats[i]), snapshot.districts[number].id,
                 _department_for(snapshot, category, number).id, str(history[-1][1]),
                 category.default_priority, created, history[-1][2], due,
+                float(xs[i]), float(ys[i]), cells[i],
             ))
             for from_status, to_status, at, note in history:
                 actor = "reporter" if to_status in (Status.SUBMITTED, Status.REOPENED) else "staff"
@@ -225,7 +229,8 @@ def seed_reports(session: Session, count: int, *, random_seed: int = 1) -> SeedR
 
 REPORT_COLUMNS = (
     "id, public_id, tracking_token_hash, category_id, description, geom, district_id, "
-    "department_id, status, priority, reporter_locale, source, created_at, updated_at, due_at"
+    "department_id, status, priority, reporter_locale, source, created_at, updated_at, due_at, "
+    "x_m, y_m, h3_r10"
 )
 EVENT_COLUMNS = "report_id, at, actor, from_status, to_status, public_note"
 
@@ -238,6 +243,7 @@ def _copy_postgres(session: Session, reports: list[tuple], events: list[tuple]) 
                 copy.write_row((
                     r[0], r[1], r[2], r[3], r[4], f"SRID=4326;POINT({r[5]!r} {r[6]!r})",
                     r[7], r[8], r[9], r[10], "de", "seed", r[11], r[12], r[13],
+                    r[14], r[15], r[16],
                 ))
         with cursor.copy(f"COPY report_event ({EVENT_COLUMNS}) FROM STDIN") as copy:
             for e in events:
@@ -249,8 +255,9 @@ def _insert_sqlite(session: Session, reports: list[tuple], events: list[tuple]) 
     ts = sqlite_time
     raw.executemany(
         f"INSERT INTO report ({REPORT_COLUMNS}) VALUES "
-        "(?, ?, ?, ?, ?, MakePoint(?, ?, 4326), ?, ?, ?, ?, 'de', 'seed', ?, ?, ?)",
-        [(*r[:5], r[5], r[6], *r[7:11], ts(r[11]), ts(r[12]), ts(r[13])) for r in reports],
+        "(?, ?, ?, ?, ?, MakePoint(?, ?, 4326), ?, ?, ?, ?, 'de', 'seed', ?, ?, ?, ?, ?, ?)",
+        [(*r[:5], r[5], r[6], *r[7:11], ts(r[11]), ts(r[12]), ts(r[13]), *r[14:17])
+         for r in reports],
     )
     raw.executemany(
         f"INSERT INTO report_event ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",

@@ -13,6 +13,7 @@ from backend.errors import ConfigurationError
 from backend.services.city_config import ConfigChanges, apply_city_config
 from backend.services.deliveries import ensure_vapid_key
 from backend.services.districts import LayerChanges, read_layer_source, replace_district_layer
+from backend.services.report_cells import fill_missing_cells
 from backend.settings import Settings
 from geo.district_layer import parse_district_layer
 from geo.errors import LayerError
@@ -65,5 +66,6 @@ def initialize(engine: Engine, settings: Settings, *, reapply_config: bool = Fal
             name_field=config.districts["name_field"],
             attribution=config.districts["attribution"],
         )
+        fill_missing_cells(session)  # rows from before the cells existed, or a new metric CRS
         ensure_vapid_key(session)  # created once; browsers subscribe with its public half
     return InitResult(config_changes, layer_changes, source)

@@ -4,7 +4,10 @@ import { ApiError } from './apierror.js';
 
 export { ApiError };
 
-/** Returns {status, data, etag}; throws ApiError for 4xx/5xx and TypeError when offline. */
+/**
+ * Returns {status, data, etag, headers}; throws ApiError for 4xx/5xx (with `retryAfter` in
+ * seconds when the server sent Retry-After) and TypeError when offline.
+ */
 export async function request(path, { method = 'GET', json, body, headers = {} } = {}) {
   const h = { Accept: 'application/json', 'Accept-Language': getLang(), ...headers };
   if (json !== undefined) {
@@ -13,11 +16,16 @@ export async function request(path, { method = 'GET', json, body, headers = {} }
   }
   const response = await fetch(path, { method, headers: h, body, credentials: 'same-origin' });
   const etag = response.headers.get('ETag');
-  if (response.status === 304) return { status: 304, data: null, etag };
+  if (response.status === 304) return { status: 304, data: null, etag, headers: response.headers };
   let data = null;
   try { data = await response.json(); } catch { /* empty or not JSON */ }
-  if (!response.ok) throw new ApiError(response.status, data);
-  return { status: response.status, data, etag };
+  if (!response.ok) {
+    const error = new ApiError(response.status, data);
+    const retryAfter = Number.parseInt(response.headers.get('Retry-After') || '', 10);
+    if (Number.isFinite(retryAfter)) error.retryAfter = retryAfter;
+    throw error;
+  }
+  return { status: response.status, data, etag, headers: response.headers };
 }
 
 export const getJSON = async (path) => (await request(path)).data;

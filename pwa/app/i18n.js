@@ -15,10 +15,21 @@ export function initialLang() {
 
 export const getLang = () => lang;
 
+// Extra catalogs merged over the shared one, e.g. ['staff'] → /app/i18n/staff-<lang>.json
+// (the citizen app uses none, so it loads only its own texts).
+let extraCatalogs = [];
+export function useCatalogs(names) { extraCatalogs = [...names]; }
+
+async function fetchCatalog(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`texts ${url}: ${response.status}`);
+  return response.json();
+}
+
 export async function loadLang(next) {
-  const response = await fetch(`/app/i18n/${next}.json`);
-  if (!response.ok) throw new Error(`texts ${next}: ${response.status}`);
-  dict = await response.json();
+  const urls = [`/app/i18n/${next}.json`, ...extraCatalogs.map((name) => `/app/i18n/${name}-${next}.json`)];
+  const parts = await Promise.all(urls.map(fetchCatalog));
+  dict = Object.assign({}, ...parts);
   lang = next;
   document.documentElement.lang = next;
 }

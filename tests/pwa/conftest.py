@@ -11,6 +11,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,32 @@ def screenshot(page: object, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+@contextmanager
+def running_server(database_url: str, tmp_path: Path, redis_url: str,
+                   **overrides: object) -> Iterator[LiveServer]:
+    """The product on a free loopback port with settings overrides, stopped afterwards."""
+    from backend.extensions import db
+    from tests.conftest import base_settings
+
+    probe = make_server("127.0.0.1", 0, lambda e, s: [])
+    port = probe.server_port
+    probe.server_close()
+    settings = base_settings(database_url, tmp_path, redis_url=redis_url,
+                             base_url=f"http://127.0.0.1:{port}", **overrides)
+    server = LiveServer(settings)
+    with server:
+        yield server
+    with server.app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def push_live_server(database_url: str, tmp_path: Path, redis_url: str
+                     ) -> Iterator[LiveServer]:
+    """Like `live_server`, but its push sender accepts the loopback push service (tests/peers)."""
+    with running_server(database_url, tmp_path, redis_url, push_allow_insecure_endpoints=True,
+                        vapid_subject="mailto:ops@mm.test") as server:
+        yield server

@@ -151,6 +151,8 @@ def test_detail_has_history_allowed_moves_and_actions(client: Any,
     assert body["has_reporter_email"] is True
     assert "melder@example.org" not in str(body)
     assert [h["to_status"] for h in body["history"]] == ["submitted"]
+    targets = [d["code"] for d in body["forward_targets"]]
+    assert "bezirksinspektion-nord" in targets and "bezirksinspektion-mitte" not in targets
 
 
 def test_start_then_resolve_with_an_after_photo_through_the_pipeline(

@@ -1,0 +1,45 @@
+// The dispatcher screen: the triage queue of central triage (what no rule routed) and the
+// editors for routing rules, categories, departments and (admins) users.
+import { $, announce } from '../dom.js';
+import { t } from '../i18n.js';
+import { fetchQueue } from './queue.js';
+import { renderQueueItems } from './queuelist.js';
+import { TRIAGE } from './departments.js';
+import { currentUser, isAdmin } from './session.js';
+import { initRules, showRules } from './rules.js';
+import { initCatalog, showCategories, showDepartments } from './catalog.js';
+import { initUsers, showUsers } from './users.js';
+
+export const SECTIONS = ['triage', 'rules', 'categories', 'departments', 'users'];
+const SHOW = { triage: showTriage, rules: showRules, categories: showCategories, departments: showDepartments, users: showUsers };
+
+export function initDispatch() {
+  initRules();
+  initCatalog();
+  initUsers();
+}
+
+/** Show one section; returns the section actually shown (users only for admins). */
+export function showDispatch(section, { focus = true } = {}) {
+  const admin = isAdmin(currentUser());
+  if (section === 'users' && !admin) section = 'triage';
+  $('[data-section-link="users"]').hidden = !admin;
+  for (const el of document.querySelectorAll('[data-section]')) el.hidden = el.dataset.section !== section;
+  for (const link of document.querySelectorAll('[data-section-link]')) {
+    if (link.dataset.sectionLink === section) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  SHOW[section]();
+  if (focus) $(`#${section}-title`)?.focus();
+  return section;
+}
+
+async function showTriage() {
+  try {
+    const { features, more } = await fetchQueue({ department: TRIAGE, sort: 'age' });
+    $('#triage-summary').textContent = t(more ? 'triage.summaryMore' : 'triage.summary', { n: features.length });
+    renderQueueItems($('#triage-list'), features, { base: '/dispatch/reports' });
+  } catch (error) {
+    if (error.status !== 401) announce(error instanceof TypeError ? t('common.offline') : t('common.loadFailed'), { error: true });
+  }
+}
