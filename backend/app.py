@@ -7,10 +7,12 @@ import logging
 from flask import Flask
 
 from backend.api import (
+    analytics,
     app_shell,
     categories,
     media,
     openapi,
+    opendata,
     reports,
     staff_admin,
     staff_auth,
@@ -59,7 +61,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
     for blueprint in (categories.bp, reports.bp, tracking.bp, media.bp, openapi.bp,
-                      staff_auth.bp, staff_reports.bp, staff_admin.bp, app_shell.bp):
+                      staff_auth.bp, staff_reports.bp, staff_admin.bp, analytics.bp,
+                      opendata.bp, app_shell.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     mark_localized_responses(app)

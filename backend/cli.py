@@ -181,6 +181,30 @@ def users_list() -> None:
 
 
 @main.group()
+def opendata() -> None:
+    """Open data for the city's portal."""
+
+
+@opendata.command("export")
+@click.argument("directory", type=click.Path(file_okay=False))
+def opendata_export(directory: str) -> None:
+    """Write reports.csv, reports.geojson and datapackage.json (run it nightly from cron)."""
+    from pathlib import Path
+
+    from backend.services import opendata as service
+    from backend.services.city_cache import city_snapshot
+
+    settings = _settings()
+    city = load_city_config(settings.city_config)
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        snap = city_snapshot(session)
+        meta = service.metadata_for(city, settings)
+        for path in service.export_files(session, snap, Path(directory), meta):
+            click.echo(f"wrote {path} ({path.stat().st_size:,} bytes)")
+
+
+@main.group()
 def districts() -> None:
     """The district layer."""
 

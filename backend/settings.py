@@ -97,6 +97,16 @@ class Settings:
     cookie_secure: str = _setting(
         "auto", "Secure flag on the staff cookie: `auto` (when MM_BASE_URL is https), on, off."
     )
+    analytics_sync_max_reports: int = _setting(
+        200_000, "Heatmaps over more matching reports are built by a worker (202, then the file)."
+    )
+    opendata_license: str = _setting("CC-BY-4.0", "Licence of the open-data files.")
+    opendata_license_url: str = _setting(
+        "https://creativecommons.org/licenses/by/4.0/", "Where the open-data licence is."
+    )
+    opendata_attribution: str = _setting(
+        "", "Attribution for the open data; empty: the city name and the district source."
+    )
     log_level: str = _setting("INFO", "Python log level.")
 
     @classmethod

@@ -32,6 +32,7 @@ class HeatmapPicture:
     attribution: str
     width: int = 1200
     height: int = 1000
+    legend: str = "Meldungen/km²"
 
 
 def _oklab_to_srgb(lab: np.ndarray) -> np.ndarray:
@@ -141,15 +142,15 @@ def render_heatmap(picture: HeatmapPicture) -> bytes:
     draw.text((MARGIN, 38), picture.subtitle, fill=TEXT, font=_font(14))
     draw.text((MARGIN, height - FOOTER_H + 14), picture.attribution, fill=TEXT, font=_font(12))
     _legend(draw, width - LEGEND_W - MARGIN + 20, TITLE_H + 20, 24,
-            min(360, map_h - 60), peak * per_km2, colours)
+            min(360, map_h - 60), peak * per_km2, colours, picture.legend)
     out = io.BytesIO()
     image.save(out, "PNG", optimize=False, compress_level=6)
     return out.getvalue()
 
 
 def _legend(draw: ImageDraw.ImageDraw, x: int, y: int, w: int, h: int, peak_km2: float,
-            colours: np.ndarray) -> None:
-    draw.text((x - 14, y - 18), "Meldungen/km²", fill=TEXT, font=_font(12))
+            colours: np.ndarray, label: str) -> None:
+    draw.text((x - 14, y - 18), label, fill=TEXT, font=_font(12))
     for i in range(h):
         level = 1 - i / (h - 1)
         draw.line([(x, y + i), (x + w, y + i)], fill=tuple(colours[int(level * 255)].tolist()))

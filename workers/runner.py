@@ -16,6 +16,7 @@ def make_worker(settings: Settings, connection: object | None = None) -> Worker:
     """A worker on every queue, most urgent first, whose jobs use these settings."""
     # Import the job modules (Pillow, pywebpush, …) once here: rq forks a work horse per job,
     # and a horse that inherits them starts in milliseconds instead of importing them again.
+    import workers.analytics_jobs  # noqa: F401
     import workers.notification_jobs  # noqa: F401
     import workers.photo_jobs  # noqa: F401
 

@@ -81,6 +81,7 @@ def shell(public_id: str | None = None) -> Response:
 @bp.get("/crew/reports/<public_id>")
 @bp.get("/dispatch")
 @bp.get("/dispatch/<path:section>")
+@bp.get("/analyst")
 def staff_shell(public_id: str | None = None, section: str | None = None) -> Response:
     """The staff app shell (login, crew queue, dispatcher); the app routes itself."""
     return _serve(_pwa_file("staff.html"), cache="no-cache")

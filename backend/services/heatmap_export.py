@@ -174,4 +174,5 @@ def _png(session: Session, cells: Cells, request: HeatmapRequest, crs: str) -> b
     return render_heatmap(HeatmapPicture(
         x=np.asarray(x), y=np.asarray(y), weight=cells.count, cell_m=float(cell_m),
         outlines=outlines, title=request.title, subtitle=request.filters_text,
-        attribution=request.attribution, width=request.width, height=request.height))
+        attribution=request.attribution, width=request.width, height=request.height,
+        legend=request.legend))

@@ -1,0 +1,66 @@
+"""Public open data: all reports without personal data (CSV, GeoJSON), with licence."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, stream_with_context
+
+from backend.api.context import session, settings, snapshot
+from backend.services import opendata
+
+bp = Blueprint("opendata", __name__, url_prefix="/api/v1/opendata")
+
+
+def _metadata() -> dict:
+    return opendata.metadata_for(current_app.extensions["mm_city_config"], settings())
+
+
+def _stream(chunks, mimetype: str, name: str) -> Response:  # noqa: ANN001
+    response = Response(stream_with_context(chunks), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+    response.headers["Link"] = f'<{settings().opendata_license_url}>; rel="license"'
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/reports.csv")
+def reports_csv() -> Response:
+    """All reports as CSV.
+    ---
+    get:
+      summary: Open data — every report without personal data, as CSV
+      tags: [opendata]
+      responses:
+        200: {description: CSV (licence in the Link header)}
+    """
+    snap, sess = snapshot(), session()
+    return _stream(opendata.csv_chunks(opendata.rows(sess, snap)), "text/csv",
+                   "reports.csv")
+
+
+@bp.get("/reports.geojson")
+def reports_geojson() -> Response:
+    """All reports as GeoJSON.
+    ---
+    get:
+      summary: Open data — every report without personal data, as GeoJSON with metadata
+      tags: [opendata]
+      responses:
+        200: {description: GeoJSON FeatureCollection}
+    """
+    snap, sess = snapshot(), session()
+    meta = _metadata()
+    return _stream(opendata.geojson_chunks(opendata.rows(sess, snap), meta),
+                   "application/geo+json", "reports.geojson")
+
+
+@bp.get("/metadata.json")
+def metadata() -> Response:
+    """What the open-data files are.
+    ---
+    get:
+      summary: Open data descriptor (licence, attribution, columns)
+      tags: [opendata]
+      responses:
+        200: {description: A data package descriptor}
+    """
+    return jsonify(_metadata())
