@@ -12,6 +12,7 @@ from flask import Blueprint, Response, jsonify, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from backend.api.context import jobs, session, settings, snapshot, storage
+from backend.api.docs import operation
 from backend.api.query_schemas import STATUS_CHOICES, CommaList
 from backend.api.request_io import load, request_locale
 from backend.api.staff_session import staff_user
@@ -156,22 +157,12 @@ def _file_response(key: str, data: bytes, fmt: str) -> Response:
 
 
 @bp.get("/heatmap")
+@operation("get", "Reports per grid square or H3 cell as GeoJSON, CSV or PNG (analysts)",
+           tag="analytics",
+           ok={200: "The file", 202: "Being built; fetch the result URL later"},
+           query="HeatmapQuery")
 def heatmap() -> Response | tuple[Response, int]:
-    """A heatmap of reports.
-    ---
-    get:
-      summary: Reports per grid square or H3 cell as GeoJSON, CSV or PNG (analysts)
-      tags: [analytics]
-      parameters:
-      - in: query
-        schema: HeatmapQuery
-      responses:
-        200: {description: The file}
-        202: {description: Being built; fetch the `result` URL later}
-        401: {$ref: '#/components/responses/Error'}
-        403: {$ref: '#/components/responses/Error'}
-        422: {$ref: '#/components/responses/Error'}
-    """
+    """A heatmap of reports."""
     require_analytics(staff_user())
     query = load(HEATMAP_QUERY, request.args)
     snap = snapshot()
@@ -216,19 +207,10 @@ def _pending(key: str, status: str) -> tuple[Response, int]:
 
 
 @bp.get("/exports/<name>")
+@operation("get", "A finished export, or 202 while a worker builds it",
+           tag="analytics", ok={200: "The file", 202: "Not ready yet"}, errors=(401, 403, 404))
 def export(name: str) -> Response | tuple[Response, int]:
-    """A file a worker builds.
-    ---
-    get:
-      summary: The finished export, or 202 while it is being built
-      tags: [analytics]
-      responses:
-        200: {description: The file}
-        202: {description: Not ready yet}
-        401: {$ref: '#/components/responses/Error'}
-        403: {$ref: '#/components/responses/Error'}
-        404: {$ref: '#/components/responses/Error'}
-    """
+    """A file a worker builds."""
     require_analytics(staff_user())
     if not EXPORT_NAME.match(name):
         raise NotFound("No such export.", {"name": ["not found"]})
@@ -251,21 +233,10 @@ SUMMARY_QUERY = SummaryQuery()
 
 
 @bp.get("/summary")
+@operation("get", "Volume, backlog, times to acknowledge and resolve, share past target",
+           tag="analytics", ok={200: "The figures as JSON or CSV"}, query="SummaryQuery")
 def summary() -> Response:
-    """Service-level figures.
-    ---
-    get:
-      summary: Volume, backlog, times to acknowledge and resolve, share past target (analysts)
-      tags: [analytics]
-      parameters:
-      - in: query
-        schema: SummaryQuery
-      responses:
-        200: {description: The figures as JSON or CSV}
-        401: {$ref: '#/components/responses/Error'}
-        403: {$ref: '#/components/responses/Error'}
-        422: {$ref: '#/components/responses/Error'}
-    """
+    """Service-level figures."""
     require_analytics(staff_user())
     query = load(SUMMARY_QUERY, request.args)
     snap = snapshot()

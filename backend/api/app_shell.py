@@ -29,6 +29,7 @@ VENDOR_FILES = {
                                  "images/layers.png", "images/layers-2x.png"}),
     "markercluster": ("leaflet.markercluster/dist", {
         "leaflet.markercluster.js", "MarkerCluster.css", "MarkerCluster.Default.css"}),
+    "heat": ("leaflet.heat/dist", {"leaflet-heat.js"}),
 }
 mimetypes.add_type("application/manifest+json", ".webmanifest")
 mimetypes.add_type("text/javascript", ".js")

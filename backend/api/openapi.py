@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from apispec import APISpec
@@ -13,23 +14,14 @@ from backend.api import schemas
 
 bp = Blueprint("openapi", __name__)
 
-DOCUMENTED_ENDPOINTS = (
-    "categories.list_categories",
-    "reports.create_report",
-    "reports.list_reports",
-    "reports.nearby_reports",
-    "reports.get_report",
-    "reports.add_photos",
-    "tracking.track",
-    "tracking.add_push_subscription",
-    "tracking.answer_fixed",
-    "tracking.push_public_key",
-    "tracking.follow",
-)
+def documented_endpoints(app: Flask) -> list[str]:
+    """Every handler whose docstring carries an OpenAPI operation (a `---` YAML part)."""
+    return sorted(name for name, view in app.view_functions.items()
+                  if "\n---\n" in (view.__doc__ or "").replace("    ---", "---"))
 
 
 def build_spec(app: Flask) -> dict[str, Any]:
-    """Generate the OpenAPI 3 document for the citizen API."""
+    """Generate the OpenAPI 3 document for the citizen, staff, analytics and open-data API."""
     spec = APISpec(
         title="Mängelmelder API",
         version="1",
@@ -43,9 +35,24 @@ def build_spec(app: Flask) -> dict[str, Any]:
         "content": {"application/json": {"schema": "Error"}},
     })
     with app.test_request_context():
-        for endpoint in DOCUMENTED_ENDPOINTS:
+        for endpoint in documented_endpoints(app):
             spec.path(view=app.view_functions[endpoint], app=app)
-    return spec.to_dict()
+    return _with_path_parameters(spec.to_dict())
+
+
+def _with_path_parameters(document: dict[str, Any]) -> dict[str, Any]:
+    """Declare every `{name}` of a path on its operations (as a string) unless declared."""
+    for path, operations in document.get("paths", {}).items():
+        names = re.findall(r"{(\w+)}", path)
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            declared = {p.get("name") for p in operation.get("parameters", [])
+                        if p.get("in") == "path"}
+            operation.setdefault("parameters", [])[:0] = [
+                {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+                for name in names if name not in declared]
+    return document
 
 
 @bp.get("/api/v1/openapi.json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, stream_with_context
 
 from backend.api.context import session, settings, snapshot
+from backend.api.docs import operation
 from backend.services import opendata
 
 bp = Blueprint("opendata", __name__, url_prefix="/api/v1/opendata")
@@ -23,30 +24,20 @@ def _stream(chunks, mimetype: str, name: str) -> Response:  # noqa: ANN001
 
 
 @bp.get("/reports.csv")
+@operation("get", "Open data: every report without personal data, as CSV",
+           tag="opendata", ok={200: "CSV (licence in the Link header)"}, errors=())
 def reports_csv() -> Response:
-    """All reports as CSV.
-    ---
-    get:
-      summary: Open data — every report without personal data, as CSV
-      tags: [opendata]
-      responses:
-        200: {description: CSV (licence in the Link header)}
-    """
+    """All reports as CSV."""
     snap, sess = snapshot(), session()
     return _stream(opendata.csv_chunks(opendata.rows(sess, snap)), "text/csv",
                    "reports.csv")
 
 
 @bp.get("/reports.geojson")
+@operation("get", "Open data: every report without personal data, as GeoJSON",
+           tag="opendata", ok={200: "GeoJSON FeatureCollection with metadata"}, errors=())
 def reports_geojson() -> Response:
-    """All reports as GeoJSON.
-    ---
-    get:
-      summary: Open data — every report without personal data, as GeoJSON with metadata
-      tags: [opendata]
-      responses:
-        200: {description: GeoJSON FeatureCollection}
-    """
+    """All reports as GeoJSON."""
     snap, sess = snapshot(), session()
     meta = _metadata()
     return _stream(opendata.geojson_chunks(opendata.rows(sess, snap), meta),
@@ -54,13 +45,8 @@ def reports_geojson() -> Response:
 
 
 @bp.get("/metadata.json")
+@operation("get", "Open-data descriptor: licence, attribution, columns",
+           tag="opendata", ok={200: "A data package descriptor"}, errors=())
 def metadata() -> Response:
-    """What the open-data files are.
-    ---
-    get:
-      summary: Open data descriptor (licence, attribution, columns)
-      tags: [opendata]
-      responses:
-        200: {description: A data package descriptor}
-    """
+    """What the open-data files are."""
     return jsonify(_metadata())

@@ -51,23 +51,32 @@ class BBox(fields.String):
         return (minx, miny, maxx, maxy)
 
 
+def _encode(prefix: str, number: int) -> str:
+    return base64.urlsafe_b64encode(f"{prefix}{number}".encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, prefix: str, low: int, high: int) -> int:
+    """The number in one of our cursors; ValidationError for anything else."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith(prefix):
+            raise ValueError
+        number = int(text[len(prefix):])
+        if not low <= number < high:
+            raise ValueError
+        return number
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError("is not a valid cursor") from exc
+
+
 def encode_cursor(before_id: int) -> str:
     """An opaque page cursor."""
-    return base64.urlsafe_b64encode(f"r{before_id}".encode()).decode().rstrip("=")
+    return _encode("r", before_id)
 
 
 def decode_cursor(cursor: str) -> int:
-    """The id a cursor points before; ValidationError when it is not one of ours."""
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith("r"):
-            raise ValueError
-        before_id = int(text[1:])
-        if not 0 < before_id < 2**63:  # ids are positive 64-bit integers
-            raise ValueError
-        return before_id
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError("is not a valid cursor") from exc
+    """The id a cursor points before (ids are positive 64-bit integers)."""
+    return _decode(cursor, "r", 1, 2**63)
 
 
 class ReportListQuery(Schema):
@@ -115,21 +124,12 @@ class NearbyQuery(Schema):
 
 def encode_offset(offset: int) -> str:
     """An opaque cursor for an offset-paginated list."""
-    return base64.urlsafe_b64encode(f"o{offset}".encode()).decode().rstrip("=")
+    return _encode("o", offset)
 
 
 def decode_offset(cursor: str) -> int:
-    """The offset a cursor stands for; ValidationError when it is not one of ours."""
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith("o"):
-            raise ValueError
-        offset = int(text[1:])
-        if not 0 <= offset < 10_000_000:
-            raise ValueError
-        return offset
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError("is not a valid cursor") from exc
+    """The offset a cursor stands for."""
+    return _decode(cursor, "o", 0, 10_000_000)
 
 
 class LatLon(fields.String):

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify
 from marshmallow import RAISE, Schema, fields, validate
 
 from backend.api.context import session
+from backend.api.docs import operation
 from backend.api.request_io import json_body, load, request_locale
 from backend.api.staff_presenters import user_view
 from backend.api.staff_session import staff_user
@@ -66,33 +67,18 @@ def _overview() -> Response:
 
 
 @bp.get("/city")
+@operation("get", "The city configuration as stored (dispatchers and admins)",
+           tag="admin", errors=(401, 403))
 def city() -> Response:
-    """Departments, groups, categories, rules and districts for the editor.
-    ---
-    get:
-      summary: The city configuration as stored (dispatchers and admins)
-      tags: [admin]
-      responses:
-        200: {description: The configuration}
-        401: {$ref: '#/components/responses/Error'}
-        403: {$ref: '#/components/responses/Error'}
-    """
+    """Departments, groups, categories, rules and districts for the editor."""
     return _overview()
 
 
 @bp.put("/routing-rules")
+@operation("put", "Replace every routing rule (a fallback rule must remain)",
+           tag="admin", errors=(401, 403, 422))
 def routing_rules() -> Response:
-    """Replace all routing rules.
-    ---
-    put:
-      summary: Replace every routing rule (must keep a fallback)
-      tags: [admin]
-      responses:
-        200: {description: The configuration after the change}
-        401: {$ref: '#/components/responses/Error'}
-        403: {$ref: '#/components/responses/Error'}
-        422: {$ref: '#/components/responses/Error'}
-    """
+    """Replace all routing rules."""
     user = staff_user()
     data = load(RULES, json_body())
     rules = [RuleInput(department=r["department"], category=r["category"] or None,
@@ -104,19 +90,10 @@ def routing_rules() -> Response:
 
 
 @bp.post("/categories")
+@operation("post", "Add a category",
+           tag="admin", ok={201: "The configuration after the change"}, errors=(401, 403, 409, 422))
 def create_category() -> tuple[Response, int]:
-    """Add a category.
-    ---
-    post:
-      summary: Add a category
-      tags: [admin]
-      responses:
-        201: {description: The configuration after the change}
-        401: {$ref: '#/components/responses/Error'}
-        403: {$ref: '#/components/responses/Error'}
-        409: {$ref: '#/components/responses/Error'}
-        422: {$ref: '#/components/responses/Error'}
-    """
+    """Add a category."""
     user = staff_user()
     body = json_body()
     city_editing.save_category(session(), user, str(body.pop("code", "")), body, create=True)
@@ -124,38 +101,20 @@ def create_category() -> tuple[Response, int]:
 
 
 @bp.patch("/categories/<code>")
+@operation("patch", "Change a category's names, group, priority or active flag",
+           tag="admin", errors=(401, 403, 404, 422))
 def change_category(code: str) -> Response:
-    """Change a category.
-    ---
-    patch:
-      summary: Change a category's names, group, priority or active flag
-      tags: [admin]
-      responses:
-        200: {description: The configuration after the change}
-        401: {$ref: '#/components/responses/Error'}
-        403: {$ref: '#/components/responses/Error'}
-        404: {$ref: '#/components/responses/Error'}
-        422: {$ref: '#/components/responses/Error'}
-    """
+    """Change a category."""
     user = staff_user()
     city_editing.save_category(session(), user, code, json_body(), create=False)
     return _overview()
 
 
 @bp.post("/departments")
+@operation("post", "Add a department",
+           tag="admin", ok={201: "The configuration after the change"}, errors=(401, 403, 409, 422))
 def create_department() -> tuple[Response, int]:
-    """Add a department.
-    ---
-    post:
-      summary: Add a department
-      tags: [admin]
-      responses:
-        201: {description: The configuration after the change}
-        401: {$ref: '#/components/responses/Error'}
-        403: {$ref: '#/components/responses/Error'}
-        409: {$ref: '#/components/responses/Error'}
-        422: {$ref: '#/components/responses/Error'}
-    """
+    """Add a department."""
     user = staff_user()
     body = json_body()
     city_editing.save_department(session(), user, str(body.pop("code", "")), body,
@@ -164,36 +123,19 @@ def create_department() -> tuple[Response, int]:
 
 
 @bp.patch("/departments/<code>")
+@operation("patch", "Change a department's names, e-mail or active flag",
+           tag="admin", errors=(401, 403, 404, 422))
 def change_department(code: str) -> Response:
-    """Change a department.
-    ---
-    patch:
-      summary: Change a department's names, e-mail or active flag
-      tags: [admin]
-      responses:
-        200: {description: The configuration after the change}
-        401: {$ref: '#/components/responses/Error'}
-        403: {$ref: '#/components/responses/Error'}
-        404: {$ref: '#/components/responses/Error'}
-        422: {$ref: '#/components/responses/Error'}
-    """
+    """Change a department."""
     user = staff_user()
     city_editing.save_department(session(), user, code, json_body(), create=False)
     return _overview()
 
 
 @bp.get("/users")
+@operation("get", "Every staff account (admins)", tag="admin", errors=(401, 403))
 def users() -> Response:
-    """Staff accounts.
-    ---
-    get:
-      summary: Every staff account (admins)
-      tags: [admin]
-      responses:
-        200: {description: The accounts}
-        401: {$ref: '#/components/responses/Error'}
-        403: {$ref: '#/components/responses/Error'}
-    """
+    """Staff accounts."""
     require_user_admin(staff_user())
     locale = request_locale()
     response = jsonify({"users": [user_view(u, locale)
@@ -203,19 +145,10 @@ def users() -> Response:
 
 
 @bp.post("/users")
+@operation("post", "Create a staff account (admins)",
+           tag="admin", ok={201: "The account"}, errors=(401, 403, 409, 422))
 def create_user() -> tuple[Response, int]:
-    """Create a staff account.
-    ---
-    post:
-      summary: Create a staff account (admins)
-      tags: [admin]
-      responses:
-        201: {description: The account}
-        401: {$ref: '#/components/responses/Error'}
-        403: {$ref: '#/components/responses/Error'}
-        409: {$ref: '#/components/responses/Error'}
-        422: {$ref: '#/components/responses/Error'}
-    """
+    """Create a staff account."""
     admin = staff_user()
     require_user_admin(admin)
     data = load(USER_CREATE, json_body())
@@ -226,19 +159,10 @@ def create_user() -> tuple[Response, int]:
 
 
 @bp.patch("/users/<username>")
+@operation("patch", "Change a staff account; a new password, role or deactivation ends sessions",
+           tag="admin", errors=(401, 403, 404, 422))
 def change_user(username: str) -> Response:
-    """Change a staff account.
-    ---
-    patch:
-      summary: Change a staff account (admins); ends its sessions on password/role changes
-      tags: [admin]
-      responses:
-        200: {description: The account}
-        401: {$ref: '#/components/responses/Error'}
-        403: {$ref: '#/components/responses/Error'}
-        404: {$ref: '#/components/responses/Error'}
-        422: {$ref: '#/components/responses/Error'}
-    """
+    """Change a staff account."""
     admin = staff_user()
     require_user_admin(admin)
     data = load(USER_CHANGE, json_body())

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 from marshmallow import RAISE, Schema, fields, validate
 
 from backend.api.context import session, settings
+from backend.api.docs import operation
 from backend.api.request_io import json_body, load, request_locale
 from backend.api.staff_presenters import user_view
 from backend.api.staff_session import (
@@ -39,23 +40,10 @@ def _no_store(response: Response) -> Response:
 
 
 @bp.post("/login")
+@operation("post", "Staff login: sets the session cookie, answers the CSRF token",
+           tag="staff", errors=(401, 422, 429))
 def login() -> Response:
-    """Log in with user name and password.
-    ---
-    post:
-      summary: Staff login (sets the session cookie; answers the CSRF token)
-      tags: [staff]
-      requestBody:
-        content:
-          application/json:
-            schema: {type: object, properties: {username: {type: string},
-                     password: {type: string}}, required: [username, password]}
-      responses:
-        200: {description: Logged in}
-        401: {$ref: '#/components/responses/Error'}
-        422: {$ref: '#/components/responses/Error'}
-        429: {$ref: '#/components/responses/Error'}
-    """
+    """Log in with user name and password."""
     data = load(LOGIN_SCHEMA, json_body())
     result = staff_auth.login(
         session(), login_limiter(), username=data["username"], password=data["password"],
@@ -68,16 +56,10 @@ def login() -> Response:
 
 
 @bp.get("/me")
+@operation("get", "The current staff member and the session's CSRF token",
+           tag="staff", errors=(401,))
 def me() -> Response:
-    """The logged-in staff member.
-    ---
-    get:
-      summary: The current staff member and the session's CSRF token
-      tags: [staff]
-      responses:
-        200: {description: Logged in}
-        401: {$ref: '#/components/responses/Error'}
-    """
+    """The logged-in staff member."""
     user = staff_user()
     row = current_session()
     return _no_store(jsonify({"user": user_view(user, request_locale()),
@@ -85,17 +67,10 @@ def me() -> Response:
 
 
 @bp.post("/logout")
+@operation("post", "Log out (the session ends on the server)",
+           tag="staff", ok={204: "Logged out"}, errors=(401, 403), headers=("X-CSRF-Token",))
 def logout() -> tuple[Response, int]:
-    """End the session (server-side).
-    ---
-    post:
-      summary: Log out
-      tags: [staff]
-      responses:
-        204: {description: Logged out}
-        401: {$ref: '#/components/responses/Error'}
-        403: {$ref: '#/components/responses/Error'}
-    """
+    """End the session (server-side)."""
     staff_user()  # logged in, and the CSRF token matches
     staff_auth.logout(session(), request.cookies.get(COOKIE, ""))
     response = Response(status=204)

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, jsonify, request
 from marshmallow import RAISE, Schema, fields, validate
 
 from backend.api.context import jobs, session, settings, snapshot, storage
+from backend.api.docs import operation
 from backend.api.query_schemas import StaffQueueQuery, encode_offset
 from backend.api.request_io import form_body, idempotency_key, json_body, load, request_locale
 from backend.api.staff_presenters import queue_feature, staff_report_view
@@ -94,21 +95,10 @@ def _codes_to_ids(codes: list[str] | None, known: dict[str, int], field: str
 
 
 @bp.get("/queue")
+@operation("get", "Reports to work on (GeoJSON), for the caller's departments",
+           tag="staff", query="StaffQueueQuery")
 def queue() -> Response:
-    """The work queue.
-    ---
-    get:
-      summary: Reports to work on (GeoJSON), for the caller's departments
-      tags: [staff]
-      parameters:
-      - in: query
-        schema: StaffQueueQuery
-      responses:
-        200: {description: A FeatureCollection with next_cursor}
-        401: {$ref: '#/components/responses/Error'}
-        403: {$ref: '#/components/responses/Error'}
-        422: {$ref: '#/components/responses/Error'}
-    """
+    """The work queue."""
     user = staff_user()
     query = load(QUEUE_QUERY, request.args)
     snap = snapshot()
@@ -145,32 +135,18 @@ def _detail(public_id: str) -> Response:
 
 
 @bp.get("/reports/<public_id>")
+@operation("get", "A report with all photos, the full history, notes and allowed actions",
+           tag="staff", errors=(401, 404))
 def detail(public_id: str) -> Response:
-    """One report for staff.
-    ---
-    get:
-      summary: A report with all photos, the full history, notes and allowed actions
-      tags: [staff]
-      responses:
-        200: {description: The report}
-        401: {$ref: '#/components/responses/Error'}
-        404: {$ref: '#/components/responses/Error'}
-    """
+    """One report for staff."""
     return _detail(public_id)
 
 
 @bp.get("/reports/<public_id>/reporter")
+@operation("get", "The reporter's e-mail, for staff of the assigned department (audited)",
+           tag="staff", errors=(401, 403, 404))
 def reporter(public_id: str) -> Response:
-    """The reporter's e-mail (audited).
-    ---
-    get:
-      summary: The reporter's e-mail, for staff of the assigned department (audited)
-      tags: [staff]
-      responses:
-        200: {description: The e-mail (or null)}
-        403: {$ref: '#/components/responses/Error'}
-        404: {$ref: '#/components/responses/Error'}
-    """
+    """The reporter's e-mail (audited)."""
     email = staff_reports.reporter_email(session(), staff_user(), public_id)
     response = jsonify({"email": email})
     response.headers["Cache-Control"] = "no-store"
@@ -192,29 +168,9 @@ def _body(name: str) -> dict[str, Any]:
     return load(SCHEMAS[name], json_body() if request.content_length else {})
 
 
-ACTION_DOC = """
-    ---
-    post:
-      summary: {summary}
-      tags: [staff]
-      parameters:
-      - {{in: header, name: Idempotency-Key, schema: {{type: string}}, required: false}}
-      - {{in: header, name: X-CSRF-Token, schema: {{type: string}}, required: false}}
-      responses:
-        200: {{description: The updated report}}
-        401: {{$ref: '#/components/responses/Error'}}
-        403: {{$ref: '#/components/responses/Error'}}
-        404: {{$ref: '#/components/responses/Error'}}
-        409: {{$ref: '#/components/responses/Error'}}
-        422: {{$ref: '#/components/responses/Error'}}
-"""
-
-
 def _doc(summary: str) -> Any:
-    def decorate(func: Any) -> Any:
-        func.__doc__ = summary + "\n" + ACTION_DOC.format(summary=summary)
-        return func
-    return decorate
+    return operation("post", summary, tag="staff", errors=(401, 403, 404, 409, 422),
+                     headers=("Idempotency-Key", "X-CSRF-Token"))
 
 
 @bp.post("/reports/<public_id>/claim")

@@ -133,23 +133,30 @@ def _text(value: Any, field: str, problems: dict[str, list[str]], *, required: b
     return value.strip()
 
 
+def _existing_and_names(session: Session, model: type, kind: str, code: str,
+                        values: dict[str, Any], create: bool, problems: dict[str, list[str]]
+                        ) -> tuple[Any, dict[str, Any]]:
+    """The row to change (None when creating) and its checked German and English names."""
+    row = session.scalar(select(model).where(model.code == code))
+    if create:
+        if not CODE.regex.match(code or ""):
+            problems["code"] = ["lowercase letters, digits and '-'"]
+        elif row is not None:
+            raise Conflict(f"This {kind} exists already.", {"code": ["already exists"]})
+    elif row is None:
+        raise NotFound(f"No such {kind}.", {"code": ["not found"]})
+    updates = {name: _text(values.get(name), name, problems, required=True)
+               for name in ("name_de", "name_en") if create or name in values}
+    return row, updates
+
+
 def save_category(session: Session, user: StaffUser, code: str, values: dict[str, Any], *,
                   create: bool) -> Category:
     """Create or change a category (codes never change; deactivate instead of deleting)."""
     require_city_editing(user)
     problems: dict[str, list[str]] = {}
-    category = session.scalar(select(Category).where(Category.code == code))
-    if create:
-        if not CODE.regex.match(code or ""):
-            problems["code"] = ["lowercase letters, digits and '-'"]
-        elif category is not None:
-            raise Conflict("This category exists already.", {"code": ["already exists"]})
-    elif category is None:
-        raise NotFound("No such category.", {"code": ["not found"]})
-    updates: dict[str, Any] = {}
-    for name in ("name_de", "name_en"):
-        if create or name in values:
-            updates[name] = _text(values.get(name), name, problems, required=True)
+    category, updates = _existing_and_names(session, Category, "category", code, values,
+                                            create, problems)
     for name in ("description_de", "description_en"):
         if name in values:
             updates[name] = _text(values.get(name), name, problems, required=False) or ""
@@ -190,18 +197,8 @@ def save_department(session: Session, user: StaffUser, code: str, values: dict[s
     """Create or change a department."""
     require_city_editing(user)
     problems: dict[str, list[str]] = {}
-    department = session.scalar(select(Department).where(Department.code == code))
-    if create:
-        if not CODE.regex.match(code or ""):
-            problems["code"] = ["lowercase letters, digits and '-'"]
-        elif department is not None:
-            raise Conflict("This department exists already.", {"code": ["already exists"]})
-    elif department is None:
-        raise NotFound("No such department.", {"code": ["not found"]})
-    updates: dict[str, Any] = {}
-    for name in ("name_de", "name_en"):
-        if create or name in values:
-            updates[name] = _text(values.get(name), name, problems, required=True)
+    department, updates = _existing_and_names(session, Department, "department", code,
+                                              values, create, problems)
     if "email" in values:
         updates["email"] = _text(values.get("email"), "email", problems, required=False)
     if "active" in values:
