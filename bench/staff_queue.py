@@ -5,37 +5,33 @@ one department (bezirksinspektion-mitte) for the viewport of each of its distric
 priority, up to 500 reports — first the service function alone (the SQL and its rows), then
 the whole HTTP request through the app (query, names, thumbnails, JSON).
 
-Run: .venv/bin/python bench/queue.py [--reports 1000000] [--runs 300]
+Run: .venv/bin/python bench/staff_queue.py [--reports 1000000] [--runs 300]
+
+(Named staff_queue.py, not queue.py: a bench/queue.py would shadow Python's `queue` module
+for every script in bench/, and redis imports that module.)
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 from common import percentile, postgis, shared_data  # type: ignore[import-not-found]
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
-# This file is named after what it measures, like the issue asks, but it would shadow the
-# standard library's `queue` module (which redis imports): take bench/ off the path again.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
-
-from sqlalchemy import event, func, select  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-
-from backend.app import create_app  # noqa: E402
-from backend.db.engine import make_engine  # noqa: E402
-from backend.models import District, Report  # noqa: E402
-from backend.services.seeding import seed_reports  # noqa: E402
-from backend.services.setup import initialize  # noqa: E402
-from backend.services.staff_auth import create_api_token  # noqa: E402
-from backend.services.staff_reports import QueueFilter, staff_queue  # noqa: E402
-from backend.services.staff_users import create_user  # noqa: E402
-from backend.settings import Settings  # noqa: E402
-from backend.workflow import OPEN_STATUSES  # noqa: E402
+from backend.app import create_app
+from backend.db.engine import make_engine
+from backend.models import District, Report
+from backend.services.seeding import seed_reports
+from backend.services.setup import initialize
+from backend.services.staff_auth import create_api_token
+from backend.services.staff_reports import QueueFilter, staff_queue
+from backend.services.staff_users import create_user
+from backend.settings import Settings
+from backend.workflow import OPEN_STATUSES
 
 DEPARTMENT = "bezirksinspektion-mitte"
 
