@@ -167,6 +167,29 @@ def users_token(username: str, name: str) -> None:
         click.echo(create_api_token(session, username, name))
 
 
+@users.command("demo")
+@click.argument("file", type=click.Path(dir_okay=False))
+def users_demo(file: str) -> None:
+    """Create demo staff accounts (random passwords, written to FILE) if there are none."""
+    import os
+
+    from backend.services.staff_users import create_demo_accounts
+
+    engine = make_engine(_settings().database_url)
+    with Session(engine) as session:
+        created = create_demo_accounts(session)
+    if not created:
+        click.echo(f"Staff accounts exist already (demo passwords, if any: {file}).")
+        return
+    lines = [f"{username}\t{role}\t{password}" for username, role, password in created]
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("user\trole\tpassword\n" + "\n".join(lines) + "\n")
+    click.echo(f"Demo staff accounts (log in at /login; kept in {file}):")
+    for line in lines:
+        click.echo("  " + line)
+
+
 @users.command("list")
 def users_list() -> None:
     """List staff accounts."""

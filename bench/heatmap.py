@@ -47,7 +47,7 @@ def naive_geojson(session: Session, crs: str, cell_m: int) -> bytes:
     keys, inverse, counts = np.unique(np.stack([ix, iy], axis=1), axis=0, return_inverse=True,
                                       return_counts=True)
     opens = np.bincount(inverse.ravel(), weights=is_open, minlength=len(keys)).astype(int)
-    rings = square_rings(keys[:, 0], keys[:, 1], cell_m, crs)
+    rings = square_rings(keys[:, 0], keys[:, 1], cell_m, crs).tolist()
     return json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
          "properties": {"count": int(c), "open": int(o), "closed": int(c - o)}}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Integer, case, cast, func, literal, select
+from sqlalchemy import Float, Integer, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from backend.errors import InvalidInput
@@ -77,8 +77,8 @@ class Cells:
             return [format(int(c), "x") for c in self.ix]
         return [f"{int(x)}_{int(y)}" for x, y in zip(self.ix, self.iy, strict=True)]
 
-    def rings(self) -> list[list[list[float]]]:
-        """Each cell's polygon (lon/lat)."""
+    def rings(self) -> list[list[list[float]]] | np.ndarray:
+        """Each cell's polygon (lon/lat): an (n, 5, 2) array for squares, lists for H3."""
         if self.spec.h3_res is not None:
             return [h3_ring(int(c)) for c in self.ix]
         return _square_rings(self.ix, self.iy, self.spec.cell_m, self.metric_crs)
@@ -93,10 +93,12 @@ class Cells:
 
 def _floor_div(dialect: str, column: Any, size: int) -> Any:
     """floor(column / size) as an integer on both backends."""
+    # A float literal keeps the division in double precision (an integer would make
+    # PostgreSQL divide in NUMERIC, several times slower).
+    quotient = column / literal(float(size), Float)
     if dialect == "postgresql":
-        return cast(func.floor(column / size), Integer)
+        return cast(func.floor(quotient), Integer)
     # SQLite without math functions: truncate, then step down for negative remainders.
-    quotient = column / float(size)
     truncated = cast(quotient, Integer)
     return truncated - case((quotient < truncated, 1), else_=0)
 
@@ -119,11 +121,12 @@ def aggregate(session: Session, selection: ReportSelection, spec: CellSpec,
              .where(present, selection.condition()).subquery())
     rows = session.execute(
         select(inner.c.k1, inner.c.k2, func.count(), func.sum(inner.c.is_open))
-        .group_by(inner.c.k1, inner.c.k2).order_by(inner.c.k1, inner.c.k2)).all()
+        .group_by(inner.c.k1, inner.c.k2)).all()
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
         return Cells(spec, metric_crs, empty, empty, empty, empty)
-    data = np.array([[r[0], r[1], r[2], r[3] or 0] for r in rows], dtype=np.int64)
+    data = np.array(rows, dtype=np.int64)
+    data = data[np.lexsort((data[:, 1], data[:, 0]))]  # sorted by key, in numpy
     return Cells(spec, metric_crs, data[:, 0], data[:, 1], data[:, 2], data[:, 3])
 
 

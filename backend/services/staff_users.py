@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Sequence
 
 from argon2 import PasswordHasher
@@ -129,3 +130,27 @@ def update_user(session: Session, username: str, *, display_name: str | None = N
 def list_users(session: Session) -> list[StaffUser]:
     """Every account, by user name."""
     return list(session.scalars(select(StaffUser).order_by(StaffUser.username)))
+
+
+DEMO_ACCOUNTS = (
+    ("crew-mitte", "crew", ("bezirksinspektion-mitte",), "Crew Mitte"),
+    ("crew-nord", "crew", ("bezirksinspektion-nord",), "Crew Nord"),
+    ("dispatcher", "dispatcher", ("anliegenmanagement",), "Disposition"),
+    ("analyst", "analyst", (), "Analyse"),
+    ("admin", "admin", (), "Administration"),
+)
+
+
+def create_demo_accounts(session: Session) -> list[tuple[str, str, str]]:
+    """Demo staff accounts with random passwords, only while there are no accounts at all.
+    Returns (username, role, password) of each created account (the only copy of the
+    passwords)."""
+    if session.scalar(select(StaffUser.id).limit(1)) is not None:
+        return []
+    created = []
+    for username, role, departments, name in DEMO_ACCOUNTS:
+        password = secrets.token_urlsafe(12)
+        create_user(session, username=username, password=password, role=role,
+                    departments=departments, display_name=name)
+        created.append((username, role, password))
+    return created

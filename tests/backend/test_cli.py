@@ -335,3 +335,19 @@ def test_init_keeps_rules_edited_in_the_running_system(
                 RoutingRule.group_code == "ampel")) == 0
     finally:
         engine.dispose()
+
+
+def test_demo_accounts_are_made_once_with_random_passwords(database_url: str,
+                                                           tmp_path: Path) -> None:
+    env = _env(database_url, tmp_path)
+    first = _run(env, "users", "demo", str(tmp_path / "demo.txt"))
+    assert first.exit_code == 0
+    written = (tmp_path / "demo.txt").read_text().splitlines()
+    assert [line.split("\t")[0] for line in written[1:]] == [
+        "crew-mitte", "crew-nord", "dispatcher", "analyst", "admin"]
+    assert (tmp_path / "demo.txt").stat().st_mode & 0o077 == 0
+    passwords = {line.split("\t")[2] for line in written[1:]}
+    assert len(passwords) == 5 and all(len(p) >= 12 for p in passwords)
+    again = _run(env, "users", "demo", str(tmp_path / "demo.txt"))
+    assert "exist already" in again.stdout
+    assert (tmp_path / "demo.txt").read_text().splitlines() == written
