@@ -1,12 +1,12 @@
 // Mängelmelder service worker (an ES module): app shell cache-first, API GETs network-first
 // with a cache fallback, never POSTs; Background Sync sends the outbox itself, also with the app
 // closed (same module, same Idempotency-Keys as the pages); Web Push shows status changes.
-// The staff app (/login, /crew, /dispatch) shares it: its shell is precached too, its queue and
-// report answers stay readable offline; login answers, admin screens and reporter e-mails are
-// never stored.
+// The staff app (/login, /crew, /dispatch, /analyst) shares it: its shell is precached too, its
+// queue and report answers stay readable offline; login answers, admin screens, reporter e-mails,
+// analytics and open-data files are never stored.
 import * as outbox from './app/outbox.js';
 
-const VERSION = 'v12';
+const VERSION = 'v14';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
 const SHELL = [
@@ -25,17 +25,20 @@ const SHELL = [
   '/vendor/leaflet/images/marker-shadow.png',
   '/vendor/markercluster/leaflet.markercluster.js', '/vendor/markercluster/MarkerCluster.css',
   '/vendor/markercluster/MarkerCluster.Default.css',
+  '/vendor/heat/leaflet-heat.js',
   // The staff app: '/login' answers with staff.html, the shell of every staff route.
   '/login', '/app/staff.css', '/app/i18n/staff-de.json', '/app/i18n/staff-en.json',
   ...['main', 'session', 'login', 'crew', 'crewmap', 'queue', 'queuelist', 'labels', 'detail', 'actionforms',
     'actionqueue', 'fields', 'departments', 'outboxpanel', 'offlinecache', 'dispatch', 'rules', 'catalog',
-    'users'].map((name) => `/app/staff/${name}.js`),
+    'users', 'analyst', 'analystjobs', 'analystfilters', 'analystmap', 'analystcharts', 'analystfigures',
+    'analystdownloads'].map((name) => `/app/staff/${name}.js`),
 ];
 const APP_ROUTES = /^\/(report|map|mine|reports\/[^/]+)?$/;
-const STAFF_ROUTES = /^\/(login|crew(\/reports\/[^/]+)?|dispatch(\/.*)?)$/;
-// Never kept by the worker: sessions, the admin screens (online, desktop) and the reporter's
-// e-mail (personal data, every read audited).
-const NEVER_CACHED = /^\/api\/v1\/(auth\/|admin\/|staff\/reports\/[^/]+\/reporter$)/;
+const STAFF_ROUTES = /^\/(login|crew(\/reports\/[^/]+)?|dispatch(\/.*)?|analyst)$/;
+// Never kept by the worker: sessions, the admin screens (online, desktop), the reporter's
+// e-mail (personal data, every read audited), and analytics and open-data files (large, and
+// they change with every report).
+const NEVER_CACHED = /^\/api\/v1\/(auth\/|admin\/|staff\/reports\/[^/]+\/reporter$|analytics\/|opendata\/)/;
 const STAFF_API = /^\/api\/v1\/staff\//;
 
 self.addEventListener('install', (event) => {

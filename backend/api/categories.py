@@ -48,3 +48,20 @@ def list_districts() -> Response:
     snap = snapshot()
     return jsonify({"districts": district_points(snap), "attribution": current_app.extensions[
         "mm_city_config"].districts.get("attribution", "")})
+
+
+@bp.get("/departments")
+def list_departments() -> Response:
+    """The active departments (public: report views name them anyway).
+    ---
+    get:
+      summary: The active departments, with names in the asked language
+      responses:
+        200:
+          description: Departments by code
+    """
+    snap = snapshot()
+    locale = request_locale()
+    return jsonify({"departments": [
+        {"code": d.code, "name": d.name.get(locale)}
+        for d in sorted(snap.departments_by_id.values(), key=lambda d: d.code) if d.active]})

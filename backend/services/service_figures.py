@@ -1,5 +1,6 @@
 """Service-level figures: volume, backlog, time to acknowledge and to resolve (median, 90th
-percentile), and the share of reports past their target — overall, per district, per category.
+percentile), and the share of reports past their target — overall, per district, per category
+and per department.
 
 Counting and the per-report times come from SQL (times as epoch seconds, so no datetime
 objects are built per row); percentiles are computed with numpy the same way for both
@@ -40,6 +41,7 @@ class Timings:
 
     district: np.ndarray
     category: np.ndarray
+    department: np.ndarray
     status: np.ndarray  # index into STATUS_VALUES
     acknowledge_h: np.ndarray  # NaN when never acknowledged
     resolve_h: np.ndarray  # NaN when never resolved
@@ -62,7 +64,8 @@ def report_timings(session: Session, selection: ReportSelection, now: float | No
         .group_by(ReportEvent.report_id).subquery())
     created = _epoch(dialect, Report.created_at)
     rows = session.execute(
-        select(Report.district_id, Report.category_id, Report.status, created,
+        select(Report.district_id, Report.category_id, Report.department_id, Report.status,
+               created,
                cast(_epoch(dialect, Report.due_at), Float),
                cast(_epoch(dialect, events.c.ack_at), Float),
                cast(_epoch(dialect, events.c.resolved_at), Float),
@@ -71,19 +74,20 @@ def report_timings(session: Session, selection: ReportSelection, now: float | No
         .where(selection.condition())).all()
     if not rows:
         empty = np.zeros(0)
-        return Timings(empty.astype(int), empty.astype(int), empty.astype(int), empty, empty,
-                       empty.astype(bool))
+        return Timings(empty.astype(int), empty.astype(int), empty.astype(int),
+                       empty.astype(int), empty, empty, empty.astype(bool))
     status_index = {s: i for i, s in enumerate(STATUS_VALUES)}
     district = np.array([r[0] if r[0] is not None else -1 for r in rows])
     category = np.array([r[1] for r in rows])
-    status = np.array([status_index[r[2]] for r in rows])
-    numbers = np.array([[np.nan if v is None else float(v) for v in r[3:]] for r in rows])
+    department = np.array([r[2] for r in rows])
+    status = np.array([status_index[r[3]] for r in rows])
+    numbers = np.array([[np.nan if v is None else float(v) for v in r[4:]] for r in rows])
     created_s, due_s, ack_s, resolved_s, updated_s = numbers.T
     is_open = np.isin(status, [status_index[s] for s in OPEN_VALUES])
     # When the clock stopped: resolution, else the last change of a closed report, else now.
     end = np.where(~np.isnan(resolved_s), resolved_s, np.where(is_open, now, updated_s))
     past = ~np.isnan(due_s) & (end > due_s)
-    return Timings(district, category, status, (ack_s - created_s) / 3600.0,
+    return Timings(district, category, department, status, (ack_s - created_s) / 3600.0,
                    (resolved_s - created_s) / 3600.0, past)
 
 
@@ -131,8 +135,15 @@ def summary(session: Session, selection: ReportSelection, snapshot: CitySnapshot
         by_category.append({"key": info.code, "name": info.name.get(locale),
                             "group": info.group.code,
                             **_figures(t, t.category == category_id)})
+    by_department = []
+    for department_id in sorted(set(t.department.tolist()),
+                                key=lambda i: snapshot.departments_by_id[i].code):
+        info = snapshot.departments_by_id[department_id]
+        by_department.append({"key": info.code, "name": info.name.get(locale),
+                              **_figures(t, t.department == department_id)})
     return {"filters": selection.describe(), "totals": _figures(t, everything),
-            "by_district": by_district, "by_category": by_category}
+            "by_district": by_district, "by_category": by_category,
+            "by_department": by_department}
 
 
 CSV_COLUMNS = ["dimension", "key", "name", "reports", "open", "closed",
@@ -143,7 +154,7 @@ CSV_COLUMNS = ["dimension", "key", "name", "reports", "open", "closed",
 def summary_rows(figures: dict[str, Any]) -> list[list[Any]]:
     """The summary as CSV rows (header first)."""
     rows: list[list[Any]] = [CSV_COLUMNS]
-    for dimension in ("district", "category"):
+    for dimension in ("district", "category", "department"):
         for item in figures[f"by_{dimension}"]:
             rows.append([dimension, item["key"], item["name"], item["reports"], item["open"],
                          item["closed"], item["acknowledge_h"]["median"],

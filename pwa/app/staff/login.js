@@ -2,7 +2,7 @@
 // Retry-After, counted down) and no connection; then on to the screen for the user's role.
 import { $ } from '../dom.js';
 import { t } from '../i18n.js';
-import { login, homeFor, canDispatch, canWorkQueue } from './session.js';
+import { login, homeFor, canDispatch, canWorkQueue, canAnalyse } from './session.js';
 
 let navigate = () => {};
 let countdown = null;
@@ -15,7 +15,7 @@ export function initLogin(nav) {
   $('#login-form').addEventListener('submit', onSubmit);
 }
 
-/** The login view; a logged-in user without a staff screen (analyst) is told so. */
+/** The login view; a logged-in user without a staff screen (unknown role) is told so. */
 export function showLogin(user) {
   const noView = Boolean(user) && !homeFor(user);
   $('#login-no-view').hidden = !noView;
@@ -96,5 +96,6 @@ async function onSubmit(e) {
 /** Only our own staff pages, and only those the role may use (no open redirect). */
 function allowed(user, path) {
   if (/^\/dispatch(\/|$)/.test(path)) return canDispatch(user);
+  if (/^\/analyst(\?|$)/.test(path)) return canAnalyse(user);
   return /^\/crew(\/|$)/.test(path) && canWorkQueue(user);
 }

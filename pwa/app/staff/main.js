@@ -1,5 +1,5 @@
-// Staff app start: texts, session, routing between login, crew and dispatcher screens, the
-// crew action queue (sent when the connection returns) and the shared service worker.
+// Staff app start: texts, session, routing between login, crew, dispatcher and analyst screens,
+// the crew action queue (sent when the connection returns) and the shared service worker.
 import { initialLang, loadLang, applyTexts, t, getLang, useCatalogs } from '../i18n.js';
 import { getJSON } from '../api.js';
 import { $, announce } from '../dom.js';
@@ -9,6 +9,7 @@ import { initLogin, showLogin } from './login.js';
 import { initCrew, showCrew, reloadCrew, relocalizeCrew } from './crew.js';
 import { initDetail, openDetail, closeDetail } from './detail.js';
 import { initDispatch, showDispatch, SECTIONS } from './dispatch.js';
+import { initAnalyst, showAnalyst, leaveAnalyst } from './analyst.js';
 import { renderOutbox } from './outboxpanel.js';
 import { forgetStaffData } from './offlinecache.js';
 
@@ -20,6 +21,7 @@ let offline = !navigator.onLine;
 
 function route(path) {
   if (path === '/crew') return { view: 'crew' };
+  if (path === '/analyst') return { view: 'analyst' };
   let m = path.match(/^\/crew\/reports\/([^/]+)$/);
   if (m) return { view: 'crew', detail: decodeURIComponent(m[1]) };
   m = path.match(/^\/dispatch\/reports\/([^/]+)$/);
@@ -32,9 +34,10 @@ function route(path) {
 /** Where this user may not go, the page to go instead (null = stay). */
 function redirectFor({ view }, user) {
   if (view === 'login') return user && session.homeFor(user) ? session.homeFor(user) : null;
-  if (!user) return `/login?next=${encodeURIComponent(location.pathname)}`;
+  if (!user) return `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
   if (view === 'crew' && !session.canWorkQueue(user)) return '/login';
   if (view === 'dispatch' && !session.canDispatch(user)) return session.homeFor(user) || '/login';
+  if (view === 'analyst' && !session.canAnalyse(user)) return session.homeFor(user) || '/login';
   return null;
 }
 
@@ -65,6 +68,8 @@ function render({ focus = true } = {}) {
   if (r.view === 'login') showLogin(user);
   if (r.view === 'crew') showCrew();
   if (r.view === 'dispatch') showDispatch(r.section, { focus: focus && changed });
+  if (r.view === 'analyst') showAnalyst();
+  else leaveAnalyst();
   if (focus && changed && r.view !== 'dispatch') $(`#${r.view}-title`)?.focus();
 }
 
@@ -76,12 +81,12 @@ function renderHeader(user, view) {
     name: user.display_name || user.username,
     departments: (user.departments || []).map((d) => d.name || d.code).join(', ') || t(`role.${user.role}`),
   }) : '';
-  const crewLink = $('[data-nav="crew"]');
-  const dispatchLink = $('[data-nav="dispatch"]');
-  crewLink.hidden = !session.canWorkQueue(user);
-  dispatchLink.hidden = !session.canDispatch(user);
-  $('#staff-nav').hidden = !loggedIn || crewLink.hidden || dispatchLink.hidden;
-  for (const link of [crewLink, dispatchLink]) {
+  const links = [...document.querySelectorAll('[data-nav]')];
+  const may = { crew: session.canWorkQueue, dispatch: session.canDispatch, analyst: session.canAnalyse };
+  for (const link of links) link.hidden = !may[link.dataset.nav](user);
+  // One screen needs no navigation.
+  $('#staff-nav').hidden = !loggedIn || links.filter((link) => !link.hidden).length < 2;
+  for (const link of links) {
     if (link.dataset.nav === view) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
@@ -93,7 +98,7 @@ export function navigate(path, { replace = false } = {}) {
   render();
 }
 
-const STAFF_PATH = /^\/(login|crew|dispatch)(\/|$)/;
+const STAFF_PATH = /^\/(login|crew|dispatch|analyst)(\/|$)/;
 document.addEventListener('click', (e) => {
   const a = e.target.closest('a[href^="/"]');
   if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey || a.target) return;
@@ -196,6 +201,7 @@ async function start() {
   initCrew(config, navigate);
   initDetail(navigate);
   initDispatch();
+  initAnalyst(config);
   render({ focus: false });
   renderOutbox();
   if (!offline) flushActions();

@@ -122,9 +122,11 @@ export function homeFor(someone) {
   if (!someone) return '/login';
   if (someone.role === 'crew') return '/crew';
   if (someone.role === 'dispatcher' || someone.role === 'admin') return '/dispatch';
-  return null; // analysts have no staff screen here (yet)
+  if (someone.role === 'analyst') return '/analyst';
+  return null; // a role this app does not know
 }
 
 export const canDispatch = (someone) => ['dispatcher', 'admin'].includes(someone?.role);
+export const canAnalyse = (someone) => ['analyst', 'dispatcher', 'admin'].includes(someone?.role);
 export const canWorkQueue = (someone) => ['crew', 'dispatcher', 'admin'].includes(someone?.role);
 export const isAdmin = (someone) => someone?.role === 'admin';

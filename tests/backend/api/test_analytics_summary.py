@@ -80,6 +80,8 @@ def test_figures_match_hand_made_histories(app: Flask, client: Any,
     assert categories["ampel-ausfall"]["reports"] == 1
     assert categories["ampel-ausfall"]["resolve_h"] == {"median": None, "p90": None}
     assert categories["schild-fehlt"]["resolve_h"]["median"] == 20.0
+    departments = {d["key"]: d["reports"] for d in body["by_department"]}
+    assert departments == {"bezirksinspektion-mitte": 3, "verkehrstechnik": 1}
     assert light["id"]
     only_lights = client.get(f"{URL}?group=ampel", headers=analyst).get_json()
     assert only_lights["totals"]["reports"] == 1
@@ -97,6 +99,7 @@ def test_summary_csv_has_a_row_per_district_and_category(client: Any, app: Flask
     categories = [r for r in rows if r["dimension"] == "category"]
     assert sum(int(r["reports"]) for r in districts) == 600
     assert sum(int(r["reports"]) for r in categories) == 600
+    assert sum(int(r["reports"]) for r in rows if r["dimension"] == "department") == 600
     assert all(int(r["open"]) + int(r["closed"]) == int(r["reports"]) for r in rows)
     json_body = client.get(URL, headers=analyst).get_json()
     assert json_body["totals"]["reports"] == 600

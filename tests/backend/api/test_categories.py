@@ -129,3 +129,13 @@ def test_every_entry_has_text_and_icons_of_the_configuration(client: Any) -> Non
             assert set(category) == {"code", "name", "description", "priority", "icon"}
             assert category["name"] and category["description"]
             assert category["code"].startswith(group["code"])
+
+
+def test_departments_are_listed_by_code_in_the_asked_language(client) -> None:  # noqa: ANN001
+    german = client.get("/api/v1/departments").get_json()["departments"]
+    english = client.get("/api/v1/departments", headers={"Accept-Language": "en"}
+                         ).get_json()["departments"]
+    assert [d["code"] for d in german] == sorted(d["code"] for d in german)
+    assert len(german) == 7
+    names = {d["code"]: d["name"] for d in english}
+    assert names["anliegenmanagement"] == "Central triage"
