@@ -6,7 +6,7 @@
 // analytics and open-data files are never stored.
 import * as outbox from './app/outbox.js';
 
-const VERSION = 'v14';
+const VERSION = 'v15';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
 const SHELL = [

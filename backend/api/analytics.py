@@ -13,7 +13,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 
 from backend.api.context import jobs, session, settings, snapshot, storage
 from backend.api.docs import operation
-from backend.api.query_schemas import STATUS_CHOICES, CommaList
+from backend.api.query_schemas import CommaList, StatusList
 from backend.api.request_io import load, request_locale
 from backend.api.staff_session import staff_user
 from backend.errors import InvalidInput, NotFound
@@ -56,7 +56,7 @@ class SelectionQuery(Schema):
     category = CommaList(load_default=None, metadata={"description": "Category codes"})
     group = CommaList(load_default=None, metadata={"description": "Category group codes"})
     district = CommaList(load_default=None, metadata={"description": "District numbers"})
-    status = CommaList(load_default=None, metadata={
+    status = StatusList(load_default=None, metadata={
         "description": "Statuses, or open / closed"})
     department = CommaList(load_default=None, metadata={"description": "Department codes"})
 
@@ -65,9 +65,6 @@ class SelectionQuery(Schema):
         errors: dict[str, list[str]] = {}
         if data.get("category") and data.get("group"):
             errors["group"] = ["give category or group, not both"]
-        for value in data.get("status") or []:
-            if value not in STATUS_CHOICES:
-                errors.setdefault("status", []).append(f"unknown status '{value}'")
         if data.get("from_") and data.get("to") and data["from_"] >= data["to"]:
             errors["to"] = ["must be after from"]
         if errors:

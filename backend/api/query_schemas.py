@@ -32,6 +32,17 @@ class CommaList(fields.String):
         return items
 
 
+class StatusList(CommaList):
+    """Statuses, or the Open311 groups `open` / `closed`, comma-separated."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        items = super()._deserialize(value, attr, data, **kwargs)
+        unknown = [f"unknown status '{item}'" for item in items if item not in STATUS_CHOICES]
+        if unknown:
+            raise ValidationError(unknown)
+        return items
+
+
 class BBox(fields.String):
     """`minLon,minLat,maxLon,maxLat` in degrees."""
 
@@ -79,36 +90,33 @@ def decode_cursor(cursor: str) -> int:
     return _decode(cursor, "r", 1, 2**63)
 
 
+class Cursor(fields.String):
+    """An opaque page cursor, loaded as the number it stands for."""
+
+    def __init__(self, decode: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.decode = decode
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        return self.decode(super()._deserialize(value, attr, data, **kwargs))
+
+
 class ReportListQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
     bbox = BBox(load_default=None, metadata={"description": "minLon,minLat,maxLon,maxLat"})
-    status = CommaList(load_default=None, metadata={
+    status = StatusList(load_default=None, metadata={
         "description": "Comma list of statuses, or `open` / `closed`."})
     category = CommaList(load_default=None, metadata={"description": "Comma list of codes."})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, MAX_LIMIT))
-    cursor = fields.String(load_default=None)
+    cursor = Cursor(decode_cursor, load_default=None)
     updated_after = fields.AwareDateTime(load_default=None, metadata={
         "description": "Only reports changed since (ISO 8601 with zone), e.g. recently fixed."})
 
-    @validates_schema
-    def check_values(self, data: dict[str, Any], **_: Any) -> None:
-        errors: dict[str, list[str]] = {}
-        for value in data.get("status") or []:
-            if value not in STATUS_CHOICES:
-                errors.setdefault("status", []).append(f"unknown status '{value}'")
-        if data.get("cursor") is not None:
-            try:
-                decode_cursor(data["cursor"])
-            except ValidationError as exc:
-                errors["cursor"] = exc.messages
-        if errors:
-            raise ValidationError(errors)
-
     @post_load
     def decode(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        data["before_id"] = decode_cursor(data["cursor"]) if data.get("cursor") else None
+        data["before_id"] = data["cursor"]
         return data
 
 
@@ -152,7 +160,7 @@ class StaffQueueQuery(Schema):
         unknown = EXCLUDE
 
     bbox = BBox(load_default=None, metadata={"description": "minLon,minLat,maxLon,maxLat"})
-    status = CommaList(load_default=None, metadata={
+    status = StatusList(load_default=None, metadata={
         "description": "Comma list of statuses, or `open` (default) / `closed`."})
     category = CommaList(load_default=None, metadata={"description": "Comma list of codes."})
     department = CommaList(load_default=None, metadata={
@@ -161,25 +169,14 @@ class StaffQueueQuery(Schema):
                          validate=validate.OneOf(["priority", "age", "distance"]))
     near = LatLon(load_default=None, metadata={"description": "lat,lon for sort=distance"})
     limit = fields.Integer(load_default=200, validate=validate.Range(1, MAX_LIMIT))
-    cursor = fields.String(load_default=None)
+    cursor = Cursor(decode_offset, load_default=None)
 
     @validates_schema(skip_on_field_errors=False)
     def check_values(self, data: dict[str, Any], **_: Any) -> None:
-        errors: dict[str, list[str]] = {}
-        for value in data.get("status") or []:
-            if value not in STATUS_CHOICES:
-                errors.setdefault("status", []).append(f"unknown status '{value}'")
         if data.get("sort") == "distance" and data.get("near") is None:
-            errors["near"] = ["required with sort=distance"]
-        if data.get("cursor") is not None:
-            try:
-                decode_offset(data["cursor"])
-            except ValidationError as exc:
-                errors["cursor"] = exc.messages
-        if errors:
-            raise ValidationError(errors)
+            raise ValidationError({"near": ["required with sort=distance"]})
 
     @post_load
     def decode(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        data["offset"] = decode_offset(data["cursor"]) if data.get("cursor") else 0
+        data["offset"] = data["cursor"] or 0
         return data

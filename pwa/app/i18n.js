@@ -69,3 +69,11 @@ export function formatDistance(meters) {
 }
 
 export const statusLabel = (status) => t(`status.${status}`);
+
+/** The language switch offers the other language, named in that language. */
+export function setLangButton(button = document.querySelector('#lang-switch')) {
+  const other = getLang() === 'de' ? 'en' : 'de';
+  button.textContent = other === 'en' ? 'English' : 'Deutsch';
+  button.lang = other;
+  button.setAttribute('aria-label', other === 'en' ? 'Switch to English' : 'Auf Deutsch umschalten');
+}

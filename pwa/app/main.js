@@ -1,5 +1,5 @@
 // App start: texts, configuration, routing between the three views, outbox and service worker.
-import { initialLang, loadLang, applyTexts, t, getLang } from './i18n.js';
+import { initialLang, loadLang, applyTexts, t, getLang, setLangButton } from './i18n.js';
 import { getJSON, ApiError } from './api.js';
 import { $, announce } from './dom.js';
 import * as outbox from './outbox.js';
@@ -102,14 +102,6 @@ async function switchLanguage() {
   if (currentView === 'mine') showMine();
   render({ focus: false });
   announce(t('lang.switched'));
-}
-
-function setLangButton() {
-  const button = $('#lang-switch');
-  const other = getLang() === 'de' ? 'en' : 'de';
-  button.textContent = other === 'en' ? 'English' : 'Deutsch';
-  button.lang = other;
-  button.setAttribute('aria-label', other === 'en' ? 'Switch to English' : 'Auf Deutsch umschalten');
 }
 
 // ---------------------------------------------------------------- start

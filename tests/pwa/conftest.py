@@ -68,21 +68,8 @@ class LiveServer:
 @pytest.fixture
 def live_server(database_url: str, tmp_path: Path, redis_url: str) -> Iterator[LiveServer]:
     """The product on loopback, with its own base URL."""
-    from tests.conftest import base_settings
-
-    probe = make_server("127.0.0.1", 0, lambda e, s: [])
-    port = probe.server_port
-    probe.server_close()
-    settings = base_settings(database_url, tmp_path, redis_url=redis_url,
-                             base_url=f"http://127.0.0.1:{port}")
-    server = LiveServer(settings)
-    with server:
+    with running_server(database_url, tmp_path, redis_url) as server:
         yield server
-    from backend.extensions import db
-
-    with server.app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture
@@ -134,3 +121,28 @@ def push_live_server(database_url: str, tmp_path: Path, redis_url: str
     with running_server(database_url, tmp_path, redis_url, push_allow_insecure_endpoints=True,
                         vapid_subject="mailto:ops@mm.test") as server:
         yield server
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+def assert_accessible(page: object, name: str) -> None:
+    """axe-core (from npm) finds no serious or critical violation on the page."""
+    page.add_script_tag(path=str(AXE))  # type: ignore[attr-defined]
+    result = page.evaluate(  # type: ignore[attr-defined]
+        "axe.run(document, {resultTypes: ['violations']})")
+    bad = [(v["id"], v["impact"], len(v["nodes"])) for v in result["violations"]
+           if v["impact"] in ("serious", "critical")]
+    assert bad == [], f"{name}: {bad}"
+
+
+def staff_login(page: object, username: str, *, expect: str,
+                password: str = STAFF_PASSWORD) -> None:
+    """Log in through /login and wait for the page the role lands on."""
+    page.goto("/login")  # type: ignore[attr-defined]
+    page.wait_for_selector("#login-form")  # type: ignore[attr-defined]
+    page.fill("#username", username)  # type: ignore[attr-defined]
+    page.fill("#password", password)  # type: ignore[attr-defined]
+    page.click("#login-submit")  # type: ignore[attr-defined]
+    page.wait_for_url(f"**{expect}", timeout=10000)  # type: ignore[attr-defined]

@@ -23,10 +23,15 @@ from backend.db.engine import make_engine
 from backend.models import Category, CategoryGroup, Report
 from backend.services.seeding import seed_reports
 from backend.services.staff_users import create_user
-from tests.pwa.conftest import LiveServer, running_server, screenshot
+from tests.pwa.conftest import (
+    LiveServer,
+    assert_accessible,
+    running_server,
+    screenshot,
+    staff_login,
+)
 from workers.runner import make_worker
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "correct horse battery staple"
 DESKTOP = {"width": 1280, "height": 900}
 SEEDED = 1500
@@ -70,14 +75,6 @@ def _desktop(browser: Any, server: LiveServer, locale: str = "de-DE") -> Any:
     return browser.new_context(viewport=DESKTOP, locale=locale, base_url=server.url,
                                accept_downloads=True)
 
-
-def _login(page: Any, username: str, *, expect: str) -> None:
-    page.goto("/login")
-    page.wait_for_selector("#login-form")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(f"**{expect}", timeout=10000)
 
 
 def _number(text: str) -> int:
@@ -127,13 +124,6 @@ def _heat_pixels(page: Any) -> int:
     }""")
 
 
-def _axe(page: Any, name: str) -> None:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    bad = [(v["id"], v["impact"], len(v["nodes"])) for v in result["violations"]
-           if v["impact"] in ("serious", "critical")]
-    assert bad == [], f"{name}: {bad}"
-
 
 @pytest.fixture
 def seeded(live_server: LiveServer) -> LiveServer:
@@ -148,7 +138,7 @@ def analyst(browser: Any, seeded: LiveServer) -> Iterator[Any]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    _login(page, "ada", expect="/analyst")
+    staff_login(page, "ada", expect="/analyst")
     _wait_until_loaded(page)
     yield page
     context.close()
@@ -289,7 +279,7 @@ def test_a_dispatcher_keeps_dispatch_and_reaches_the_analyst_screen_by_the_nav(
 ) -> None:
     context = _desktop(browser, seeded)
     page = context.new_page()
-    _login(page, "dora", expect="/dispatch")
+    staff_login(page, "dora", expect="/dispatch")
     assert page.is_visible("#staff-nav a[href='/analyst']")
     page.click("#staff-nav a[href='/analyst']")
     page.wait_for_url("**/analyst")
@@ -306,7 +296,7 @@ def test_a_dispatcher_keeps_dispatch_and_reaches_the_analyst_screen_by_the_nav(
 
     crew = _desktop(browser, seeded)
     page = crew.new_page()
-    _login(page, "carl", expect="/crew")
+    staff_login(page, "carl", expect="/crew")
     assert page.is_hidden("#staff-nav a[href='/analyst']")
     page.goto("/analyst")
     page.wait_for_url("**/crew")
@@ -321,7 +311,7 @@ def test_a_heatmap_built_by_the_worker_appears_after_a_progress_text(
         _prepare(server)
         context = _desktop(browser, server)
         page = context.new_page()
-        _login(page, "ada", expect="/analyst")
+        staff_login(page, "ada", expect="/analyst")
         page.wait_for_function("document.querySelector('#analyst-progress').textContent"
                                ".includes('auf dem Server erstellt')", timeout=15000)
         screenshot(page, "analyst-4-building")
@@ -359,10 +349,10 @@ def test_the_service_worker_keeps_the_screen_but_never_an_analytics_answer(analy
 
 def test_no_serious_accessibility_violations_on_the_analyst_screen(analyst: Any) -> None:
     page = analyst
-    _axe(page, "analyst heat")
+    assert_accessible(page, "analyst heat")
     page.click("label[for='analyst-layer-grid']")
     page.wait_for_selector("#analyst-map path.analyst-cell")
-    _axe(page, "analyst grid")
+    assert_accessible(page, "analyst grid")
     # Every table has a caption and column headers; every chart has a text alternative.
     for table in ("#analyst-district-table", "#analyst-category-table"):
         assert page.text_content(f"{table} caption")
@@ -375,4 +365,4 @@ def test_no_serious_accessibility_violations_on_the_analyst_screen(analyst: Any)
     assert page.text_content("#analyst-title") == "Analysis"
     assert page.text_content("#analyst-district-caption") == "By district"
     screenshot(page, "analyst-5-english")
-    _axe(page, "analyst english")
+    assert_accessible(page, "analyst english")

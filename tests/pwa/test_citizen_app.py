@@ -13,10 +13,8 @@ from sqlalchemy.orm import Session
 
 from backend.db.engine import make_engine
 from backend.models import Photo, Recipient, Report
-from tests.pwa.conftest import LiveServer, screenshot
+from tests.pwa.conftest import LiveServer, assert_accessible, screenshot
 from tests.shared_data import shared_data_dir
-
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def _photo() -> Path:
@@ -61,13 +59,6 @@ def _fill_report(page: Any, *, photo: bool = True) -> None:
         page.wait_for_selector("#photo-previews li.photo-preview")
     page.fill("#description", "Das Halteverbotsschild an der Ecke fehlt.")
 
-
-def _axe(page: Any, name: str) -> None:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    bad = [(v["id"], v["impact"], len(v["nodes"])) for v in result["violations"]
-           if v["impact"] in ("serious", "critical")]
-    assert bad == [], f"{name}: {bad}"
 
 
 def test_a_report_with_a_photo_reaches_the_server_routed_to_district_01(
@@ -261,7 +252,7 @@ def test_no_serious_accessibility_violations(phone: Any, live_server: LiveServer
                                              route: str) -> None:
     phone.goto(route)
     phone.wait_for_load_state("networkidle")
-    _axe(phone, route)
+    assert_accessible(phone, route)
 
 
 def test_the_app_is_installable_and_controlled_by_its_service_worker(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,11 +19,10 @@ from backend.db.engine import make_engine
 from backend.models import Report, ReportEvent
 from backend.services.staff_users import create_user
 from tests.peers.push_service import PushServiceReceiver, decrypt, make_subscription
-from tests.pwa.conftest import PHONE, LiveServer, screenshot
+from tests.pwa.conftest import PHONE, LiveServer, assert_accessible, screenshot, staff_login
 from tests.shared_data import shared_data_dir
 from workers.runner import make_worker
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "Signal-Gruen-2024!"
 MARIENPLATZ = {"lat": 48.1374, "lon": 11.5755}
 ALLIANZ_ARENA = {"lat": 48.2188, "lon": 11.6247}  # district 12: Bezirksinspektion Nord
@@ -93,26 +91,11 @@ def _department(server: LiveServer, public_id: str) -> str:
     return response.get_json()["department"]["code"]
 
 
-def _login(page: Any, username: str, *, expect: str) -> None:
-    page.goto("/login")
-    page.wait_for_selector("#login-form")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(f"**{expect}", timeout=10000)
-
 
 def _wait_for_service_worker(page: Any) -> None:
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
 
-
-def _axe(page: Any, name: str) -> None:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    bad = [(v["id"], v["impact"], len(v["nodes"])) for v in result["violations"]
-           if v["impact"] in ("serious", "critical")]
-    assert bad == [], f"{name}: {bad}"
 
 
 def _phone_context(browser: Any, server: LiveServer) -> Any:
@@ -152,7 +135,7 @@ def test_crew_member_starts_and_resolves_a_report_and_the_reporter_gets_both_pus
     private_key, auth = _follow_by_push(live_server, created["tracking_token"], push_service,
                                         "reporter")
 
-    _login(phone, "mitte-crew", expect="/crew")
+    staff_login(phone, "mitte-crew", expect="/crew", password=PASSWORD)
     item = f"#crew-list a.queue-item[data-id='{report_id}']"
     phone.wait_for_selector(item, timeout=10000)
     phone.wait_for_selector(f".crew-marker span[data-id='{report_id}']", timeout=10000)
@@ -201,7 +184,7 @@ def test_a_crew_member_of_another_department_neither_sees_nor_touches_the_report
                        description="Vorfahrtsschild an der Arena fehlt.")["id"]
     assert _department(live_server, nord) == "bezirksinspektion-nord"
 
-    _login(phone, "nord-crew", expect="/crew")
+    staff_login(phone, "nord-crew", expect="/crew", password=PASSWORD)
     phone.wait_for_selector(f"#crew-list a.queue-item[data-id='{nord}']", timeout=10000)
     assert phone.query_selector(f"#crew-list a.queue-item[data-id='{mitte}']") is None
     assert phone.query_selector(f".crew-marker span[data-id='{mitte}']") is None
@@ -240,7 +223,7 @@ def test_crew_work_stays_readable_offline_and_offline_actions_are_sent_exactly_o
         "category": "schild-fehlt", **MARIENPLATZ, "email": "rita@example.org",
         "description": "Das Halteverbotsschild am Marienplatz fehlt."})
     report_id = response.get_json()["id"]
-    _login(phone, "mitte-crew", expect="/crew")
+    staff_login(phone, "mitte-crew", expect="/crew", password=PASSWORD)
     item = f"#crew-list a.queue-item[data-id='{report_id}']"
     phone.wait_for_selector(item, timeout=10000)
     _wait_for_service_worker(phone)
@@ -312,7 +295,7 @@ def test_a_dispatcher_changes_a_routing_rule_and_the_next_report_follows_it(
     _staff(live_server, "disponentin", "dispatcher", [])
     triage = _new_report(live_server, category="sonstiges",
                          description="Gullydeckel klappert.")["id"]
-    _login(phone, "disponentin", expect="/dispatch")
+    staff_login(phone, "disponentin", expect="/dispatch", password=PASSWORD)
     phone.wait_for_selector(f"#triage-list a.queue-item[data-id='{triage}']", timeout=10000)
     screenshot(phone, "staff-12-dispatch-triage")
 
@@ -350,7 +333,7 @@ def test_a_dispatcher_forwards_marks_a_duplicate_and_rejects_from_triage(
                         description="Der Ampelmast ist schief.")["id"]
     private = _new_report(live_server, category="sonstiges",
                           description="Hecke im Privatgarten.")["id"]
-    _login(phone, "disponentin", expect="/dispatch")
+    staff_login(phone, "disponentin", expect="/dispatch", password=PASSWORD)
     phone.wait_for_selector(f"#triage-list a.queue-item[data-id='{private}']", timeout=10000)
     assert phone.locator("#triage-list a.queue-item").count() == 3
 
@@ -394,7 +377,7 @@ def test_a_crew_member_forwards_a_misrouted_report_to_central_triage(
 ) -> None:
     _staff(live_server, "mitte-crew", "crew", ["bezirksinspektion-mitte"])
     report_id = _new_report(live_server)["id"]
-    _login(phone, "mitte-crew", expect="/crew")
+    staff_login(phone, "mitte-crew", expect="/crew", password=PASSWORD)
     phone.click(f"#crew-list a.queue-item[data-id='{report_id}']")
     phone.click("#action-buttons button[data-action='forward']")
     phone.wait_for_selector("#forward-department option[value='anliegenmanagement']",
@@ -411,7 +394,7 @@ def test_an_admin_edits_a_category_and_creates_a_crew_account_that_can_log_in(
     phone: Any, browser: Any, live_server: LiveServer, page_errors: list[str],
 ) -> None:
     _staff(live_server, "chefin", "admin", [])
-    _login(phone, "chefin", expect="/dispatch")
+    staff_login(phone, "chefin", expect="/dispatch", password=PASSWORD)
     phone.click("a[data-section-link='categories']")
     row = "#categories-body tr[data-code='schild-fehlt']"
     phone.wait_for_selector(row)
@@ -438,7 +421,7 @@ def test_an_admin_edits_a_category_and_creates_a_crew_account_that_can_log_in(
     other = _phone_context(browser, live_server)
     try:
         page = other.new_page()
-        _login(page, "west-crew", expect="/crew")
+        staff_login(page, "west-crew", expect="/crew", password=PASSWORD)
         assert "Wera West" in page.text_content("#staff-user")
     finally:
         other.close()
@@ -472,7 +455,7 @@ def test_after_login_the_staff_header_offers_logout_and_english(
     phone: Any, live_server: LiveServer, page_errors: list[str],
 ) -> None:
     _staff(live_server, "mitte-crew", "crew", ["bezirksinspektion-mitte"])
-    _login(phone, "mitte-crew", expect="/crew")
+    staff_login(phone, "mitte-crew", expect="/crew", password=PASSWORD)
     phone.click("#lang-switch")
     phone.wait_for_function("document.documentElement.lang === 'en'")
     phone.wait_for_selector("#crew-title:has-text('Open reports')")
@@ -494,15 +477,15 @@ def test_no_serious_accessibility_violations_on_login_and_crew_screens(
     report_id = _new_report(live_server)["id"]
     phone.goto("/login")
     phone.wait_for_selector("#login-title")
-    _axe(phone, "/login")
-    _login(phone, "mitte-crew", expect="/crew")
+    assert_accessible(phone, "/login")
+    staff_login(phone, "mitte-crew", expect="/crew", password=PASSWORD)
     phone.wait_for_selector(f"#crew-list a.queue-item[data-id='{report_id}']", timeout=10000)
-    _axe(phone, "/crew")
+    assert_accessible(phone, "/crew")
     phone.click(f"#crew-list a.queue-item[data-id='{report_id}']")
     phone.wait_for_selector("#detail-title:has-text('fehlt')")
     phone.click("#action-buttons button[data-action='resolve']")
     phone.wait_for_selector("#resolve-form")
-    _axe(phone, "/crew/reports/<id>")
+    assert_accessible(phone, "/crew/reports/<id>")
 
 
 def test_no_serious_accessibility_violations_on_dispatch_screens(
@@ -510,11 +493,11 @@ def test_no_serious_accessibility_violations_on_dispatch_screens(
 ) -> None:
     _staff(live_server, "chefin", "admin", [])
     _new_report(live_server, category="sonstiges", description="Gullydeckel klappert.")
-    _login(phone, "chefin", expect="/dispatch")
+    staff_login(phone, "chefin", expect="/dispatch", password=PASSWORD)
     phone.wait_for_selector("#triage-list a.queue-item", timeout=10000)
-    _axe(phone, "/dispatch")
+    assert_accessible(phone, "/dispatch")
     for section in ("rules", "categories", "departments", "users"):
         phone.click(f"a[data-section-link='{section}']")
         phone.wait_for_selector(f"#{section}-body tr", timeout=10000)
-        _axe(phone, f"/dispatch/{section}")
+        assert_accessible(phone, f"/dispatch/{section}")
         screenshot(phone, f"staff-18-dispatch-{section}")

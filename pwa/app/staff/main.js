@@ -1,6 +1,6 @@
 // Staff app start: texts, session, routing between login, crew, dispatcher and analyst screens,
 // the crew action queue (sent when the connection returns) and the shared service worker.
-import { initialLang, loadLang, applyTexts, t, getLang, useCatalogs } from '../i18n.js';
+import { initialLang, loadLang, applyTexts, t, getLang, useCatalogs, setLangButton } from '../i18n.js';
 import { getJSON } from '../api.js';
 import { $, announce } from '../dom.js';
 import * as session from './session.js';
@@ -159,14 +159,6 @@ async function switchLanguage() {
   currentView = null;
   render({ focus: false }); // fetches again: names of categories and departments follow the language
   announce(t('lang.switched'));
-}
-
-function setLangButton() {
-  const button = $('#lang-switch');
-  const other = getLang() === 'de' ? 'en' : 'de';
-  button.textContent = other === 'en' ? 'English' : 'Deutsch';
-  button.lang = other;
-  button.setAttribute('aria-label', other === 'en' ? 'Switch to English' : 'Auf Deutsch umschalten');
 }
 
 async function logOut() {
