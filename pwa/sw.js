@@ -6,9 +6,12 @@
 // analytics and open-data files are never stored.
 import * as outbox from './app/outbox.js';
 
-const VERSION = 'v15';
+const VERSION = 'v16';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
+// Photo web sizes are public and named by their content hash: kept across app versions.
+const MEDIA_CACHE = 'mm-media';
+const MEDIA_MAX_ENTRIES = 300;
 const SHELL = [
   '/',
   '/manifest.webmanifest',
@@ -51,7 +54,7 @@ self.addEventListener('install', (event) => {
 
 self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
-    const keep = new Set([SHELL_CACHE, API_CACHE]);
+    const keep = new Set([SHELL_CACHE, API_CACHE, MEDIA_CACHE]);
     for (const name of await caches.keys()) {
       if (name.startsWith('mm-') && !keep.has(name)) await caches.delete(name);
     }
@@ -77,8 +80,23 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(networkFirst(request));
   } else if (url.pathname.startsWith('/app/') || url.pathname.startsWith('/vendor/') || url.pathname === '/manifest.webmanifest') {
     event.respondWith(cacheFirst(request));
+  } else if (url.pathname.startsWith('/media/photos/')) {
+    event.respondWith(mediaCacheFirst(request)); // crews see the photos of opened reports offline
   }
 });
+
+async function mediaCacheFirst(request) {
+  const cache = await caches.open(MEDIA_CACHE);
+  const cached = await cache.match(request);
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok) {
+    await cache.put(request, response.clone());
+    const keys = await cache.keys(); // insertion order: drop the oldest beyond the limit
+    for (const key of keys.slice(0, Math.max(0, keys.length - MEDIA_MAX_ENTRIES))) await cache.delete(key);
+  }
+  return response;
+}
 
 // What the report form needs offline on the very first visit (pages fetched these before the
 // worker controlled them). Best effort; later visits refresh them network-first.

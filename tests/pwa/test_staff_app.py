@@ -7,6 +7,7 @@ loopback push service, and notifications are delivered by an rq worker run in bu
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -219,10 +220,13 @@ def test_crew_work_stays_readable_offline_and_offline_actions_are_sent_exactly_o
     phone: Any, live_server: LiveServer, page_errors: list[str],
 ) -> None:
     _staff(live_server, "mitte-crew", "crew", ["bezirksinspektion-mitte"])
-    response = live_server.app.test_client().post("/api/v1/reports", json={
-        "category": "schild-fehlt", **MARIENPLATZ, "email": "rita@example.org",
-        "description": "Das Halteverbotsschild am Marienplatz fehlt."})
+    photo = (shared_data_dir() / "photos" / "gps" / "DSCN0010.jpg").read_bytes()
+    response = live_server.app.test_client().post("/api/v1/reports", data={
+        "category": "schild-fehlt", **{k: str(v) for k, v in MARIENPLATZ.items()},
+        "email": "rita@example.org", "description": "Das Halteverbotsschild am Marienplatz fehlt.",
+        "photos": (io.BytesIO(photo), "schild.jpg")}, content_type="multipart/form-data")
     report_id = response.get_json()["id"]
+    _deliver(live_server)  # the photo's web sizes
     staff_login(phone, "mitte-crew", expect="/crew", password=PASSWORD)
     item = f"#crew-list a.queue-item[data-id='{report_id}']"
     phone.wait_for_selector(item, timeout=10000)
@@ -254,6 +258,9 @@ def test_crew_work_stays_readable_offline_and_offline_actions_are_sent_exactly_o
     phone.click(item)
     phone.wait_for_selector("#detail-title:has-text('fehlt')", timeout=10000)
     assert "Das Halteverbotsschild" in phone.text_content("#detail-description")
+    # The photo's web size comes from the service worker's media cache.
+    phone.wait_for_function("""() => [...document.querySelectorAll('#detail-photos img')]
+        .some((img) => img.complete && img.naturalWidth > 0)""", timeout=10000)
 
     phone.click("#action-buttons button[data-action='start']")
     phone.wait_for_selector("#detail-pending", state="visible", timeout=10000)
