@@ -11,6 +11,7 @@ from backend.api import (
     app_shell,
     categories,
     media,
+    open311,
     openapi,
     opendata,
     reports,
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         configure_engine(db.engine)
     for blueprint in (categories.bp, reports.bp, tracking.bp, media.bp, openapi.bp,
                       staff_auth.bp, staff_reports.bp, staff_admin.bp, analytics.bp,
-                      opendata.bp, app_shell.bp):
+                      opendata.bp, open311.bp, app_shell.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     mark_localized_responses(app)

@@ -204,6 +204,33 @@ def users_list() -> None:
 
 
 @main.group()
+def apikeys() -> None:
+    """Keys of Open311 clients."""
+
+
+@apikeys.command("create")
+@click.argument("name")
+def apikeys_create(name: str) -> None:
+    """Issue a key for an Open311 client (printed once; only its hash is stored)."""
+    from backend.services.api_keys import create_api_key
+
+    engine = make_engine(_settings().database_url)
+    with Session(engine) as session:
+        click.echo(create_api_key(session, name))
+
+
+@apikeys.command("revoke")
+@click.argument("name")
+def apikeys_revoke(name: str) -> None:
+    """Revoke every key issued under this name."""
+    from backend.services.api_keys import revoke_api_key
+
+    engine = make_engine(_settings().database_url)
+    with Session(engine) as session:
+        click.echo(f"revoked {revoke_api_key(session, name)} key(s)")
+
+
+@main.group()
 def opendata() -> None:
     """Open data for the city's portal."""
 

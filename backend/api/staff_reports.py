@@ -147,8 +147,7 @@ def detail(public_id: str) -> Response:
            tag="staff", errors=(401, 403, 404))
 def reporter(public_id: str) -> Response:
     """The reporter's e-mail (audited)."""
-    email = staff_reports.reporter_email(session(), staff_user(), public_id)
-    response = jsonify({"email": email})
+    response = jsonify(staff_reports.reporter_contact(session(), staff_user(), public_id))
     response.headers["Cache-Control"] = "no-store"
     return response
 

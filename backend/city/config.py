@@ -39,6 +39,30 @@ class GroupSchema(Schema):
     icon = fields.String(load_default=None)
 
 
+ATTRIBUTE_TYPES = ["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
+
+
+class AttributeValueSchema(Schema):
+    key = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.Nested(TextSchema, required=True)
+
+
+class AttributeSchema(Schema):
+    """An extra question of a category (an Open311 service attribute)."""
+
+    code = fields.String(required=True, validate=validate.Regexp(
+        r"^[a-z][a-z0-9_]{0,63}$", error="lowercase letters, digits, _"))
+    datatype = fields.String(required=True, validate=validate.OneOf(ATTRIBUTE_TYPES))
+    required = fields.Boolean(load_default=False)
+    description = fields.Nested(TextSchema, required=True)
+    values = fields.List(fields.Nested(AttributeValueSchema), load_default=list)
+
+    @validates_schema
+    def lists_have_values(self, data: dict[str, Any], **_: Any) -> None:
+        if data["datatype"].endswith("valuelist") and not data["values"]:
+            raise ValidationError({"values": ["a list attribute needs values"]})
+
+
 class CategorySchema(Schema):
     code = fields.String(required=True, validate=CODE)
     group = fields.String(required=True)
@@ -47,6 +71,8 @@ class CategorySchema(Schema):
     description = fields.Nested(OptionalTextSchema, load_default=dict)
     icon = fields.String(load_default=None)
     active = fields.Boolean(load_default=True)
+    keywords = fields.String(load_default=None)
+    attributes = fields.List(fields.Nested(AttributeSchema), load_default=list)
 
 
 class RuleSchema(Schema):

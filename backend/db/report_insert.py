@@ -22,8 +22,10 @@ REPORT_COLUMNS = (
     "public_id", "tracking_token_hash", "category_id", "description", "address", "district_id",
     "department_id", "status", "priority", "reporter_email", "reporter_locale",
     "idempotency_key", "request_fingerprint", "source", "created_at", "updated_at",
-    "review_flags", "tracking_salt", "due_at", "x_m", "y_m", "h3_r10",
+    "review_flags", "tracking_salt", "due_at", "x_m", "y_m", "h3_r10", "reporter_name",
+    "reporter_phone", "attributes", "api_key_id",
 )
+JSON_COLUMNS = ("review_flags", "attributes")
 _COLUMN_LIST = ", ".join(REPORT_COLUMNS)
 
 _POSTGRES = f"""
@@ -72,7 +74,7 @@ def sqlite_time(value: datetime) -> str:
 def _sqlite_value(column: str, value: Any) -> Any:
     if column in ("created_at", "updated_at", "due_at"):
         return sqlite_time(value)
-    if column == "review_flags":
+    if column in JSON_COLUMNS:
         return json.dumps(value) if value else None
     return value
 
@@ -93,7 +95,8 @@ def _insert(conn: Connection, values: dict[str, Any], lon: float, lat: float,
     if conn.dialect.name == "postgresql":
         params = dict(values, lon=lon, lat=lat, config_version=versions[0],
                       layer_version=versions[1], actor=actor)
-        params["review_flags"] = Json(values["review_flags"]) if values["review_flags"] else None
+        for column in JSON_COLUMNS:
+            params[column] = Json(values[column]) if values[column] else None
         # Straight to the driver (inside the session's transaction): SQLAlchemy's execution
         # layer costs more CPU here than psycopg and the statement together.
         row = conn.connection.driver_connection.execute(_POSTGRES, params).fetchone()

@@ -13,6 +13,7 @@ from backend.models.notification import (
 from backend.models.photo import Photo, PhotoDerivative, PhotoStatus
 from backend.models.report import Report, ReportEvent
 from backend.models.staff import (
+    ApiKey,
     ApiToken,
     AuditEntry,
     ReportNote,
@@ -22,6 +23,7 @@ from backend.models.staff import (
 )
 
 __all__ = [
+    "ApiKey",
     "ApiToken",
     "AuditEntry",
     "ReportNote",

@@ -52,6 +52,9 @@ class Category(Base):
     description_de: Mapped[str] = mapped_column(Text, default="")
     description_en: Mapped[str] = mapped_column(Text, default="")
     default_priority: Mapped[str] = mapped_column(String(16))
+    # Extra questions for this category (Open311 service definition attributes).
+    attributes: Mapped[list | None] = mapped_column(JSON)
+    keywords: Mapped[str | None] = mapped_column(String(500))
     icon: Mapped[str | None] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

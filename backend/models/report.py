@@ -62,6 +62,11 @@ class Report(Base):
     x_m: Mapped[float | None] = mapped_column()
     y_m: Mapped[float | None] = mapped_column()
     h3_r10: Mapped[int | None] = mapped_column(BigInteger)
+    # Private, from Open311 clients: never in a public view, export or log.
+    reporter_name: Mapped[str | None] = mapped_column(String(200))
+    reporter_phone: Mapped[str | None] = mapped_column(String(50))
+    attributes: Mapped[dict | None] = mapped_column(JSON)  # category attribute values
+    api_key_id: Mapped[int | None] = mapped_column()  # the Open311 client that sent it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -64,6 +64,8 @@ class CategoryInfo:
     icon: str | None
     position: int
     active: bool
+    attributes: tuple[dict, ...] = ()  # Open311 service attributes (config dicts)
+    keywords: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ def _load_config(session: Session) -> tuple:
         CategoryInfo(
             c.id, c.code, groups[c.group_id], Localized(c.name_de, c.name_en),
             Localized(c.description_de, c.description_en), c.default_priority, c.icon,
-            c.position, c.active,
+            c.position, c.active, tuple(c.attributes or ()), c.keywords,
         )
         for c in session.scalars(select(Category))
     ]

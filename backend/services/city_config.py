@@ -130,6 +130,7 @@ def apply_city_config(session: Session, config: CityConfig, *,
             "description_en": c["description"].get("en", ""),
             "default_priority": c["priority"], "icon": c.get("icon"),
             "position": position, "active": c.get("active", True),
+            "keywords": c.get("keywords"), "attributes": c.get("attributes") or None,
         }, changes, "category")
     _deactivate_missing(session, Department, set(departments), changes, "department")
     _deactivate_missing(session, CategoryGroup, set(groups), changes, "group")

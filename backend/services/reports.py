@@ -48,13 +48,21 @@ class NewReport:
     location_source: str | None = None
     photo_lat: float | None = None  # the photo's own GPS, read on the device
     photo_lon: float | None = None
+    # From Open311 clients: private reporter details, category attribute values, the key.
+    name: str | None = None
+    phone: str | None = None
+    attributes: dict[str, Any] | None = None
+    api_key_id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (cheaper than dataclasses.asdict on the hot path)."""
-        return {"category": self.category, "lat": self.lat, "lon": self.lon,
+        data = {"category": self.category, "lat": self.lat, "lon": self.lon,
                 "description": self.description, "address": self.address, "email": self.email,
                 "location_source": self.location_source, "photo_lat": self.photo_lat,
                 "photo_lon": self.photo_lon}
+        if self.name or self.phone or self.attributes:
+            data.update(name=self.name, phone=self.phone, attributes=self.attributes)
+        return data
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,10 @@ def _row_values(data: NewReport, decision: RoutingDecision, secret_key: str, key
         "status": INITIAL_STATUS.value,
         "priority": decision.priority,
         "reporter_email": data.email,
+        "reporter_name": data.name,
+        "reporter_phone": data.phone,
+        "attributes": data.attributes or None,
+        "api_key_id": data.api_key_id,
         "reporter_locale": locale,
         "idempotency_key": key,
         "request_fingerprint": request_fingerprint,

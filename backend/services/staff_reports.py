@@ -196,13 +196,15 @@ def staff_report(session: Session, user: StaffMember, public_id: str) -> StaffRe
                        original.public_id if original else None)
 
 
-def reporter_email(session: Session, user: StaffUser, public_id: str) -> str | None:
-    """The reporter's e-mail for staff of the assigned department; every read is audited."""
+def reporter_contact(session: Session, user: StaffUser, public_id: str) -> dict[str, str | None]:
+    """The reporter's e-mail (and name and phone, which Open311 clients may send) for staff of
+    the assigned department; every read is audited."""
     report = _load(session, public_id)
     require_report_action(user, report.department_id, ReportAction.REPORTER)
     session.add(_audit(user, "read_reporter_email", report.id, None, None))
     session.commit()
-    return report.reporter_email
+    return {"email": report.reporter_email, "name": report.reporter_name,
+            "phone": report.reporter_phone}
 
 
 # ------------------------------------------------------------------------------ actions

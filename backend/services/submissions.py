@@ -31,7 +31,7 @@ class PhotoLimits:
 def submit_report(session: Session, storage: PhotoStorage, jobs: JobQueue | None,
                   data: NewReport, uploads: Sequence[bytes], limits: PhotoLimits, *,
                   secret_key: str, idempotency_key: str | None = None, locale: str = "de",
-                  snapshot: CitySnapshot | None = None) -> CreatedReport:
+                  snapshot: CitySnapshot | None = None, source: str = "api") -> CreatedReport:
     """Validate the photos, store originals, create the report and photo rows, then enqueue.
 
     Any refusal leaves nothing behind: files this call wrote are removed again when the
@@ -49,7 +49,7 @@ def submit_report(session: Session, storage: PhotoStorage, jobs: JobQueue | None
     try:
         result = create_report(
             session, data, secret_key=secret_key, idempotency_key=idempotency_key,
-            locale=locale, snapshot=snapshot, photos=inspected,
+            locale=locale, snapshot=snapshot, photos=inspected, source=source,
             review_flags=photo_service.review_flags(
                 inspected, data.lon, data.lat, limits.far_m,
                 (data.photo_lat, data.photo_lon) if data.photo_lat is not None else None),

@@ -351,3 +351,21 @@ def test_demo_accounts_are_made_once_with_random_passwords(database_url: str,
     again = _run(env, "users", "demo", str(tmp_path / "demo.txt"))
     assert "exist already" in again.stdout
     assert (tmp_path / "demo.txt").read_text().splitlines() == written
+
+
+def test_apikeys_create_and_revoke(database_url: str, tmp_path: Path) -> None:
+    from backend.services.api_keys import InvalidApiKey, check_api_key
+
+    env = _env(database_url, tmp_path)
+    created = _run(env, "apikeys", "create", "city app")
+    key = created.stdout.strip()
+    assert created.exit_code == 0 and key.startswith("o311_")
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            assert check_api_key(session, key).name == "city app"
+        assert _run(env, "apikeys", "revoke", "city app").stdout.strip() == "revoked 1 key(s)"
+        with Session(engine) as session, pytest.raises(InvalidApiKey):
+            check_api_key(session, key)
+    finally:
+        engine.dispose()

@@ -207,7 +207,9 @@ async function showReporter(button) {
   const out = $('#reporter-email');
   try {
     const { data } = await call(`/api/v1/staff/reports/${encodeURIComponent(current.id)}/reporter`);
-    out.replaceChildren(data?.email ? h('a', { href: `mailto:${data.email}`, text: data.email }) : t('detail.noEmail'));
+    out.replaceChildren(
+      data?.email ? h('a', { href: `mailto:${data.email}`, text: data.email }) : t('detail.noEmail'),
+      ...[data?.name, data?.phone].filter(Boolean).map((text) => ` · ${text}`));
     button.hidden = true;
   } catch (error) {
     out.textContent = error instanceof TypeError ? t('detail.reporterOffline') : t('detail.reporterFailed', { message: error.message });

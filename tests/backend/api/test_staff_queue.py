@@ -285,7 +285,7 @@ def test_every_action_and_every_look_at_the_email_is_audited(
     client.post(report_url(report["id"], "status"), json={"status": "acknowledged"},
                 headers=crew)
     assert client.get(report_url(report["id"], "reporter"), headers=crew).get_json() == {
-        "email": "melder@example.org"}
+        "email": "melder@example.org", "name": None, "phone": None}
     client.get(report_url(report["id"], "reporter"), headers=crew)
     assert audit_actions(app) == [("anna", "claim"), ("anna", "status"),
                                   ("anna", "read_reporter_email"),

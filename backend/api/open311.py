@@ -1,0 +1,240 @@
+"""Open311 GeoReport v2 server under /open311/v2/ (JSON and XML; thin: services decide)."""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from backend.api.context import jobs, photo_limits, session, settings, snapshot, storage
+from backend.api.open311_format import FORMATS, answer, error_answer
+from backend.api.presenters import photo_url
+from backend.api.request_io import request_locale
+from backend.errors import DomainError, NotFound
+from backend.services import api_keys, open311
+from backend.services.open311 import Open311BadRequest, RequestQuery
+from backend.services.reports import NewReport
+from backend.services.submissions import submit_report
+
+bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+
+ATTRIBUTE = re.compile(r"^attribute\[([a-z][a-z0-9_]{0,63})\](\[\])?$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def open311_errors(handler: Callable[..., Response]) -> Callable[..., Response]:
+    """Answer every refusal in Open311's error format, in the asked format."""
+    @functools.wraps(handler)
+    def wrapped(*args: Any, fmt: str, **kwargs: Any) -> Response:
+        if fmt not in FORMATS:
+            return error_answer("json", NotFound("Use .json or .xml."))
+        try:
+            open311.check_jurisdiction(_city_code(), request.values.get("jurisdiction_id"))
+            return handler(*args, fmt=fmt, **kwargs)
+        except DomainError as exc:
+            return error_answer(fmt, exc)
+    return wrapped
+
+
+def _city_code() -> str:
+    return current_app.extensions["mm_city_config"].city.get("code", "")
+
+
+def _base() -> str:
+    return f"{settings().base_url}/open311/v2"
+
+
+def _datetime(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise Open311BadRequest(f"{name} is not an ISO 8601 date-time.",
+                                {name: ["ISO 8601 with time zone"]}) from exc
+    if value.tzinfo is None:
+        raise Open311BadRequest(f"{name} needs a time zone.", {name: ["add Z or +01:00"]})
+    return value
+
+
+def _codes(name: str) -> tuple[str, ...] | None:
+    raw = request.args.get(name)
+    return tuple(c.strip() for c in raw.split(",") if c.strip()) if raw else None
+
+
+@bp.get("/discovery.<fmt>")
+@open311_errors
+def discovery(fmt: str) -> Response:
+    """Where this Open311 service is and what it speaks."""
+    return answer(fmt, "discovery", {
+        "changeset": "2026-11-22T00:00:00Z",
+        "contact": f"{settings().base_url}/",
+        "key_service": "API keys are issued by the city's administrators.",
+        "endpoints": [{
+            "specification": "http://wiki.open311.org/GeoReport_v2",
+            "url": _base(), "changeset": "2026-11-22T00:00:00Z", "type": "production",
+            "formats": ["application/json", "text/xml"],
+        }],
+    })
+
+
+@bp.get("/services.<fmt>")
+@open311_errors
+def services(fmt: str) -> Response:
+    """Every active category as a service."""
+    return answer(fmt, "services", open311.services(snapshot(), request_locale()))
+
+
+@bp.get("/services/<code>.<fmt>")
+@open311_errors
+def service_definition(code: str, fmt: str) -> Response:
+    """The attributes of one service."""
+    return answer(fmt, "service_definition",
+                  open311.service_definition(snapshot(), code, request_locale()))
+
+
+def _views(rows: list, extensions: bool) -> list[dict[str, Any]]:
+    snap, locale, base = snapshot(), request_locale(), settings().base_url
+
+    def media(photo: Any) -> str | None:
+        display = [d for d in photo.derivatives if d.name == "display" and d.format == "jpeg"]
+        return photo_url(base, display[0].sha256, "jpeg") if display else None
+    return [open311.request_view(report, lon, lat, snap, locale, media, extensions)
+            for report, lon, lat in rows]
+
+
+@bp.get("/requests.<fmt>")
+@open311_errors
+def list_requests(fmt: str) -> Response:
+    """Service requests, filtered (service_request_id overrides every other filter)."""
+    from backend.api.query_schemas import BBox
+
+    args = request.args
+    status = args.get("status")
+    if status and status not in ("open", "closed"):
+        raise Open311BadRequest("status is open or closed.", {"status": ["open or closed"]})
+    bbox = None
+    if args.get("bbox"):
+        try:
+            bbox = BBox().deserialize(args["bbox"])
+        except Exception as exc:  # noqa: BLE001 - any parse failure is the client's
+            raise Open311BadRequest("bbox is minLon,minLat,maxLon,maxLat.",
+                                    {"bbox": ["four numbers"]}) from exc
+    page, page_size = open311.page_args(args.get("page"), args.get("page_size"))
+    query = RequestQuery(
+        ids=_codes("service_request_id"), service_codes=_codes("service_code"),
+        start=_datetime("start_date"), end=_datetime("end_date"), status=status, bbox=bbox,
+        updated_after=_datetime("updated_after"), updated_before=_datetime("updated_before"),
+        page=page, page_size=page_size)
+    rows = open311.find_requests(session(), snapshot(), query)
+    return answer(fmt, "service_requests", _views(rows, args.get("extensions") == "true"))
+
+
+@bp.get("/requests/<public_id>.<fmt>")
+@open311_errors
+def get_request(public_id: str, fmt: str) -> Response:
+    """One service request (as a list of one, like the spec)."""
+    rows = open311.find_requests(session(), snapshot(), RequestQuery(ids=(public_id,)))
+    if not rows:
+        raise NotFound(f"No service request '{public_id}'.", {"service_request_id": ["not found"]})
+    return answer(fmt, "service_requests",
+                  _views(rows, request.args.get("extensions") == "true"))
+
+
+@bp.get("/tokens/<token>.<fmt>")
+@open311_errors
+def token(token: str, fmt: str) -> Response:
+    """Requests are created at once; their token is the request id itself."""
+    rows = open311.find_requests(session(), snapshot(), RequestQuery(ids=(token,)))
+    if not rows:
+        raise NotFound(f"Unknown token '{token}'.", {"token": ["not found"]})
+    return answer(fmt, "service_requests", [{"service_request_id": token, "token": token}])
+
+
+@bp.get("/servicerequestupdates.<fmt>")
+@open311_errors
+def updates(fmt: str) -> Response:
+    """Public status changes (mySociety's extension), oldest first."""
+    page, page_size = open311.page_args(request.args.get("page"), request.args.get("page_size"))
+    rows = open311.request_updates(session(), _datetime("start_date"), _datetime("end_date"),
+                                   page, page_size)
+    from backend.workflow import OPEN311_STATE, Status
+
+    return answer(fmt, "service_request_updates", [{
+        "update_id": str(event.id), "service_request_id": public_id,
+        "status": OPEN311_STATE[Status(event.to_status)],
+        "extended_status": event.to_status,
+        "updated_datetime": event.at.isoformat(timespec="seconds"),
+        "description": event.public_note or "", "media_url": None,
+    } for event, public_id in rows])
+
+
+def _number(name: str) -> float | None:
+    raw = request.form.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise Open311BadRequest(f"{name} is not a number.", {name: ["a number"]}) from exc
+    if not math.isfinite(value):
+        raise Open311BadRequest(f"{name} is not a number.", {name: ["a finite number"]})
+    return value
+
+
+@bp.post("/requests.<fmt>")
+@open311_errors
+def create_request(fmt: str) -> Response:
+    """Create a service request, routed exactly like one from our app."""
+    form = request.form
+    key = api_keys.check_api_key(session(), form.get("api_key"))
+    code = form.get("service_code") or ""
+    snap = snapshot()
+    category = snap.categories.get(code)
+    if not code:
+        raise Open311BadRequest("service_code is required.", {"service_code": ["required"]})
+    if category is None or not category.active or not category.group.active:
+        raise NotFound(f"Unknown service_code '{code}'.", {"service_code": ["not found"]})
+    lat, lon = _number("lat"), _number("long")
+    problems: dict[str, list[str]] = {}
+    if lat is None or lon is None:
+        problems["lat"] = ["lat and long are required (addresses cannot be located here)"]
+    elif not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        problems["lat"] = ["lat/long out of range"]
+    description = (form.get("description") or "").strip()
+    if len(description) > 4000:
+        problems["description"] = ["at most 4000 characters"]
+    email = (form.get("email") or "").strip() or None
+    if email and not EMAIL.match(email):
+        problems["email"] = ["not an e-mail address"]
+    given: dict[str, Any] = {}
+    for name in form:
+        match = ATTRIBUTE.match(name)
+        if match:
+            given[match[1]] = form.getlist(name) if match[2] else form.get(name)
+        elif name.startswith("attribute"):
+            problems[name] = ["unknown attribute field"]
+    if problems:
+        raise Open311BadRequest("The request is incomplete or invalid.", problems)
+    attributes = open311.check_attributes(category, given)
+    name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p) or None
+    data = NewReport(category=code, lat=lat, lon=lon,  # type: ignore[arg-type]
+                     description=description, address=form.get("address_string") or None,
+                     email=email, name=name[:200] if name else None,
+                     phone=(form.get("phone") or None), attributes=attributes,
+                     api_key_id=key.id)
+    created = submit_report(session(), storage(), jobs(), data, [], photo_limits(),
+                            secret_key=settings().secret_key, locale=request_locale(),
+                            snapshot=snap, source="open311")
+    notice = None
+    if form.get("media_url"):
+        notice = "media_url was not fetched: this server does not load media from URLs."
+    return answer(fmt, "service_requests", [{
+        "service_request_id": created.report.public_id, "token": None,
+        "service_notice": notice, "account_id": None}], 201)

@@ -1,0 +1,262 @@
+"""Open311 GeoReport v2 on our data: services from categories, requests from reports.
+
+Requests are routed exactly like reports from our own app (`submissions.submit_report`);
+personal fields (e-mail, name, phone) are stored privately and never shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.db.spatial import in_box
+from backend.errors import DomainError, InvalidInput, NotFound
+from backend.models import Report, ReportEvent
+from backend.models.base import utcnow
+from backend.services.city_cache import CategoryInfo, CitySnapshot
+from backend.workflow import CLOSED_STATUSES, OPEN311_STATE, OPEN_STATUSES, Status
+
+MAX_WINDOW = timedelta(days=90)
+MAX_PAGE_SIZE = 1000
+
+
+class Open311BadRequest(DomainError):
+    """A request Open311 answers with 400 (its own error format)."""
+
+    status = 400
+    code = "bad_request"
+
+
+# ------------------------------------------------------------------------------ services
+
+def _service_attributes(category: CategoryInfo, locale: str) -> list[dict[str, Any]]:
+    result = []
+    for order, attribute in enumerate(category.attributes, 1):
+        result.append({
+            "variable": True,
+            "code": attribute["code"],
+            "datatype": attribute["datatype"],
+            "required": bool(attribute.get("required")),
+            "datatype_description": None,
+            "order": order,
+            "description": attribute["description"].get(locale) or attribute["description"]["de"],
+            "values": [{"key": v["key"], "name": v["name"].get(locale) or v["name"]["de"]}
+                       for v in attribute.get("values") or []],
+        })
+    return result
+
+
+def active_categories(snapshot: CitySnapshot) -> list[CategoryInfo]:
+    """The categories one can report, in the configured order."""
+    return sorted((c for c in snapshot.categories.values()
+                   if c.active and c.group.active), key=lambda c: c.position)
+
+
+def services(snapshot: CitySnapshot, locale: str) -> list[dict[str, Any]]:
+    """One Open311 service per active category."""
+    return [{
+        "service_code": c.code,
+        "service_name": c.name.get(locale),
+        "description": c.description.get(locale) or None,
+        "metadata": bool(c.attributes),
+        "type": "realtime",
+        "keywords": c.keywords or f"{c.group.name.get(locale)}, {c.name.get(locale)}",
+        "group": c.group.name.get(locale),
+    } for c in active_categories(snapshot)]
+
+
+def service_definition(snapshot: CitySnapshot, code: str, locale: str) -> dict[str, Any]:
+    """The attributes of one service."""
+    category = snapshot.categories.get(code)
+    if category is None or not category.active or not category.group.active:
+        raise NotFound(f"Unknown service_code '{code}'.", {"service_code": ["not found"]})
+    return {"service_code": code, "attributes": _service_attributes(category, locale)}
+
+
+def check_attributes(category: CategoryInfo, given: dict[str, str]) -> dict[str, Any] | None:
+    """Attribute values checked against the service definition (datatype, list values,
+    required); unknown codes are refused."""
+    problems: dict[str, list[str]] = {}
+    defined = {a["code"]: a for a in category.attributes}
+    values: dict[str, Any] = {}
+    for code in given:
+        if code not in defined:
+            problems[f"attribute[{code}]"] = ["not an attribute of this service"]
+    for code, attribute in defined.items():
+        raw = given.get(code)
+        if raw in (None, ""):
+            if attribute.get("required"):
+                problems[f"attribute[{code}]"] = ["required"]
+            continue
+        values[code] = _attribute_value(attribute, raw, problems)
+    if problems:
+        raise Open311BadRequest("Invalid attribute values.", problems)
+    return values or None
+
+
+def _attribute_value(attribute: dict[str, Any], raw: Any, problems: dict[str, list[str]]
+                     ) -> Any:
+    field = f"attribute[{attribute['code']}]"
+    kind = attribute["datatype"]
+    keys = {v["key"] for v in attribute.get("values") or []}
+    items = raw if isinstance(raw, list) else [raw]
+    if kind == "number":
+        try:
+            return float(items[0])
+        except ValueError:
+            problems[field] = ["must be a number"]
+    elif kind == "datetime":
+        try:
+            return datetime.fromisoformat(str(items[0]).replace("Z", "+00:00")).isoformat()
+        except ValueError:
+            problems[field] = ["must be an ISO 8601 date-time"]
+    elif kind in ("singlevaluelist", "multivaluelist"):
+        unknown = [i for i in items if i not in keys]
+        if unknown or (kind == "singlevaluelist" and len(items) != 1):
+            problems[field] = [f"one of {', '.join(sorted(keys))}"
+                               + (" (one value)" if kind == "singlevaluelist" else "")]
+        return items if kind == "multivaluelist" else items[0]
+    else:
+        text = str(items[0])
+        if len(text) > 4000:
+            problems[field] = ["at most 4000 characters"]
+        return text
+    return None
+
+
+# ------------------------------------------------------------------------------ requests
+
+@dataclass(frozen=True)
+class RequestQuery:
+    """GET requests: ids override everything else."""
+
+    ids: tuple[str, ...] | None = None
+    service_codes: tuple[str, ...] | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    status: str | None = None  # open | closed
+    bbox: tuple[float, float, float, float] | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+    page: int = 1
+    page_size: int = 100
+
+
+def date_window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """The creation-time window: at most 90 days; the last 90 days by default."""
+    if start is None and end is None:
+        end = utcnow()
+    if start is None:
+        start = end - MAX_WINDOW  # type: ignore[operator]
+    if end is None:
+        end = start + MAX_WINDOW
+    if end < start:
+        raise Open311BadRequest("end_date is before start_date.",
+                                {"end_date": ["must not be before start_date"]})
+    if end - start > MAX_WINDOW:
+        raise Open311BadRequest("start_date and end_date may be at most 90 days apart.",
+                                {"end_date": ["at most 90 days after start_date"]})
+    return start, end
+
+
+def find_requests(session: Session, snapshot: CitySnapshot, query: RequestQuery
+                  ) -> list[tuple[Report, float, float]]:
+    """The matching reports (newest first) with lon/lat."""
+    dialect = session.get_bind().dialect.name
+    stmt = select(Report, func.ST_X(Report.geom), func.ST_Y(Report.geom))
+    if query.ids is not None:
+        stmt = stmt.where(Report.public_id.in_(query.ids))
+    else:
+        start, end = date_window(query.start, query.end)
+        stmt = stmt.where(Report.created_at >= start, Report.created_at <= end)
+        if query.service_codes:
+            ids = [snapshot.categories[c].id for c in query.service_codes
+                   if c in snapshot.categories]
+            stmt = stmt.where(Report.category_id.in_(ids))
+        if query.status:
+            statuses = OPEN_STATUSES if query.status == "open" else CLOSED_STATUSES
+            stmt = stmt.where(Report.status.in_(sorted(s.value for s in statuses)))
+        if query.bbox:
+            stmt = stmt.where(in_box(dialect, "report", Report.id, Report.geom, query.bbox))
+        if query.updated_after:
+            stmt = stmt.where(Report.updated_at >= query.updated_after)
+        if query.updated_before:
+            stmt = stmt.where(Report.updated_at < query.updated_before)
+    stmt = (stmt.order_by(Report.created_at.desc(), Report.id.desc())
+            .offset((query.page - 1) * query.page_size).limit(query.page_size))
+    return [(row[0], float(row[1]), float(row[2])) for row in session.execute(stmt)]
+
+
+def request_view(report: Report, lon: float, lat: float, snapshot: CitySnapshot, locale: str,
+                 photo_url: Any, extensions: bool) -> dict[str, Any]:
+    """One service request as Open311 shows it (public fields only)."""
+    category = snapshot.categories_by_id[report.category_id]
+    department = snapshot.departments_by_id[report.department_id]
+    notes = [e.public_note for e in report.events if e.public_note]
+    photos = [p for p in report.photos if p.status == "ready"]
+    media = [photo_url(p) for p in photos]
+    view: dict[str, Any] = {
+        "service_request_id": report.public_id,
+        "status": OPEN311_STATE[Status(report.status)],
+        "status_notes": notes[-1] if notes else None,
+        "service_name": category.name.get(locale),
+        "service_code": category.code,
+        "description": report.description,
+        "agency_responsible": department.name.get(locale),
+        "service_notice": None,
+        "requested_datetime": report.created_at.isoformat(timespec="seconds"),
+        "updated_datetime": report.updated_at.isoformat(timespec="seconds"),
+        "expected_datetime": report.due_at.isoformat(timespec="seconds")
+        if report.due_at and Status(report.status) in OPEN_STATUSES else None,
+        "address": report.address,
+        "address_id": None,
+        "zipcode": None,
+        "lat": lat,
+        "long": lon,
+        "media_url": media[0] if media else None,
+    }
+    if extensions:
+        district = snapshot.districts_by_id.get(report.district_id)
+        view["extended_attributes"] = {
+            "detailed_status": report.status,
+            "district": district.number if district else None,
+            "district_name": district.name if district else None,
+            "department": department.code,
+            "media_urls": media,
+        }
+    return view
+
+
+def request_updates(session: Session, start: datetime | None, end: datetime | None,
+                    page: int, page_size: int) -> list[tuple[ReportEvent, str]]:
+    """mySociety's servicerequestupdates: public status changes in the window, oldest first."""
+    start, end = date_window(start, end)
+    rows = session.execute(
+        select(ReportEvent, Report.public_id).join(Report, Report.id == ReportEvent.report_id)
+        .where(ReportEvent.at >= start, ReportEvent.at <= end,
+               ReportEvent.from_status.is_not(None))
+        .order_by(ReportEvent.at, ReportEvent.id)
+        .offset((page - 1) * page_size).limit(page_size)).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def check_jurisdiction(snapshot_city_code: str, given: str | None) -> None:
+    """A jurisdiction_id, when given, must be ours."""
+    if given is not None and given != snapshot_city_code:
+        raise NotFound(f"Unknown jurisdiction_id '{given}'.", {"jurisdiction_id": ["not found"]})
+
+
+def page_args(page: Any, page_size: Any) -> tuple[int, int]:
+    """Checked page numbers."""
+    try:
+        number, size = int(page or 1), int(page_size or 100)
+    except ValueError as exc:
+        raise InvalidInput("page and page_size must be numbers.",
+                           {"page": ["a whole number"]}) from exc
+    if number < 1 or not 1 <= size <= MAX_PAGE_SIZE:
+        raise Open311BadRequest("Bad paging.", {"page_size": [f"1 to {MAX_PAGE_SIZE}"]})
+    return number, size
