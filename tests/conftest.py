@@ -146,7 +146,8 @@ def _reset_postgis(engine: Engine, versions: tuple[str, str], districts_file: Pa
     """Remove the test's reports; restore configuration and districts if it changed them."""
     with engine.begin() as conn:
         conn.execute(text("TRUNCATE report_event, report, staff_user, staff_session, "
-                          "api_token, audit_log, report_note RESTART IDENTITY CASCADE"))
+                          "api_token, audit_log, report_note, api_key, forwarding "
+                          "RESTART IDENTITY CASCADE"))
     with Session(engine) as session:
         changed = read_versions(session) != versions
     if changed:

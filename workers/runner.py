@@ -17,6 +17,7 @@ def make_worker(settings: Settings, connection: object | None = None) -> Worker:
     # Import the job modules (Pillow, pywebpush, …) once here: rq forks a work horse per job,
     # and a horse that inherits them starts in milliseconds instead of importing them again.
     import workers.analytics_jobs  # noqa: F401
+    import workers.forwarding_jobs  # noqa: F401
     import workers.notification_jobs  # noqa: F401
     import workers.photo_jobs  # noqa: F401
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from backend.models.base import utcnow
 from backend.queue import JobQueue
-from backend.services import deliveries
+from backend.services import deliveries, forwarding
 from backend.services import photos as photo_service
 from backend.services.workflow import enqueue_deliveries
 
@@ -41,12 +41,19 @@ def sweep(engine: Engine, jobs: JobQueue, *, stale_after: timedelta = STALE_AFTE
 
 
 def dispatch(engine: Engine, jobs: JobQueue) -> int:
-    """Hand out due notifications: new ones whose job was lost, and retries whose time came."""
+    """Hand out due notifications: new ones whose job was lost, and retries whose time came;
+    and due Open311 forwardings."""
     with Session(engine) as session:
         deliveries.recover_stale_claims(session)
         ids = deliveries.due_notification_ids(session)
+        forwarding.enqueue_due(session, jobs)
     enqueue_deliveries(jobs, ids)
     return len(ids)
+
+
+def pull(jobs: JobQueue) -> None:
+    """Ask for remote Open311 statuses (one job at a time: the job id is fixed)."""
+    jobs.submit(forwarding.PULL_JOB, job_id="open311-pull", description="open311 pull")
 
 
 def start_sweeping(engine: Engine, jobs: JobQueue, interval_s: float = INTERVAL_S,
@@ -62,6 +69,7 @@ def start_sweeping(engine: Engine, jobs: JobQueue, interval_s: float = INTERVAL_
                 dispatch(engine, jobs)
                 if time.monotonic() >= next_sweep:
                     sweep(engine, jobs)
+                    pull(jobs)
                     next_sweep = time.monotonic() + interval_s
             except Exception:  # keep going; the next round may succeed
                 log.exception("sweep failed")

@@ -114,6 +114,7 @@ def staff_report_view(view: StaffReport, snapshot: CitySnapshot, locale: str, ba
                      "to_status": e.to_status, "public_note": e.public_note,
                      "internal_note": e.internal_note} for e in report.events],
         "notes": [{"at": n.at, "author": n.author, "text": n.text} for n in view.notes],
+        "forwardings": view.forwardings,
         "actions": sorted(a.value for a in view.actions),
         "forward_targets": [{"code": d.code, "name": d.name.get(locale)}
                             for d in sorted(snapshot.departments_by_id.values(),

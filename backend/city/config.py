@@ -26,10 +26,25 @@ class OptionalTextSchema(Schema):
     en = fields.String(load_default="")
 
 
+class Open311ForwardSchema(Schema):
+    """Where a department's own Open311 system is; the key comes from an environment variable
+    (never from this file)."""
+
+    class Meta:
+        unknown = RAISE
+
+    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
+    api_key_env = fields.String(required=True, validate=validate.Regexp(r"^MM_[A-Z0-9_]+$"))
+    jurisdiction_id = fields.String(load_default=None)
+    service_codes = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    send_contact = fields.Boolean(load_default=False)
+
+
 class DepartmentSchema(Schema):
     code = fields.String(required=True, validate=CODE)
     name = fields.Nested(TextSchema, required=True)
     email = fields.Email(load_default=None)
+    open311 = fields.Nested(Open311ForwardSchema, load_default=None)
 
 
 class GroupSchema(Schema):

@@ -21,6 +21,9 @@ class Department(Base):
     name_en: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Forward this department's reports to its own Open311 system: {url, api_key_env,
+    # jurisdiction_id, service_codes: {ours: theirs}, send_contact}.
+    open311: Mapped[dict | None] = mapped_column(JSON)
 
 
 class CategoryGroup(Base):

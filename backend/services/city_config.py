@@ -109,7 +109,7 @@ def apply_city_config(session: Session, config: CityConfig, *,
     departments = {
         d["code"]: _upsert(session, Department, d["code"], {
             "name_de": d["name"]["de"], "name_en": d["name"]["en"],
-            "email": d.get("email"), "active": True,
+            "email": d.get("email"), "active": True, "open311": d.get("open311"),
         }, changes, "department")
         for d in config.departments
     }

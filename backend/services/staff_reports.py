@@ -40,6 +40,7 @@ from backend.permissions import (
 from backend.queue import JobQueue
 from backend.services import photos as photo_service
 from backend.services import workflow
+from backend.services.forwarding import forwarding_states
 from backend.services.report_queries import first_thumbnails
 from backend.workflow import (
     ALLOWED_TRANSITIONS,
@@ -168,6 +169,7 @@ class StaffReport:
     actions: frozenset[ReportAction]
     transitions: list[str]
     duplicate_of: str | None
+    forwardings: list[dict[str, Any]]  # hand-overs to departments' own Open311 systems
 
 
 def _load(session: Session, public_id: str) -> Report:
@@ -193,7 +195,8 @@ def staff_report(session: Session, user: StaffMember, public_id: str) -> StaffRe
                    if Actor.STAFF in actors]
     return StaffReport(report, float(lon), float(lat), notes, assigned,
                        report_actions(user, report.department_id), transitions,
-                       original.public_id if original else None)
+                       original.public_id if original else None,
+                       forwarding_states(session, report.id))
 
 
 def reporter_contact(session: Session, user: StaffUser, public_id: str) -> dict[str, str | None]:

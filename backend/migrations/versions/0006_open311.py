@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from backend.models.base import UTCDateTime
+from backend.models.report import BigId
 
 revision = "0006"
 down_revision = "0005"
@@ -33,9 +34,29 @@ def upgrade() -> None:
     op.add_column("report", sa.Column("api_key_id", sa.Integer))
     op.add_column("category", sa.Column("attributes", sa.JSON))
     op.add_column("category", sa.Column("keywords", sa.String(500)))
+    op.add_column("department", sa.Column("open311", sa.JSON))
+    op.create_table(
+        "forwarding",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("report_id", BigId, sa.ForeignKey("report.id"), nullable=False),
+        sa.Column("department_id", sa.Integer, sa.ForeignKey("department.id"), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("last_error", sa.Text),
+        sa.Column("remote_id", sa.String(100)),
+        sa.Column("remote_status", sa.String(16)),
+        sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("sent_at", UTCDateTime),
+        sa.Column("synced_at", UTCDateTime),
+        sa.UniqueConstraint("report_id", "department_id"),
+    )
+    op.create_index("ix_forwarding_state_next", "forwarding", ["state", "next_attempt_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("forwarding")
+    op.execute("ALTER TABLE department DROP COLUMN open311")
     for table, column in (("category", "keywords"), ("category", "attributes"),
                           ("report", "api_key_id"), ("report", "attributes"),
                           ("report", "reporter_phone"), ("report", "reporter_name")):

@@ -1,0 +1,84 @@
+"""A small Open311 GeoReport v2 server on loopback: a department's own ticket system.
+
+It accepts `POST /requests.json` (form-encoded, checks the api_key), answers with a remote
+id, and serves `GET /requests.json?service_request_id=…` with whatever status a test set.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+
+@dataclass
+class RemoteRequest:
+    """One request the remote system received."""
+
+    id: str
+    form: dict[str, str]
+    status: str = "open"
+    status_notes: str | None = None
+
+
+@dataclass
+class Open311Server:
+    """The running server and what it received."""
+
+    api_key: str
+    requests: dict[str, RemoteRequest] = field(default_factory=dict)
+    posts: int = 0
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_port}/open311/v2"
+
+    def start(self) -> Open311Server:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def _send(self, status: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                if urlparse(self.path).path != "/open311/v2/requests.json":
+                    return self._send(404, [{"code": 404, "description": "no such path"}])
+                length = int(self.headers.get("Content-Length", 0))
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                owner.posts += 1
+                if form.get("api_key") != owner.api_key:
+                    return self._send(403, [{"code": 403, "description": "bad api_key"}])
+                remote_id = f"R-{len(owner.requests) + 1}"
+                owner.requests[remote_id] = RemoteRequest(remote_id, form)
+                return self._send(200, [{"service_request_id": remote_id}])
+
+            def do_GET(self) -> None:  # noqa: N802
+                url = urlparse(self.path)
+                ids = parse_qs(url.query).get("service_request_id", [""])[0].split(",")
+                found = [owner.requests[i] for i in ids if i in owner.requests]
+                return self._send(200, [{
+                    "service_request_id": r.id, "status": r.status,
+                    "status_notes": r.status_notes, "service_code": r.form["service_code"],
+                    "requested_datetime": "2026-11-22T00:00:00+00:00"} for r in found])
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
