@@ -107,6 +107,10 @@ class Settings:
     opendata_attribution: str = _setting(
         "", "Attribution for the open data; empty: the city name and the district source."
     )
+    open311_media_hosts: str = _setting(
+        "", "Hosts (`name` or `name:port`, comma-separated) whose Open311 `media_url`s are "
+        "loaded; empty: none are."
+    )
     log_level: str = _setting("INFO", "Python log level.")
 
     @classmethod

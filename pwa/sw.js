@@ -6,7 +6,7 @@
 // analytics and open-data files are never stored.
 import * as outbox from './app/outbox.js';
 
-const VERSION = 'v17';
+const VERSION = 'v18';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
 // Photo web sizes are public and named by their content hash: kept across app versions.

@@ -17,6 +17,7 @@ from backend.api.presenters import photo_url
 from backend.api.request_io import request_locale
 from backend.errors import DomainError, NotFound
 from backend.services import api_keys, open311
+from backend.services.media_fetch import fetch_media
 from backend.services.open311 import Open311BadRequest, RequestQuery
 from backend.services.reports import NewReport
 from backend.services.submissions import submit_report
@@ -229,12 +230,15 @@ def create_request(fmt: str) -> Response:
                      email=email, name=name[:200] if name else None,
                      phone=(form.get("phone") or None), attributes=attributes,
                      api_key_id=key.id)
-    created = submit_report(session(), storage(), jobs(), data, [], photo_limits(),
+    uploads, notice = [], None
+    if form.get("media_url"):
+        hosts = frozenset(h.strip().lower() for h in settings().open311_media_hosts.split(",")
+                          if h.strip())
+        fetched = fetch_media(form["media_url"], hosts, settings().photo_max_bytes)
+        uploads, notice = ([fetched.data] if fetched.data else []), fetched.problem
+    created = submit_report(session(), storage(), jobs(), data, uploads, photo_limits(),
                             secret_key=settings().secret_key, locale=request_locale(),
                             snapshot=snap, source="open311")
-    notice = None
-    if form.get("media_url"):
-        notice = "media_url was not fetched: this server does not load media from URLs."
     return answer(fmt, "service_requests", [{
         "service_request_id": created.report.public_id, "token": None,
         "service_notice": notice, "account_id": None}], 201)

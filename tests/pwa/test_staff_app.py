@@ -508,3 +508,38 @@ def test_no_serious_accessibility_violations_on_dispatch_screens(
         phone.wait_for_selector(f"#{section}-body tr", timeout=10000)
         assert_accessible(phone, f"/dispatch/{section}")
         screenshot(phone, f"staff-18-dispatch-{section}")
+
+
+def test_the_crew_sees_when_a_report_waits_for_the_departments_own_system(
+    phone: Any, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+
+    from sqlalchemy import update
+
+    from backend.models import Department
+    from backend.services import forwarding
+    from backend.services.city_state import bump_config_version
+
+    monkeypatch.setenv("MM_TEST_OPEN311_KEY", "k")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/open311/v2"
+    for session in _session(live_server):
+        session.execute(update(Department).where(Department.code == "bezirksinspektion-mitte")
+                        .values(open311={"url": closed, "api_key_env": "MM_TEST_OPEN311_KEY"}))
+        bump_config_version(session)
+        session.commit()
+    _staff(live_server, "mitte-crew", "crew", ["bezirksinspektion-mitte"])
+    report_id = _new_report(live_server)["id"]
+    for session in _session(live_server):
+        assert forwarding.create_missing(session) == 1
+        [forwarding_id] = forwarding.due_ids(session)
+        assert forwarding.send(session, forwarding_id) == "pending"
+    staff_login(phone, "mitte-crew", expect="/crew", password=PASSWORD)
+    phone.goto(f"/crew/reports/{report_id}")
+    phone.wait_for_selector("#forwarding-section", state="visible", timeout=10000)
+    text = phone.text_content("#detail-forwarding")
+    assert "bezirksinspektion-mitte" in text and "1 Versuch" in text
+    assert "Connection" in text
+    screenshot(phone, "staff-22-forwarding-waits")

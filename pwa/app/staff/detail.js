@@ -98,6 +98,7 @@ function renderDetail(data, { cachedAt = null } = {}) {
   renderPhotos(data);
   renderNotes(data);
   renderHistory(data);
+  renderForwarding(data);
   renderActions(data, currentUser(), { perform, showReporter });
   renderPending();
 }
@@ -123,6 +124,19 @@ function renderNotes(data) {
     h('time', { datetime: note.at, text: formatDate(note.at) }), ' – ',
     h('strong', { text: note.author || '' }), ': ', h('span', { class: 'description', text: note.text })))
     : [h('li', { class: 'hint', text: t('detail.noNotes') })]));
+}
+
+// Hand-overs to a department's own Open311 system: sent (with the remote id and status) or
+// waiting for the next attempt, with the last error.
+function renderForwarding(data) {
+  const rows = data.forwardings || [];
+  $('#forwarding-section').hidden = rows.length === 0;
+  $('#detail-forwarding').replaceChildren(...rows.map((row) => h('li', {},
+    h('strong', { text: row.department }), ' – ',
+    row.state === 'sent'
+      ? t('forwarding.sent', { id: row.remote_id || '', status: row.remote_status || '–' })
+      : t('forwarding.pending', { n: row.attempts }),
+    row.last_error ? h('span', { class: 'history-note', text: row.last_error }) : null)));
 }
 
 function renderHistory(data) {

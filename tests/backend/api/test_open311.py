@@ -259,3 +259,72 @@ def test_service_request_updates_list_public_status_changes(app: Flask, client: 
             for u in body] == [(report["id"], "open", "in_progress", "Wir kommen.")]
     assert _xml(client.get(f"{BASE}/servicerequestupdates.xml")).find(
         "request_update/update_id") is not None
+
+
+class _Images:
+    """A loopback web server with one photo, counting what it was asked for."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        photo = (shared_data_dir() / "photos" / "gps" / "DSCN0010.jpg").read_bytes()
+        self.hits: list[str] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                owner.hits.append(self.path)
+                body, kind = (photo, "image/jpeg") if self.path == "/photo.jpg" else (
+                    b"<html></html>", "text/html")
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_media_urls_load_only_from_configured_hosts_through_the_photo_pipeline(
+    app_with: Any,
+) -> None:
+    from backend.models import Photo
+
+    images = _Images()
+    try:
+        closed, _ = app_with()
+        strict, _ = app_with(open311_media_hosts="media.example.org")
+        open_app, _ = app_with(open311_media_hosts=images.host)
+        url = f"http://{images.host}/photo.jpg"
+        for app in (closed, strict):
+            with app.app_context():
+                key = create_api_key(db.session, "client")
+            response = app.test_client().post(f"{BASE}/requests.json",
+                                              data=_marienplatz(key, media_url=url))
+            assert response.status_code == 201
+            assert "not fetched" in response.get_json()[0]["service_notice"]
+        assert images.hits == []  # nothing was requested from a host nobody allowed
+        with open_app.app_context():
+            key = create_api_key(db.session, "client")
+        client = open_app.test_client()
+        loaded = client.post(f"{BASE}/requests.json", data=_marienplatz(key, media_url=url))
+        assert loaded.status_code == 201 and loaded.get_json()[0]["service_notice"] is None
+        page = client.post(f"{BASE}/requests.json",
+                           data=_marienplatz(key, media_url=f"http://{images.host}/page"))
+        assert "not an image" in page.get_json()[0]["service_notice"]
+        assert images.hits == ["/photo.jpg", "/page"]
+        with open_app.app_context():
+            photos = db.session.scalars(select(Photo)).all()
+        assert len(photos) == 1 and photos[0].status == "pending"  # into the photo pipeline
+    finally:
+        images.stop()
