@@ -81,6 +81,7 @@ class Report(Base):
     __table_args__ = (
         Index("ix_report_status_created", "status", "created_at"),
         Index("ix_report_category_id", "category_id"),
+        Index("ix_report_created_at", "created_at"),
         Index("ix_report_department_status", "department_id", "status"),
         # The staff queue: open reports of a department in due order, and open reports in a
         # viewport (PostGIS; see ADR 0006).

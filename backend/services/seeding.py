@@ -223,6 +223,7 @@ def seed_reports(session: Session, count: int, *, random_seed: int = 1) -> SeedR
     session.commit()
     if dialect == "postgresql":
         session.connection().exec_driver_sql("ANALYZE report")
+        session.connection().exec_driver_sql("ANALYZE report_event")
         session.commit()
     return SeedResult(count, total_events, time.perf_counter() - started)
 

@@ -52,9 +52,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("report_id", "department_id"),
     )
     op.create_index("ix_forwarding_state_next", "forwarding", ["state", "next_attempt_at"])
+    # Open311 lists requests by creation time, newest first, across all statuses.
+    op.create_index("ix_report_created_at", "report", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_report_created_at", "report")
     op.drop_table("forwarding")
     op.execute("ALTER TABLE department DROP COLUMN open311")
     for table, column in (("category", "keywords"), ("category", "attributes"),
