@@ -10,6 +10,7 @@ from backend.api import (
     analytics,
     app_shell,
     categories,
+    health,
     media,
     open311,
     openapi,
@@ -24,6 +25,7 @@ from backend.api.cookie_sessions import LazyCookieSessionInterface
 from backend.api.errors import register_error_handlers
 from backend.api.json_provider import SafeJSONProvider
 from backend.api.request_io import mark_localized_responses
+from backend.api.security_headers import install_security_headers
 from backend.city.config import load_city_config
 from backend.db.engine import (
     absolute_database_url,
@@ -63,9 +65,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         configure_engine(db.engine)
     for blueprint in (categories.bp, reports.bp, tracking.bp, media.bp, openapi.bp,
                       staff_auth.bp, staff_reports.bp, staff_admin.bp, analytics.bp,
-                      opendata.bp, open311.bp, app_shell.bp):
+                      opendata.bp, open311.bp, health.bp, app_shell.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+    install_security_headers(app)
     mark_localized_responses(app)
     app.extensions["mm_openapi"] = openapi.build_spec(app)
     return app

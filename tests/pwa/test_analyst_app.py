@@ -73,6 +73,7 @@ def _reports_in_group(server: LiveServer, group: str) -> int:
 
 def _desktop(browser: Any, server: LiveServer, locale: str = "de-DE") -> Any:
     return browser.new_context(viewport=DESKTOP, locale=locale, base_url=server.url,
+                               bypass_csp=True,  # see test_content_security_policy.py
                                accept_downloads=True)
 
 

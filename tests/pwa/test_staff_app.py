@@ -101,6 +101,7 @@ def _wait_for_service_worker(page: Any) -> None:
 
 def _phone_context(browser: Any, server: LiveServer) -> Any:
     return browser.new_context(
+        bypass_csp=True,  # see test_content_security_policy.py
         viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="de-DE",
         geolocation={"latitude": 48.1374, "longitude": 11.5755}, permissions=["geolocation"],
         base_url=server.url)
