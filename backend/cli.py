@@ -231,6 +231,54 @@ def apikeys_revoke(name: str) -> None:
 
 
 @main.group()
+def privacy() -> None:
+    """Data protection: access and erasure requests, retention."""
+
+
+@privacy.command("export")
+@click.argument("email")
+def privacy_export(email: str) -> None:
+    """Print everything stored about an e-mail address (JSON)."""
+    import json
+
+    from backend.services.privacy import export
+
+    engine = make_engine(_settings().database_url)
+    with Session(engine) as session:
+        click.echo(json.dumps(export(session, email), ensure_ascii=False, indent=2))
+
+
+@privacy.command("erase")
+@click.argument("email")
+def privacy_erase(email: str) -> None:
+    """Remove an e-mail address and what identifies its owner; reports stay anonymised."""
+    from backend.media.storage import storage_from_settings
+    from backend.services.privacy import erase
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        removed = erase(session, storage_from_settings(settings.media_root), email)
+    click.echo(f"erased: {len(removed.report_ids)} report(s) anonymised, {removed.addresses} "
+               f"address(es), {removed.subscriptions} push subscription(s), "
+               f"{removed.originals} photo original(s)")
+
+
+@privacy.command("retention")
+def privacy_retention() -> None:
+    """Apply the retention period now (workers also do this every few minutes)."""
+    from backend.media.storage import storage_from_settings
+    from backend.services.privacy import retention_sweep
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        removed = retention_sweep(session, storage_from_settings(settings.media_root),
+                                  settings.privacy_retention_days)
+    click.echo(f"retention: {len(removed.report_ids)} closed report(s) cleaned")
+
+
+@main.group()
 def opendata() -> None:
     """Open data for the city's portal."""
 

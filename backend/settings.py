@@ -111,6 +111,10 @@ class Settings:
         "", "Hosts (`name` or `name:port`, comma-separated) whose Open311 `media_url`s are "
         "loaded; empty: none are."
     )
+    privacy_retention_days: int = _setting(
+        90, "Days after a report is closed until its reporter's and followers' e-mail, name, "
+        "phone, push subscriptions and photo originals are removed."
+    )
     log_level: str = _setting("INFO", "Python log level.")
 
     @classmethod

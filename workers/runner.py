@@ -6,6 +6,7 @@ from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 
 from backend.db.engine import make_engine
+from backend.media.storage import storage_from_settings
 from backend.queue import QUEUE_NAMES, JobQueue, redis_connection
 from backend.settings import Settings
 from workers.context import configure
@@ -34,7 +35,9 @@ def run_worker(settings: Settings) -> None:
     """Work until stopped (SIGTERM finishes the current job first), sweeping meanwhile."""
     worker = make_worker(settings)
     stop = start_sweeping(make_engine(settings.database_url), JobQueue(settings.redis_url),
-                          dispatch_interval_s=settings.notify_dispatch_interval_s)
+                          dispatch_interval_s=settings.notify_dispatch_interval_s,
+                          retention=(storage_from_settings(settings.media_root),
+                                     settings.privacy_retention_days))
     try:
         worker.work(with_scheduler=True)
     finally:

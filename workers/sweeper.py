@@ -14,9 +14,10 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from backend.media.storage import PhotoStorage
 from backend.models.base import utcnow
 from backend.queue import JobQueue
-from backend.services import deliveries, forwarding
+from backend.services import deliveries, forwarding, privacy
 from backend.services import photos as photo_service
 from backend.services.workflow import enqueue_deliveries
 
@@ -56,8 +57,15 @@ def pull(jobs: JobQueue) -> None:
     jobs.submit(forwarding.PULL_JOB, job_id="open311-pull", description="open311 pull")
 
 
+def retain(engine: Engine, storage: PhotoStorage, days: int) -> int:
+    """Remove personal data of reports closed longer than the retention period."""
+    with Session(engine) as session:
+        return len(privacy.retention_sweep(session, storage, days).report_ids)
+
+
 def start_sweeping(engine: Engine, jobs: JobQueue, interval_s: float = INTERVAL_S,
-                   dispatch_interval_s: float = 5.0) -> threading.Event:
+                   dispatch_interval_s: float = 5.0,
+                   retention: tuple[PhotoStorage, int] | None = None) -> threading.Event:
     """Dispatch notifications every `dispatch_interval_s` and sweep photos every
     `interval_s`, in a daemon thread; set the returned event to stop."""
     stop = threading.Event()
@@ -70,6 +78,8 @@ def start_sweeping(engine: Engine, jobs: JobQueue, interval_s: float = INTERVAL_
                 if time.monotonic() >= next_sweep:
                     sweep(engine, jobs)
                     pull(jobs)
+                    if retention is not None:
+                        retain(engine, *retention)
                     next_sweep = time.monotonic() + interval_s
             except Exception:  # keep going; the next round may succeed
                 log.exception("sweep failed")
