@@ -24,6 +24,7 @@ from backend.api import (
 from backend.api.cookie_sessions import LazyCookieSessionInterface
 from backend.api.errors import register_error_handlers
 from backend.api.json_provider import SafeJSONProvider
+from backend.api.rate_limits import install_rate_limits
 from backend.api.request_io import mark_localized_responses
 from backend.api.security_headers import install_security_headers
 from backend.city.config import load_city_config
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     install_security_headers(app)
+    install_rate_limits(app)
     mark_localized_responses(app)
     app.extensions["mm_openapi"] = openapi.build_spec(app)
     return app

@@ -115,6 +115,13 @@ class Settings:
         90, "Days after a report is closed until its reporter's and followers' e-mail, name, "
         "phone, push subscriptions and photo originals are removed."
     )
+    rate_limits_enabled: bool = _setting(True, "Apply the request rate limits below.")
+    rate_limit_reports: str = _setting(
+        "20/minute;200/hour", "New reports per address (Flask-Limiter syntax)."
+    )
+    rate_limit_photos: str = _setting("30/minute", "Photo uploads to reports per address.")
+    rate_limit_login: str = _setting("30/minute", "Login attempts per address.")
+    rate_limit_open311: str = _setting("120/minute", "Open311 POSTs per api_key (or address).")
     log_level: str = _setting("INFO", "Python log level.")
 
     @classmethod

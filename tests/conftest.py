@@ -86,6 +86,9 @@ def base_settings(database_url: str, workdir: Path, **overrides: object) -> Sett
         "data_dir": str(workdir),
         "secret_key": SECRET,
         "base_url": "http://mm.test",
+        # Most tests send many requests from one address; tests/backend/api/
+        # test_rate_limits.py turns the limits on.
+        "rate_limits_enabled": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

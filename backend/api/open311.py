@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, request
 from backend.api.context import jobs, photo_limits, session, settings, snapshot, storage
 from backend.api.open311_format import FORMATS, answer, error_answer
 from backend.api.presenters import photo_url
+from backend.api.rate_limits import api_key_or_address, limiter, open311_limit
 from backend.api.request_io import request_locale
 from backend.errors import DomainError, NotFound
 from backend.services import api_keys, open311
@@ -40,6 +41,15 @@ def open311_errors(handler: Callable[..., Response]) -> Callable[..., Response]:
         except DomainError as exc:
             return error_answer(fmt, exc)
     return wrapped
+
+
+@bp.errorhandler(429)
+def too_many(exc: Any) -> Response:
+    """Open311 clients get the limit in the spec's error format (Retry-After is added by the
+    limiter)."""
+    fmt = (request.view_args or {}).get("fmt", "json")
+    return answer(fmt if fmt in FORMATS else "json", "errors", [
+        {"code": 429, "description": f"Too many requests: {exc.description}"}], 429)
 
 
 def _city_code() -> str:
@@ -190,6 +200,7 @@ def _number(name: str) -> float | None:
 
 
 @bp.post("/requests.<fmt>")
+@limiter.limit(open311_limit, key_func=api_key_or_address)
 @open311_errors
 def create_request(fmt: str) -> Response:
     """Create a service request, routed exactly like one from our app."""

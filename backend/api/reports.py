@@ -7,6 +7,7 @@ from flask import Blueprint, Response, jsonify, request
 from backend.api.context import jobs, photo_limits, session, settings, snapshot, storage
 from backend.api.presenters import report_feature, report_view, uploaded_photo
 from backend.api.query_schemas import NearbyQuery, ReportListQuery, encode_cursor
+from backend.api.rate_limits import limiter, photos_limit, reports_limit
 from backend.api.request_io import (
     form_body,
     idempotency_key,
@@ -66,6 +67,7 @@ def _load_new_report(body: dict) -> tuple[dict, CitySnapshot]:
 
 
 @bp.post("/reports")
+@limiter.limit(reports_limit)
 def create_report() -> tuple[Response, int]:
     """Create a report.
     ---
@@ -236,6 +238,7 @@ def _feature_collection(rows: list, snap: CitySnapshot, next_cursor: str | None)
 
 
 @bp.post("/reports/<public_id>/photos")
+@limiter.limit(photos_limit)
 def add_photos(public_id: str) -> tuple[Response, int]:
     """Add photos to a report later.
     ---

@@ -7,6 +7,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from backend.api.context import session, settings
 from backend.api.docs import operation
+from backend.api.rate_limits import limiter, login_limit
 from backend.api.request_io import json_body, load, request_locale
 from backend.api.staff_presenters import user_view
 from backend.api.staff_session import (
@@ -40,6 +41,7 @@ def _no_store(response: Response) -> Response:
 
 
 @bp.post("/login")
+@limiter.limit(login_limit)
 @operation("post", "Staff login: sets the session cookie, answers the CSRF token",
            tag="staff", errors=(401, 422, 429))
 def login() -> Response:
