@@ -21,7 +21,10 @@ def operation(method: str, summary: str, *, tag: str, ok: dict[int, str] | None 
     """
     responses: dict[int, Any] = {code: {"description": text}
                                  for code, text in (ok or {200: "OK"}).items()}
-    responses.update({code: ERROR_REF for code in errors})
+    codes = set(errors)
+    if method in ("post", "put", "patch"):
+        codes |= {400, 413, 415}  # an unreadable, too large or wrongly typed body
+    responses.update({code: ERROR_REF for code in sorted(codes)})
     body: dict[str, Any] = {"summary": summary, "tags": [tag], "responses": responses}
     parameters: list[dict[str, Any]] = []
     if query:

@@ -256,9 +256,11 @@ def add_photos(public_id: str) -> tuple[Response, int]:
           multipart/form-data:
             schema:
               type: object
+              required: [photos]
               properties:
                 photos:
                   type: array
+                  minItems: 1
                   maxItems: 3
                   items: {type: string, format: binary}
       responses:
@@ -271,6 +273,7 @@ def add_photos(public_id: str) -> tuple[Response, int]:
         413: {$ref: '#/components/responses/Error'}
         415: {$ref: '#/components/responses/Error'}
         422: {$ref: '#/components/responses/Error'}
+        429: {$ref: '#/components/responses/Error'}
     """
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaType("Send photos as multipart/form-data.",
