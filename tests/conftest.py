@@ -252,3 +252,27 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"{name}: {counts['passed']} passed, {counts['failed']} failed, "
             f"{counts['skipped']} skipped"
         )
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[Any]:
+    """An S3-protocol server on loopback for the whole run."""
+    from tests.peers.s3_server import start_s3_server
+
+    server = start_s3_server()
+    yield server
+    server.server.stop()
+
+
+@pytest.fixture
+def s3_settings(s3_server: Any, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings overrides for photo storage in a fresh bucket of the S3 server."""
+    import uuid
+
+    from tests.peers.s3_server import ACCESS_KEY, REGION, SECRET_KEY
+
+    bucket = f"mm-{uuid.uuid4().hex[:12]}"
+    s3_server.create_bucket(bucket)
+    return {"storage": "s3", "s3_bucket": bucket, "s3_endpoint_url": s3_server.endpoint_url,
+            "s3_region": REGION, "s3_access_key": ACCESS_KEY, "s3_secret_key": SECRET_KEY,
+            "s3_prefix": "photos/"}

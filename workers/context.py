@@ -38,7 +38,7 @@ def job_context() -> JobContext:
     if _context is None or _context.pid != os.getpid():
         settings = _settings or Settings.from_env().with_secret()
         _context = JobContext(settings, make_engine(settings.database_url),
-                              storage_from_settings(settings.media_root), os.getpid())
+                              storage_from_settings(settings), os.getpid())
     return _context
 
 

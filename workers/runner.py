@@ -36,7 +36,7 @@ def run_worker(settings: Settings) -> None:
     worker = make_worker(settings)
     stop = start_sweeping(make_engine(settings.database_url), JobQueue(settings.redis_url),
                           dispatch_interval_s=settings.notify_dispatch_interval_s,
-                          retention=(storage_from_settings(settings.media_root),
+                          retention=(storage_from_settings(settings),
                                      settings.privacy_retention_days))
     try:
         worker.work(with_scheduler=True)

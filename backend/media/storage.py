@@ -1,4 +1,4 @@
-"""Where photo bytes live, behind one small interface (filesystem now, object storage later)."""
+"""Where photo bytes live, behind one small interface: the filesystem, or S3 (s3_storage)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class PhotoStorage(Protocol):
@@ -107,6 +107,12 @@ class FilesystemStorage:
         )
 
 
-def storage_from_settings(media_root: str) -> FilesystemStorage:
-    """The configured storage."""
-    return FilesystemStorage(media_root)
+def storage_from_settings(settings: Any) -> PhotoStorage:
+    """The configured storage: files under MM_MEDIA_ROOT, or an S3 bucket (MM_STORAGE=s3)."""
+    if settings.storage == "s3":
+        from backend.media.s3_storage import S3Storage
+
+        return S3Storage(settings.s3_bucket, endpoint_url=settings.s3_endpoint_url,
+                         region=settings.s3_region, access_key=settings.s3_access_key,
+                         secret_key=settings.s3_secret_key, prefix=settings.s3_prefix)
+    return FilesystemStorage(settings.media_root)
