@@ -263,7 +263,8 @@ def _pg_connect(conninfo: str, **kwargs):
     return psycopg.connect(conninfo, autocommit=True, connect_timeout=5, **kwargs)
 
 
-def start_postgis(base_dir: Path, *, durable: bool = False) -> RunningServer:
+def start_postgis(base_dir: Path, *, durable: bool = False, port: int | None = None
+                  ) -> RunningServer:
     """Start a private PostgreSQL+PostGIS server with data in ``base_dir/pgdata``.
 
     Creates database ``maengelmelder`` with extensions postgis and btree_gist.
@@ -319,8 +320,9 @@ def start_postgis(base_dir: Path, *, durable: bool = False) -> RunningServer:
 
         settings = _DURABLE_SETTINGS if durable else _TEST_SETTINGS
         last_error = ""
-        for _attempt in range(3):
-            port = free_port()
+        wanted_port = port
+        for _attempt in range(1 if wanted_port else 3):
+            port = wanted_port or free_port()
             argv: list[str | os.PathLike] = [
                 bindir / "postgres",
                 "-D", pgdata,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from backend.errors import DomainError, RateLimited
+from backend.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,22 @@ def register_error_handlers(app: Flask) -> None:
         )
         if status == 405 and exc.get_response().headers.get("Allow"):
             response.headers["Allow"] = exc.get_response().headers["Allow"]
+        return response, status
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(exc: Exception) -> tuple[Response, int]:
+        # The database went away (restart, failover) or is locked: nothing was written (the
+        # transaction is rolled back), and the client may simply try again.
+        log.warning("database unavailable: %s", str(exc).splitlines()[0][:200])
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection may be gone; the pool replaces it
+            db.session.remove()
+        response, status = error_response(
+            503, "database_unavailable",
+            "The service is briefly unavailable. Please try again in a few seconds.")
+        response.headers["Retry-After"] = "5"
         return response, status
 
     @app.errorhandler(Exception)

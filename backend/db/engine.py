@@ -30,7 +30,9 @@ def engine_options(database_url: str) -> dict[str, Any]:
     """Keyword arguments for `create_engine` (also handed to Flask-SQLAlchemy)."""
     if database_url.startswith("sqlite"):
         return {"module": sqlite_dbapi(), "connect_args": {"timeout": 30}}
-    return {"pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}
+    # pre_ping: after a database restart, stale pooled connections are replaced on checkout
+    # instead of failing one request each.
+    return {"pool_size": 10, "max_overflow": 10, "pool_recycle": 1800, "pool_pre_ping": True}
 
 
 def absolute_database_url(database_url: str) -> str:

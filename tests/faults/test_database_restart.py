@@ -1,0 +1,99 @@
+"""PostgreSQL restarted during a burst of reports: clean 503 answers with Retry-After, no 500,
+no partial rows; the service recovers without a restart of its own."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.app import create_app
+from backend.db.engine import make_engine
+from backend.models import Photo, Report, ReportEvent
+from backend.services.setup import initialize
+from tests import servers
+from tests.backend.api.helpers import report_body
+from tests.conftest import base_settings
+
+
+@pytest.fixture
+def own_postgis(tmp_path: Path) -> Any:
+    """A PostGIS server of this test alone (it is restarted)."""
+    reason = servers.postgis_unavailable_reason()
+    if reason:
+        if servers.servers_required():
+            pytest.fail(reason)
+        pytest.skip(reason)
+    server = servers.start_postgis(tmp_path / "pg")
+    yield server
+    server.stop()
+
+
+def _wait(condition: Any, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def _counts(url: str) -> tuple[int, int, int]:
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            return tuple(session.scalar(select(func.count()).select_from(model))  # type: ignore[return-value]
+                         for model in (Report, ReportEvent, Photo))
+    finally:
+        engine.dispose()
+
+
+def test_a_restart_during_a_burst_answers_503_and_recovers(
+    own_postgis: Any, tmp_path: Path, districts_file: Path, redis_url: str,
+) -> None:
+    url = own_postgis.url
+    settings = base_settings(url, tmp_path, redis_url=redis_url,
+                             districts_source=str(districts_file))
+    engine = make_engine(url)
+    initialize(engine, settings)
+    engine.dispose()
+    app = create_app(settings)
+    client = app.test_client()
+    answers: list[int] = []
+    stop = threading.Event()
+
+    def burst() -> None:
+        own = app.test_client()
+        while not stop.is_set():
+            response = own.post("/api/v1/reports", json=report_body())
+            answers.append(response.status_code)
+            if response.status_code == 503:
+                assert response.headers["Retry-After"] == "5"
+                assert response.get_json()["error"]["code"] == "database_unavailable"
+
+    threads = [threading.Thread(target=burst) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    _wait(lambda: answers.count(201) >= 20)
+    port = urlsplit(url.replace("postgresql+psycopg", "http")).port
+    own_postgis.stop()
+    _wait(lambda: answers.count(503) >= 5)
+    restarted = servers.start_postgis(Path(tmp_path / "pg"), port=port)
+    try:
+        # The service recovers by itself.
+        _wait(lambda: client.post("/api/v1/reports", json=report_body()).status_code == 201)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert set(answers) <= {201, 503}, sorted(set(answers))  # never a 500
+        created = answers.count(201) + 1
+        reports, events, photos = _counts(url)
+        assert reports == created  # every 201 is stored, nothing else: no partial rows
+        assert events == created and photos == 0
+    finally:
+        stop.set()
+        restarted.stop()
