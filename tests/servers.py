@@ -449,7 +449,7 @@ def redis_unavailable_reason() -> str | None:
     return None
 
 
-def start_redis(base_dir: Path) -> RunningServer:
+def start_redis(base_dir: Path, port: int | None = None) -> RunningServer:
     """Start a private, non-persistent redis-server; url ``redis://127.0.0.1:<port>/0``."""
     import redis
 
@@ -462,7 +462,7 @@ def start_redis(base_dir: Path) -> RunningServer:
     log = open(log_path, "ab")  # noqa: SIM115 - closed by stop()
     last_error = ""
     for _attempt in range(3):
-        port = free_port()
+        port = port or free_port()
         argv = [
             binary,
             "--bind", "127.0.0.1",
