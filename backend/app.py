@@ -12,6 +12,7 @@ from backend.api import (
     categories,
     health,
     media,
+    metrics,
     open311,
     openapi,
     opendata,
@@ -24,6 +25,7 @@ from backend.api import (
 from backend.api.cookie_sessions import LazyCookieSessionInterface
 from backend.api.errors import register_error_handlers
 from backend.api.json_provider import SafeJSONProvider
+from backend.api.metrics import install_metrics
 from backend.api.rate_limits import install_rate_limits
 from backend.api.request_io import mark_localized_responses
 from backend.api.security_headers import install_security_headers
@@ -66,11 +68,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         configure_engine(db.engine)
     for blueprint in (categories.bp, reports.bp, tracking.bp, media.bp, openapi.bp,
                       staff_auth.bp, staff_reports.bp, staff_admin.bp, analytics.bp,
-                      opendata.bp, open311.bp, health.bp, app_shell.bp):
+                      opendata.bp, open311.bp, health.bp, metrics.bp,
+                      app_shell.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     install_security_headers(app)
     install_rate_limits(app)
+    install_metrics(app)
     mark_localized_responses(app)
     app.extensions["mm_openapi"] = openapi.build_spec(app)
     return app

