@@ -34,7 +34,8 @@ BACKENDS = ("spatialite", "postgis")
 SECRET = "test-secret-key-not-for-production"
 
 
-def _unavailable(reason: str) -> None:
+def unavailable(reason: str) -> None:
+    """Skip locally, fail in CI: a server the test needs is missing."""
     if servers.servers_required():
         pytest.fail(f"{reason} (CI=true: a missing server is a failure)")
     pytest.skip(reason)
@@ -57,7 +58,7 @@ def _session_server(kind: str) -> Iterator[servers.RunningServer]:
     reason = (servers.postgis_unavailable_reason() if kind == "postgis"
               else servers.redis_unavailable_reason())
     if reason:
-        _unavailable(reason)
+        unavailable(reason)
     base = Path(tempfile.mkdtemp(prefix=f"mm-{kind}-"))
     server = servers.start_postgis(base) if kind == "postgis" else servers.start_redis(base)
     yield server

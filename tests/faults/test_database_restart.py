@@ -19,7 +19,7 @@ from backend.models import Photo, Report, ReportEvent
 from backend.services.setup import initialize
 from tests import servers
 from tests.backend.api.helpers import report_body
-from tests.conftest import base_settings
+from tests.conftest import base_settings, unavailable
 
 
 @pytest.fixture
@@ -27,9 +27,7 @@ def own_postgis(tmp_path: Path) -> Any:
     """A PostGIS server of this test alone (it is restarted)."""
     reason = servers.postgis_unavailable_reason()
     if reason:
-        if servers.servers_required():
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable(reason)
     server = servers.start_postgis(tmp_path / "pg")
     yield server
     server.stop()
