@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from flask import Flask, Response, jsonify
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -48,6 +49,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
+    # The hottest write goes to psycopg directly (backend.db.report_insert): its errors
+    # arrive unwrapped.
+    @app.errorhandler(psycopg.OperationalError)
+    @app.errorhandler(psycopg.InterfaceError)
     def database_unavailable(exc: Exception) -> tuple[Response, int]:
         # The database went away (restart, failover) or is locked: nothing was written (the
         # transaction is rolled back), and the client may simply try again.
