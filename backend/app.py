@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
 from backend.api import (
@@ -37,6 +35,7 @@ from backend.db.engine import (
     ensure_sqlite_dir,
 )
 from backend.extensions import db
+from backend.log_format import configure_logging
 from backend.media.storage import storage_from_settings
 from backend.queue import JobQueue
 from backend.settings import Settings
@@ -45,7 +44,7 @@ from backend.settings import Settings
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app from settings (from the environment when none are given)."""
     settings = (settings or Settings.from_env()).with_secret()
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     app = Flask(__name__)
     app.json_provider_class = SafeJSONProvider
     app.json = SafeJSONProvider(app)

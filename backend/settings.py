@@ -133,6 +133,9 @@ class Settings:
         "", "Bearer token for /metrics; empty: /metrics answers loopback clients only."
     )
     log_level: str = _setting("INFO", "Python log level.")
+    log_format: str = _setting(
+        "text", "`text` or `json` (one object per line); both without personal data."
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
