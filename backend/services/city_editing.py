@@ -150,6 +150,22 @@ def _existing_and_names(session: Session, model: type, kind: str, code: str,
     return row, updates
 
 
+def _store(session: Session, user: StaffUser, row: Any, updates: dict[str, Any], kind: str
+           ) -> Any:
+    """Apply the checked changes to a new or existing row, mark the configuration changed,
+    audit, commit."""
+    created = row.id is None
+    if created:
+        session.add(row)
+    for name, value in updates.items():
+        setattr(row, name, value)
+    bump_config_version(session)
+    _audit(session, user, f"{'create' if created else 'change'}_{kind}",
+           {"code": row.code, "fields": sorted(updates)})
+    session.commit()
+    return row
+
+
 def save_category(session: Session, user: StaffUser, code: str, values: dict[str, Any], *,
                   create: bool) -> Category:
     """Create or change a category (codes never change; deactivate instead of deleting)."""
@@ -180,16 +196,8 @@ def save_category(session: Session, user: StaffUser, code: str, values: dict[str
     if category is None:
         position = len(list(session.scalars(select(Category.id))))
         category = Category(code=code, position=position, icon=None, active=True,
-                            description_de="", description_en="", **updates)
-        session.add(category)
-    else:
-        for name, value in updates.items():
-            setattr(category, name, value)
-    bump_config_version(session)
-    _audit(session, user, "create_category" if create else "change_category",
-           {"code": code, "fields": sorted(updates)})
-    session.commit()
-    return category
+                            description_de="", description_en="")
+    return _store(session, user, category, updates, "category")
 
 
 def save_department(session: Session, user: StaffUser, code: str, values: dict[str, Any], *,
@@ -211,13 +219,5 @@ def save_department(session: Session, user: StaffUser, code: str, values: dict[s
     if problems:
         raise InvalidInput("The department is invalid.", problems)
     if department is None:
-        department = Department(code=code, active=True, **updates)
-        session.add(department)
-    else:
-        for name, value in updates.items():
-            setattr(department, name, value)
-    bump_config_version(session)
-    _audit(session, user, "create_department" if create else "change_department",
-           {"code": code, "fields": sorted(updates)})
-    session.commit()
-    return department
+        department = Department(code=code, active=True)
+    return _store(session, user, department, updates, "department")
