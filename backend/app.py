@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend.api import (
     analytics,
@@ -76,4 +77,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     install_metrics(app)
     mark_localized_responses(app)
     app.extensions["mm_openapi"] = openapi.build_spec(app)
+    if settings.proxy_hops > 0:
+        # Client address (rate limits, /metrics), scheme and host as the proxy saw them; only
+        # the hops we run are trusted, so a client cannot forge its address.
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from sqlalchemy.orm import Session
@@ -363,11 +364,63 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option("--no-scheduler", is_flag=True,
+              help="Leave the scheduler to `maengelmelder scheduler` (scaled-out setups).")
+def worker(no_scheduler: bool) -> None:
     """Run a background-job worker (rq) until stopped."""
     from workers.runner import run_worker
 
-    run_worker(_settings())
+    run_worker(_settings(), with_scheduler=not no_scheduler)
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the scheduler until stopped: hands out the notification and forwarding outboxes,
+    re-queues lost work, pulls Open311 statuses, applies retention. Run one per city."""
+    from workers.runner import run_scheduler
+
+    run_scheduler(_settings())
+
+
+@main.command()
+@click.argument("process", type=click.Choice(["web", "worker", "scheduler"]))
+@click.option("--url", default="http://127.0.0.1:8000/healthz", show_default=True,
+              help="What `web` asks.")
+def healthcheck(process: str, url: str) -> None:
+    """Exit 0 when this machine's PROCESS is alive, 1 (with the reason) otherwise; for
+    container health checks."""
+    import urllib.request
+
+    from workers.health import scheduler_problem, worker_problem
+    from workers.runner import scheduler_heartbeat
+
+    settings = Settings.from_env()
+    problem: str | None
+    if process == "web":
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
+                problem = None if response.status == 200 else f"HTTP {response.status}"
+        except OSError as exc:
+            problem = f"{url}: {exc}"
+    elif process == "worker":
+        problem = worker_problem(settings.redis_url)
+    else:
+        problem = scheduler_problem(scheduler_heartbeat(settings))
+    if problem:
+        click.echo(f"unhealthy: {problem}", err=True)
+        sys.exit(1)
+    click.echo("ok")
+
+
+@main.command("collect-static")
+@click.argument("directory", type=click.Path(file_okay=False))
+def collect_static(directory: str) -> None:
+    """Copy the files a reverse proxy may serve itself (app modules, styles, icons and the
+    public map-library files) into DIRECTORY, under their URL paths, each with a .gz twin."""
+    from backend.static_files import collect
+
+    count = collect(_settings(), Path(directory))
+    click.echo(f"{count} files in {directory}")
 
 
 if __name__ == "__main__":  # pragma: no cover

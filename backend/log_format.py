@@ -1,8 +1,10 @@
-"""Log lines as JSON (MM_LOG_FORMAT=json) or text, never with personal data: tracking tokens,
-e-mail addresses, API keys and bearer tokens are redacted from every message."""
+"""Log lines as JSON (MM_LOG_FORMAT=json) or text, never with personal data or secrets:
+tracking and unsubscribe tokens, e-mail addresses, API keys, bearer tokens and passwords
+(also inside URLs) are redacted from every message; client addresses are shortened."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import re
@@ -10,12 +12,27 @@ import sys
 from datetime import UTC, datetime
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-SECRETS = re.compile(r"((?:/track/|token=|tracking_token=|api_key=|Bearer )\s*)[^\s&/?,\"']+")
+SECRETS = re.compile(
+    r"((?:/track/|/unsubscribe/|\bBearer\s+|(?<![\w-])(?:token|tracking_token|api_key|password)"
+    r"=)\s*)[^\s&/?,;\"']+")
+URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s/]+@", re.IGNORECASE)
 
 
 def scrub(text: str) -> str:
-    """The text without e-mail addresses, tracking tokens, keys and bearer tokens."""
+    """The text without e-mail addresses, tokens, keys and passwords."""
+    text = URL_PASSWORD.sub(r"\1[redacted]@", text)
     return EMAIL.sub("[e-mail]", SECRETS.sub(r"\1[redacted]", text))
+
+
+def anonymize_ip(address: str) -> str:
+    """An IPv4 address without its last byte, an IPv6 address cut to its /48 network (the
+    usual German practice for logs); anything else unchanged."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
 
 
 class ScrubbingFormatter(logging.Formatter):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -13,25 +12,21 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
+from backend.log_format import anonymize_ip, scrub
 from backend.settings import Settings
-
-TOKEN_IN_PATH = re.compile(r"(/track/)[^/?\s]+")
-TOKEN_IN_QUERY = re.compile(r"((?:^|[?&])(?:token|tracking_token)=)[^&\s]+")
-
-
-def redact(text: str) -> str:
-    """Remove tracking tokens from a request line, path or query string."""
-    return TOKEN_IN_QUERY.sub(r"\1[redacted]", TOKEN_IN_PATH.sub(r"\1[redacted]", text))
 
 
 class RedactingLogger(Logger):
-    """gunicorn's access log, without tracking tokens (they grant access to a report)."""
+    """gunicorn's access log without tracking tokens (they grant access to a report) or other
+    secrets, and with client addresses shortened (they are personal data)."""
 
     def atoms(self, resp: Any, req: Any, environ: dict, request_time: Any) -> dict:
         atoms = super().atoms(resp, req, environ, request_time)
         # Every atom, not just the request line: headers and environ values ({raw_uri}e,
         # {referer}i, …) carry the path too, and any log format may use them.
-        return {k: redact(v) if isinstance(v, str) else v for k, v in atoms.items()}
+        atoms = {k: scrub(v) if isinstance(v, str) else v for k, v in atoms.items()}
+        atoms["h"] = anonymize_ip(atoms.get("h", "-"))
+        return atoms
 
 
 class WebServer(BaseApplication):

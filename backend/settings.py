@@ -8,16 +8,19 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from backend.log_format import scrub
+
 BUNDLED_CITY_CONFIG = Path(__file__).resolve().parent / "city" / "munich-demo.yaml"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def _setting(default: Any, doc: str) -> Any:
-    """Declare a setting with its default and its one-line description."""
-    return field(default=default, metadata={"doc": doc})
+def _setting(default: Any, doc: str, *, secret: bool = False) -> Any:
+    """Declare a setting with its default and its one-line description; a secret one never
+    shows in `repr()` (nor, thus, in a log line or traceback)."""
+    return field(default=default, metadata={"doc": doc, "secret": secret})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Settings:
     """Everything configurable, each field read from `MM_<FIELD NAME IN CAPITALS>`."""
 
@@ -35,7 +38,7 @@ class Settings:
     s3_endpoint_url: str = _setting("", "S3 endpoint (MinIO, Ceph, …); empty: AWS.")
     s3_region: str = _setting("", "S3 region; empty: the SDK's default.")
     s3_access_key: str = _setting("", "S3 access key; empty: the SDK's credential chain.")
-    s3_secret_key: str = _setting("", "S3 secret key (never logged).")
+    s3_secret_key: str = _setting("", "S3 secret key (never logged).", secret=True)
     s3_prefix: str = _setting("", "Prefix of every object key, e.g. `maengelmelder/`.")
     city_config: str = _setting(
         str(BUNDLED_CITY_CONFIG),
@@ -50,6 +53,7 @@ class Settings:
         "",
         "Secret for signing and token derivation; empty: generated once and kept in "
         "`var/secret_key`.",
+        secret=True,
     )
     base_url: str = _setting(
         "http://127.0.0.1:8000", "Public base URL, used in links sent to reporters."
@@ -72,7 +76,7 @@ class Settings:
     smtp_host: str = _setting("", "SMTP server for e-mail notifications; empty: no e-mail.")
     smtp_port: int = _setting(25, "SMTP port.")
     smtp_username: str = _setting("", "SMTP user name (empty: no login).")
-    smtp_password: str = _setting("", "SMTP password.")
+    smtp_password: str = _setting("", "SMTP password.", secret=True)
     smtp_starttls: bool = _setting(False, "Use STARTTLS with the SMTP server.")
     mail_from: str = _setting(
         "Mängelmelder <noreply@localhost>", "Sender address of notification e-mails."
@@ -129,13 +133,29 @@ class Settings:
     rate_limit_photos: str = _setting("30/minute", "Photo uploads to reports per address.")
     rate_limit_login: str = _setting("30/minute", "Login attempts per address.")
     rate_limit_open311: str = _setting("120/minute", "Open311 POSTs per api_key (or address).")
+    proxy_hops: int = _setting(
+        0, "Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host headers are "
+        "trusted (1 behind the bundled nginx); 0: none, the headers are ignored.",
+    )
     metrics_token: str = _setting(
-        "", "Bearer token for /metrics; empty: /metrics answers loopback clients only."
+        "", "Bearer token for /metrics; empty: /metrics answers loopback clients only.",
+        secret=True,
     )
     log_level: str = _setting("INFO", "Python log level.")
     log_format: str = _setting(
         "text", "`text` or `json` (one object per line); both without personal data."
     )
+
+    def __repr__(self) -> str:
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.metadata["secret"] and value:
+                value = "[redacted]"
+            elif isinstance(value, str):
+                value = scrub(value)  # passwords inside the database and Redis URLs
+            shown.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -1,6 +1,12 @@
-"""Run an rq worker on our queues with the JSON serializer, plus the lost-work sweeper."""
+"""Run an rq worker on our queues with the JSON serializer, and the scheduler (in the
+worker for the embedded setup, or as its own process when workers are scaled out)."""
 
 from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
 
 from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
@@ -10,7 +16,7 @@ from backend.media.storage import storage_from_settings
 from backend.queue import QUEUE_NAMES, JobQueue, redis_connection
 from backend.settings import Settings
 from workers.context import configure
-from workers.sweeper import start_sweeping
+from workers.sweeper import run_schedule, start_sweeping
 
 
 def make_worker(settings: Settings, connection: object | None = None) -> Worker:
@@ -31,14 +37,44 @@ def make_worker(settings: Settings, connection: object | None = None) -> Worker:
     return SimpleWorker(list(QUEUE_NAMES), connection=conn, serializer=JSONSerializer)
 
 
-def run_worker(settings: Settings) -> None:
-    """Work until stopped (SIGTERM finishes the current job first), sweeping meanwhile."""
+def run_worker(settings: Settings, *, with_scheduler: bool = True) -> None:
+    """Work until stopped (SIGTERM finishes the current job first); with the scheduler in a
+    thread unless it runs as its own process (`maengelmelder scheduler`)."""
     worker = make_worker(settings)
-    stop = start_sweeping(make_engine(settings.database_url), JobQueue(settings.redis_url),
-                          dispatch_interval_s=settings.notify_dispatch_interval_s,
-                          retention=(storage_from_settings(settings),
-                                     settings.privacy_retention_days))
+    stop = None
+    if with_scheduler:
+        stop = start_sweeping(make_engine(settings.database_url), JobQueue(settings.redis_url),
+                              dispatch_interval_s=settings.notify_dispatch_interval_s,
+                              retention=_retention(settings))
     try:
+        # rq's own scheduler moves delayed jobs (retries with backoff) to their queues; it
+        # takes a lock in Redis, so one worker of many does it at a time.
         worker.work(with_scheduler=True)
     finally:
+        if stop is not None:
+            stop.set()
+
+
+def scheduler_heartbeat(settings: Settings) -> Path:
+    """The file the scheduler touches after every round (read by its health check)."""
+    return Path(settings.data_dir) / "scheduler.alive"
+
+
+def run_scheduler(settings: Settings) -> None:
+    """The scheduler in the foreground until SIGTERM or SIGINT."""
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    heartbeat = scheduler_heartbeat(settings)
+    heartbeat.parent.mkdir(parents=True, exist_ok=True)
+    run_schedule(make_engine(settings.database_url), JobQueue(settings.redis_url), stop,
+                 dispatch_interval_s=settings.notify_dispatch_interval_s,
+                 retention=_retention(settings), heartbeat=heartbeat)
+
+
+def _retention(settings: Settings) -> tuple:
+    return storage_from_settings(settings), settings.privacy_retention_days

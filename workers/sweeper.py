@@ -1,4 +1,6 @@
-"""Find work the queue lost (Redis restarted, a worker died) and hand it out again.
+"""The scheduler: find work the queue lost (Redis restarted, a worker died) and hand it
+out again; dispatch the notification and forwarding outboxes; pull Open311 statuses; apply
+retention.
 
 The database is the record of what still has to be done; Redis only carries the jobs. Jobs
 are idempotent, so handing one out twice costs time, never correctness.
@@ -10,6 +12,7 @@ import logging
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -63,27 +66,41 @@ def retain(engine: Engine, storage: PhotoStorage, days: int) -> int:
         return len(privacy.retention_sweep(session, storage, days).report_ids)
 
 
+def run_schedule(engine: Engine, jobs: JobQueue, stop: threading.Event, *,
+                 interval_s: float = INTERVAL_S, dispatch_interval_s: float = 5.0,
+                 retention: tuple[PhotoStorage, int] | None = None,
+                 heartbeat: Path | None = None) -> None:
+    """Dispatch notifications and forwardings every `dispatch_interval_s`; sweep photos,
+    pull Open311 statuses and apply retention every `interval_s`; until `stop` is set.
+
+    Touches `heartbeat` after every round that reached the database, so a health check can
+    tell a looping scheduler from a stuck one.
+    """
+    next_sweep = 0.0
+    while not stop.is_set():
+        try:
+            dispatch(engine, jobs)
+            if time.monotonic() >= next_sweep:
+                sweep(engine, jobs)
+                pull(jobs)
+                if retention is not None:
+                    retain(engine, *retention)
+                next_sweep = time.monotonic() + interval_s
+            if heartbeat is not None:
+                heartbeat.touch()
+        except Exception:  # keep going; the next round may succeed
+            log.exception("sweep failed")
+        stop.wait(dispatch_interval_s)
+
+
 def start_sweeping(engine: Engine, jobs: JobQueue, interval_s: float = INTERVAL_S,
                    dispatch_interval_s: float = 5.0,
                    retention: tuple[PhotoStorage, int] | None = None) -> threading.Event:
-    """Dispatch notifications every `dispatch_interval_s` and sweep photos every
-    `interval_s`, in a daemon thread; set the returned event to stop."""
+    """`run_schedule` in a daemon thread (the embedded setup's worker); set the returned
+    event to stop."""
     stop = threading.Event()
-
-    def loop() -> None:
-        next_sweep = 0.0
-        while not stop.is_set():
-            try:
-                dispatch(engine, jobs)
-                if time.monotonic() >= next_sweep:
-                    sweep(engine, jobs)
-                    pull(jobs)
-                    if retention is not None:
-                        retain(engine, *retention)
-                    next_sweep = time.monotonic() + interval_s
-            except Exception:  # keep going; the next round may succeed
-                log.exception("sweep failed")
-            stop.wait(dispatch_interval_s)
-
-    threading.Thread(target=loop, name="mm-sweeper", daemon=True).start()
+    threading.Thread(target=run_schedule, name="mm-sweeper", daemon=True, args=(
+        engine, jobs, stop), kwargs={"interval_s": interval_s,
+                                     "dispatch_interval_s": dispatch_interval_s,
+                                     "retention": retention}).start()
     return stop

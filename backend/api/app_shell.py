@@ -19,18 +19,10 @@ from backend.api.context import session, settings, snapshot
 from backend.api.request_io import request_locale
 from backend.errors import NotFound
 from backend.services import deliveries
+from backend.static_files import VENDOR_FILES
 
 bp = Blueprint("app_shell", __name__)
 
-# Only these files of the npm packages are public, under /vendor/<name>/.
-VENDOR_FILES = {
-    "leaflet": ("leaflet/dist", {"leaflet.js", "leaflet.css", "images/marker-icon.png",
-                                 "images/marker-icon-2x.png", "images/marker-shadow.png",
-                                 "images/layers.png", "images/layers-2x.png"}),
-    "markercluster": ("leaflet.markercluster/dist", {
-        "leaflet.markercluster.js", "MarkerCluster.css", "MarkerCluster.Default.css"}),
-    "heat": ("leaflet.heat/dist", {"leaflet-heat.js"}),
-}
 mimetypes.add_type("application/manifest+json", ".webmanifest")
 mimetypes.add_type("text/javascript", ".js")
 

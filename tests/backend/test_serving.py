@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from gunicorn.config import Config
 
-from backend.serving import RedactingLogger, gunicorn_options, redact
+from backend.log_format import anonymize_ip, scrub
+from backend.serving import RedactingLogger, gunicorn_options
 
 TOKEN = "Xk3vQ9-pL_2mZr8sT4wYb7nC1dE6fG0h"
 
@@ -29,12 +30,19 @@ TOKEN = "Xk3vQ9-pL_2mZr8sT4wYb7nC1dE6fG0h"
          "https://mm.example/api/v1/track/[redacted]"),
         (f"GET /api/v1/track/{TOKEN}?token={TOKEN} HTTP/1.1",
          "GET /api/v1/track/[redacted]?token=[redacted] HTTP/1.1"),
+        (f"GET /api/v1/unsubscribe/{TOKEN} HTTP/1.1",
+         "GET /api/v1/unsubscribe/[redacted] HTTP/1.1"),
+        ("connecting to postgresql+psycopg://mm:s3cr3t@db:5432/mm",
+         "connecting to postgresql+psycopg://mm:[redacted]@db:5432/mm"),
+        ("redis://:s3cr3t@redis:6379/0", "redis://:[redacted]@redis:6379/0"),
+        ("host=db password=s3cr3t dbname=mm", "host=db password=[redacted] dbname=mm"),
     ],
     ids=["request-line", "path-with-query", "query-with-question-mark", "bare-query",
-         "token-last", "tracking_token", "sub-path", "referer-url", "path-and-query"],
+         "token-last", "tracking_token", "sub-path", "referer-url", "path-and-query",
+         "unsubscribe", "database-url", "redis-url", "conninfo"],
 )
 def test_redact_removes_tracking_tokens(text: str, expected: str) -> None:
-    assert redact(text) == expected
+    assert scrub(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -49,7 +57,7 @@ def test_redact_removes_tracking_tokens(text: str, expected: str) -> None:
     ],
 )
 def test_redact_leaves_other_text_alone(text: str) -> None:
-    assert redact(text) == text
+    assert scrub(text) == text
 
 
 def _logger() -> RedactingLogger:
@@ -90,7 +98,7 @@ def test_the_access_log_atoms_of_the_standard_format_hold_no_token() -> None:
     assert atoms["q"] == "token=[redacted]&lang=de"
     assert atoms["f"] == "https://mm.test/track/[redacted]"
     assert atoms["s"] == "200"
-    assert atoms["h"] == "192.0.2.7"
+    assert atoms["h"] == "192.0.2.0"  # shortened: addresses are personal data
 
 
 def test_no_access_log_atom_holds_the_token() -> None:
@@ -136,3 +144,11 @@ def test_the_server_uses_the_redacting_logger() -> None:
     assert options["accesslog"] == "-"
     assert options["bind"] == "127.0.0.1:8000"
     assert options["workers"] == 2
+
+
+@pytest.mark.parametrize(("address", "logged"), [
+    ("192.0.2.7", "192.0.2.0"), ("2001:db8:abcd:12:1:2:3:4", "2001:db8:abcd::"),
+    ("::1", "::"), ("-", "-"), ("unix:/run/gunicorn.sock", "unix:/run/gunicorn.sock"),
+])
+def test_client_addresses_are_shortened(address: str, logged: str) -> None:
+    assert anonymize_ip(address) == logged

@@ -72,3 +72,23 @@ def test_without_redis_reports_are_still_accepted(app_with: Any) -> None:
     client = app.test_client()
     for _ in range(3):
         assert client.post("/api/v1/reports", json=report_body()).status_code == 201
+
+
+def _post_from(client: Any, forwarded_for: str) -> int:
+    return client.post("/api/v1/reports", json=report_body(),
+                       headers={"X-Forwarded-For": forwarded_for}).status_code
+
+
+def test_behind_the_proxy_each_client_address_has_its_own_limit(app_with: Any) -> None:
+    # nginx appends the address it saw to X-Forwarded-For; with one trusted hop only that
+    # last entry counts, so a client cannot pick its own address by sending the header.
+    client = _limited(app_with, proxy_hops=1).test_client()
+    assert [_post_from(client, "198.51.100.1") for _ in range(3)] == [201, 201, 429]
+    assert _post_from(client, "198.51.100.2") == 201
+    assert _post_from(client, "203.0.113.9, 198.51.100.1") == 429  # forged first entry
+
+
+def test_without_a_trusted_proxy_the_forwarded_header_is_ignored(app_with: Any) -> None:
+    client = _limited(app_with).test_client()
+    statuses = [_post_from(client, f"198.51.100.{n}") for n in range(3)]
+    assert statuses == [201, 201, 429]
