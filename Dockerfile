@@ -1,5 +1,21 @@
-# Mängelmelder web app and worker image (production setup is completed in the production issue).
-FROM python:3.11-slim-bookworm
+# syntax=docker/dockerfile:1
+# Mängelmelder images, built by docker-compose.yml:
+#   target `app`   - the web app (gunicorn), the rq workers and the scheduler (one image);
+#   target `proxy` - nginx with our configuration and the static files it serves itself.
+
+# ---- the map libraries, pinned by package-lock.json (served by us, never from a CDN) ----
+FROM node:20-bookworm-slim AS assets
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# ---- the application ----
+FROM python:3.11-slim-bookworm AS app
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+# SpatiaLite only for the embedded database (`docker run` without PostGIS for a quick look).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libsqlite3-mod-spatialite \
  && rm -rf /var/lib/apt/lists/*
@@ -8,8 +24,43 @@ COPY setup.cfg pyproject.toml README.md ./
 COPY backend ./backend
 COPY workers ./workers
 COPY geo ./geo
-RUN pip install --no-cache-dir .
-RUN useradd --system --home /app maengelmelder
+COPY pwa ./pwa
+COPY --from=assets /src/node_modules ./node_modules
+# Editable, so that the code runs from /app beside pwa/ and node_modules/ (the default
+# MM_PWA_ROOT and MM_VENDOR_ROOT).
+RUN pip install -e . \
+ && useradd --system --home-dir /app --shell /usr/sbin/nologin maengelmelder \
+ && mkdir -p /app/var /media \
+ && chown maengelmelder /app/var /media
+ENV MM_DATA_DIR=/app/var \
+    MM_MEDIA_ROOT=/media \
+    MM_LOG_FORMAT=json \
+    MM_PROXY_HOPS=1
 USER maengelmelder
 EXPOSE 8000
-CMD ["gunicorn", "--workers", "2", "--bind", "0.0.0.0:8000", "backend.app:create_app()"]
+CMD ["maengelmelder", "serve", "--host", "0.0.0.0", "--port", "8000", "--no-worker"]
+
+# ---- the files nginx serves itself ----
+FROM app AS static
+RUN maengelmelder collect-static /app/var/static
+
+# ---- the reverse proxy ----
+FROM nginx:1.27-bookworm AS proxy
+COPY deploy/nginx/default.conf.template /etc/nginx/templates/default.conf.template
+COPY deploy/nginx/mm-proxy.conf deploy/nginx/mm-static-headers.conf /etc/nginx/
+COPY --from=static /app/var/static /srv/static
+ENV MM_WEB_UPSTREAM=web:8000 \
+    MM_STATIC_ROOT=/srv/static \
+    MM_ACME_ROOT=/var/www/acme \
+    MM_HTTP_PORT=80 \
+    MM_HTTPS_PORT=443 \
+    MM_CLIENT_MAX_BODY=64m \
+    MM_ACCESS_LOG=/dev/stdout \
+    MM_ERROR_LOG=/dev/stderr \
+    MM_TLS_CERTIFICATE=/etc/mm-tls/fullchain.pem \
+    MM_TLS_CERTIFICATE_KEY=/etc/mm-tls/privkey.pem \
+    NGINX_ENVSUBST_FILTER=^MM_
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /var/www/acme

@@ -14,9 +14,18 @@ from backend.db.engine import make_engine
 from backend.errors import DomainError
 from backend.settings import Settings, describe_settings
 
+PLACEHOLDER = "change-me"
+
 
 def _settings() -> Settings:
-    return Settings.from_env().with_secret()
+    settings = Settings.from_env()
+    unset = [f"MM_{name.upper()}" for name, value in vars(settings).items()
+             if isinstance(value, str) and PLACEHOLDER in value]
+    if unset:
+        click.echo(f"Error: replace the placeholder '{PLACEHOLDER}' in {', '.join(unset)} "
+                   "(see deploy/example.env).", err=True)
+        sys.exit(1)
+    return settings.with_secret()
 
 
 def _fail(exc: DomainError) -> None:
@@ -419,7 +428,7 @@ def collect_static(directory: str) -> None:
     public map-library files) into DIRECTORY, under their URL paths, each with a .gz twin."""
     from backend.static_files import collect
 
-    count = collect(_settings(), Path(directory))
+    count = collect(Settings.from_env(), Path(directory))
     click.echo(f"{count} files in {directory}")
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.config import Config
 from gunicorn.glogging import Logger
 
-from backend.log_format import anonymize_ip, scrub
+from backend.log_format import JsonFormatter, anonymize_ip, scrub
 from backend.settings import Settings
 
 
@@ -27,6 +30,28 @@ class RedactingLogger(Logger):
         atoms = {k: scrub(v) if isinstance(v, str) else v for k, v in atoms.items()}
         atoms["h"] = anonymize_ip(atoms.get("h", "-"))
         return atoms
+
+
+class JsonLinesLogger(RedactingLogger):
+    """gunicorn's logs as JSON lines (MM_LOG_FORMAT=json), like the app's: the access log
+    (redacted as above) and gunicorn's own messages."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
+
+    def access(self, resp: Any, req: Any, environ: dict, request_time: Any) -> None:
+        if not self.access_log_enabled:
+            return
+        atoms = self.atoms(resp, req, environ, request_time)
+        self.access_log.info(json.dumps({
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": "INFO", "logger": "gunicorn.access", "client": atoms["h"],
+            "method": atoms["m"], "path": atoms["U"], "query": atoms["q"],
+            "status": atoms["s"], "bytes": atoms["B"],
+            "seconds": round(request_time.total_seconds(), 4),
+        }, ensure_ascii=False))
 
 
 class WebServer(BaseApplication):
@@ -47,17 +72,23 @@ class WebServer(BaseApplication):
         return create_app(self.settings)
 
 
-def gunicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
+def gunicorn_options(host: str, port: int, workers: int, log_format: str = "text"
+                     ) -> dict[str, Any]:
     """Our gunicorn configuration (also used by the intake benchmark)."""
-    return {
+    options: dict[str, Any] = {
         "bind": f"{host}:{port}",
         "workers": workers,
         "worker_class": "sync",
         "accesslog": "-",
-        "logger_class": RedactingLogger,
+        "logger_class": JsonLinesLogger if log_format == "json" else RedactingLogger,
         "timeout": 60,
         "graceful_timeout": 20,
     }
+    if "control_socket_disable" in Config().settings:
+        # gunicorn ≥ 25 opens a control socket in $HOME, which two servers on one host (or
+        # a read-only home in a container) trip over; we do not use it.
+        options["control_socket_disable"] = True
+    return options
 
 
 def serve_forever(settings: Settings, *, host: str, port: int, workers: int,
@@ -80,7 +111,8 @@ def serve_forever(settings: Settings, *, host: str, port: int, workers: int,
             [sys.executable, "-m", "backend.cli", "worker"], env=env
         )
     try:
-        WebServer(settings, gunicorn_options(host, port, workers)).run()
+        WebServer(settings, gunicorn_options(host, port, workers,
+                                                     settings.log_format)).run()
     finally:
         if worker_process is not None:
             worker_process.terminate()

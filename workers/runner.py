@@ -12,6 +12,7 @@ from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 
 from backend.db.engine import make_engine
+from backend.log_format import configure_logging
 from backend.media.storage import storage_from_settings
 from backend.queue import QUEUE_NAMES, JobQueue, redis_connection
 from backend.settings import Settings
@@ -40,6 +41,7 @@ def make_worker(settings: Settings, connection: object | None = None) -> Worker:
 def run_worker(settings: Settings, *, with_scheduler: bool = True) -> None:
     """Work until stopped (SIGTERM finishes the current job first); with the scheduler in a
     thread unless it runs as its own process (`maengelmelder scheduler`)."""
+    configure_logging(settings.log_level, settings.log_format)  # rq's lines too, scrubbed
     worker = make_worker(settings)
     stop = None
     if with_scheduler:
@@ -62,6 +64,7 @@ def scheduler_heartbeat(settings: Settings) -> Path:
 
 def run_scheduler(settings: Settings) -> None:
     """The scheduler in the foreground until SIGTERM or SIGINT."""
+    configure_logging(settings.log_level, settings.log_format)
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:

@@ -369,3 +369,11 @@ def test_apikeys_create_and_revoke(database_url: str, tmp_path: Path) -> None:
             check_api_key(session, key)
     finally:
         engine.dispose()
+
+
+def test_a_placeholder_from_the_example_env_file_is_refused(tmp_path: Path) -> None:
+    env = _env(f"sqlite:///{tmp_path}/db.sqlite", tmp_path, MM_SECRET_KEY="change-me",
+               MM_SMTP_PASSWORD="change-me")
+    result = CliRunner().invoke(main, ["users", "list"], env=env)
+    assert result.exit_code == 1
+    assert "MM_SECRET_KEY, MM_SMTP_PASSWORD" in result.output

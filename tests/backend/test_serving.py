@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 from types import SimpleNamespace
@@ -11,7 +12,7 @@ import pytest
 from gunicorn.config import Config
 
 from backend.log_format import anonymize_ip, scrub
-from backend.serving import RedactingLogger, gunicorn_options
+from backend.serving import JsonLinesLogger, RedactingLogger, gunicorn_options
 
 TOKEN = "Xk3vQ9-pL_2mZr8sT4wYb7nC1dE6fG0h"
 
@@ -152,3 +153,19 @@ def test_the_server_uses_the_redacting_logger() -> None:
 ])
 def test_client_addresses_are_shortened(address: str, logged: str) -> None:
     assert anonymize_ip(address) == logged
+
+
+def test_json_access_lines_are_redacted_and_parse() -> None:
+    options = gunicorn_options("127.0.0.1", 8000, 2, "json")
+    assert options["logger_class"] is JsonLinesLogger
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    logger = JsonLinesLogger(cfg)
+    captured = _Lines()
+    logger.access_log.handlers = [captured]
+    logger.access(*_track_request(), timedelta(milliseconds=12))
+    entry = json.loads(captured.lines[0])
+    assert entry["path"] == "/api/v1/track/[redacted]"
+    assert entry["query"] == "token=[redacted]&lang=de"
+    assert entry["client"] == "192.0.2.0" and entry["status"] == "200"
+    assert entry["seconds"] == 0.012 and TOKEN not in captured.lines[0]
