@@ -21,6 +21,7 @@ from backend.api import (
     staff_reports,
     tracking,
 )
+from backend.api.context import close_read_session
 from backend.api.cookie_sessions import LazyCookieSessionInterface
 from backend.api.errors import register_error_handlers
 from backend.api.json_provider import SafeJSONProvider
@@ -34,6 +35,8 @@ from backend.db.engine import (
     configure_engine,
     engine_options,
     ensure_sqlite_dir,
+    make_engine,
+    read_only_options,
 )
 from backend.extensions import db
 from backend.log_format import configure_logging
@@ -63,6 +66,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["mm_storage"] = storage_from_settings(settings)
     app.extensions["mm_jobs"] = JobQueue(settings.redis_url)
     ensure_sqlite_dir(database_url)
+    if settings.database_read_url:
+        app.extensions["mm_read_engine"] = make_engine(settings.database_read_url,
+                                                       **read_only_options(settings.database_read_url))
+        app.teardown_appcontext(close_read_session)
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)

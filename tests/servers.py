@@ -263,8 +263,8 @@ def _pg_connect(conninfo: str, **kwargs):
     return psycopg.connect(conninfo, autocommit=True, connect_timeout=5, **kwargs)
 
 
-def start_postgis(base_dir: Path, *, durable: bool = False, port: int | None = None
-                  ) -> RunningServer:
+def start_postgis(base_dir: Path, *, durable: bool = False, port: int | None = None,
+                  standby: bool = False) -> RunningServer:
     """Start a private PostgreSQL+PostGIS server with data in ``base_dir/pgdata``.
 
     Creates database ``maengelmelder`` with extensions postgis and btree_gist.
@@ -356,8 +356,10 @@ def start_postgis(base_dir: Path, *, durable: bool = False, port: int | None = N
         raise
 
     atexit.register(server.stop)
+    url = f"postgresql+psycopg://{PG_USER}@127.0.0.1:{port}/{DB_NAME}"
+    if standby:  # read-only: the databases come from the primary
+        return RunningServer(url=url, stop=server.stop, log_path=log_path)
     try:
-        url = f"postgresql+psycopg://{PG_USER}@127.0.0.1:{port}/{DB_NAME}"
         with _pg_connect(admin) as conn:
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)
@@ -369,6 +371,29 @@ def start_postgis(base_dir: Path, *, durable: bool = False, port: int | None = N
         server.stop()
         raise
     return RunningServer(url=url, stop=server.stop, log_path=log_path)
+
+
+def start_postgis_standby(primary: RunningServer, base_dir: Path) -> RunningServer:
+    """A streaming-replication hot standby of `primary` (pg_basebackup -R), read-only."""
+    from sqlalchemy.engine import make_url
+
+    primary_url = make_url(primary.url)
+    base_dir = Path(base_dir).resolve()
+    base_dir.mkdir(parents=True, exist_ok=True)
+    as_root = os.geteuid() == 0
+    if as_root:
+        pw = pwd.getpwnam(PG_USER)
+        os.chmod(base_dir, 0o755)
+        _make_traversable(base_dir)
+        os.chown(base_dir, pw.pw_uid, pw.pw_gid)
+    with open(base_dir / "basebackup.log", "ab") as log:
+        rc = _run_as_pg([_pg_bindir() / "pg_basebackup", "-h", "127.0.0.1",
+                         "-p", str(primary_url.port), "-U", PG_USER, "-D", base_dir / "pgdata",
+                         "-R", "-X", "stream", "--no-sync", "--checkpoint=fast"],
+                        cwd=base_dir, log=log, as_pg_user=as_root).wait()
+    if rc != 0:
+        raise RuntimeError(f"pg_basebackup failed:\n{_log_tail(base_dir / 'basebackup.log')}")
+    return start_postgis(base_dir, standby=True)
 
 
 class _PortTaken(RuntimeError):

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from backend.api.context import jobs, session, settings, snapshot, storage
+from backend.api.context import jobs, read_session, settings, snapshot, storage
 from backend.api.docs import operation
 from backend.api.query_schemas import CommaList, StatusList
 from backend.api.request_io import load, request_locale
@@ -174,15 +174,16 @@ def heatmap() -> Response | tuple[Response, int]:
         filters_text=filters_text(query, locale),
         attribution=_attribution(),
         legend="reports/km²" if locale == "en" else "Meldungen/km²")
-    version = heatmap_export.data_version(session())
+    replica = read_session()  # analysts' reads go to the replica when there is one
+    version = heatmap_export.data_version(replica)
     key = heatmap_export.file_key(heat_request, version)
     store = storage()
     if store.exists(key):
         return _file_response(key, store.get(key), query["format"])
-    if matching_count(session(), selection) > settings().analytics_sync_max_reports:
+    if matching_count(replica, selection) > settings().analytics_sync_max_reports:
         heatmap_export.start_job(jobs(), heat_request, key)
         return _pending(key, "queued")
-    key, data = heatmap_export.cached_or_build(session(), store, heat_request)
+    key, data = heatmap_export.cached_or_build(replica, store, heat_request)
     return _file_response(key, data, query["format"])
 
 
@@ -237,7 +238,7 @@ def summary() -> Response:
     require_analytics(staff_user())
     query = load(SUMMARY_QUERY, request.args)
     snap = snapshot()
-    figures = service_figures.summary(session(), selection_from(query, snap), snap,
+    figures = service_figures.summary(read_session(), selection_from(query, snap), snap,
                                       request_locale())
     figures["generated_at"] = datetime.now(UTC)
     if query["format"] == "json":

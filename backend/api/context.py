@@ -40,6 +40,27 @@ def session() -> Session:
     return db.session
 
 
+def read_session() -> Session:
+    """A session for heavy public reads: on the read replica (MM_DATABASE_READ_URL) when
+    there is one, else the request's session. Never write through it; what it shows may lag
+    the primary by the replication delay, so nothing that must see the caller's own writes
+    reads here."""
+    engine = current_app.extensions.get("mm_read_engine")
+    if engine is None:
+        return db.session
+    read = g.get("mm_read_session")
+    if read is None:
+        read = g.mm_read_session = Session(engine)
+    return read
+
+
+def close_read_session(_exc: BaseException | None = None) -> None:
+    """End the request's replica session (app teardown)."""
+    read = g.pop("mm_read_session", None)
+    if read is not None:
+        read.close()
+
+
 def snapshot() -> CitySnapshot:
     """The city snapshot, checked for changes once per request."""
     snap = g.get("mm_snapshot")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
 from backend.api.context import jobs, session, storage
@@ -30,6 +30,14 @@ def readyz() -> tuple[Response, int]:
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         session().rollback()
         checks["database"] = type(exc).__name__
+    replica = current_app.extensions.get("mm_read_engine")
+    if replica is not None:
+        try:
+            with replica.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            checks["replica"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["replica"] = type(exc).__name__
     try:
         jobs().connection.ping()
         checks["redis"] = "ok"

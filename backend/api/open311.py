@@ -11,7 +11,15 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from backend.api.context import jobs, photo_limits, session, settings, snapshot, storage
+from backend.api.context import (
+    jobs,
+    photo_limits,
+    read_session,
+    session,
+    settings,
+    snapshot,
+    storage,
+)
 from backend.api.open311_format import FORMATS, answer, error_answer
 from backend.api.presenters import photo_url
 from backend.api.rate_limits import api_key_or_address, limiter, open311_limit
@@ -143,7 +151,7 @@ def list_requests(fmt: str) -> Response:
         start=_datetime("start_date"), end=_datetime("end_date"), status=status, bbox=bbox,
         updated_after=_datetime("updated_after"), updated_before=_datetime("updated_before"),
         page=page, page_size=page_size)
-    rows = open311.find_requests(session(), snapshot(), query)
+    rows = open311.find_requests(read_session(), snapshot(), query)  # lists: the replica
     return answer(fmt, "service_requests", _views(rows, args.get("extensions") == "true"))
 
 
@@ -173,7 +181,7 @@ def token(token: str, fmt: str) -> Response:
 def updates(fmt: str) -> Response:
     """Public status changes (mySociety's extension), oldest first."""
     page, page_size = open311.page_args(request.args.get("page"), request.args.get("page_size"))
-    rows = open311.request_updates(session(), _datetime("start_date"), _datetime("end_date"),
+    rows = open311.request_updates(read_session(), _datetime("start_date"), _datetime("end_date"),
                                    page, page_size)
     from backend.workflow import OPEN311_STATE, Status
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, stream_with_context
 
-from backend.api.context import session, settings, snapshot
+from backend.api.context import read_session, settings, snapshot
 from backend.api.docs import operation
 from backend.services import opendata
 
@@ -28,7 +28,7 @@ def _stream(chunks, mimetype: str, name: str) -> Response:  # noqa: ANN001
            tag="opendata", ok={200: "CSV (licence in the Link header)"}, errors=())
 def reports_csv() -> Response:
     """All reports as CSV."""
-    snap, sess = snapshot(), session()
+    snap, sess = snapshot(), read_session()
     return _stream(opendata.csv_chunks(opendata.rows(sess, snap)), "text/csv",
                    "reports.csv")
 
@@ -38,7 +38,7 @@ def reports_csv() -> Response:
            tag="opendata", ok={200: "GeoJSON FeatureCollection with metadata"}, errors=())
 def reports_geojson() -> Response:
     """All reports as GeoJSON."""
-    snap, sess = snapshot(), session()
+    snap, sess = snapshot(), read_session()
     meta = _metadata()
     return _stream(opendata.geojson_chunks(opendata.rows(sess, snap), meta),
                    "application/geo+json", "reports.geojson")

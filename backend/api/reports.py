@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
+from sqlalchemy.orm import Session
 
-from backend.api.context import jobs, photo_limits, session, settings, snapshot, storage
+from backend.api.context import (
+    jobs,
+    photo_limits,
+    read_session,
+    session,
+    settings,
+    snapshot,
+    storage,
+)
 from backend.api.presenters import report_feature, report_view, uploaded_photo
 from backend.api.query_schemas import NearbyQuery, ReportListQuery, encode_cursor
 from backend.api.rate_limits import limiter, photos_limit, reports_limit
@@ -192,8 +201,12 @@ def list_reports() -> Response:
         before_id=args["before_id"],
         updated_after=args["updated_after"],
     )
-    rows, next_id = report_queries.list_reports(session(), flt)
-    return _feature_collection(rows, snap, encode_cursor(next_id) if next_id is not None else None)
+    # The map is the heaviest public read: from the replica when there is one (the app
+    # shows the reporter's own new report from its local list meanwhile).
+    replica = read_session()
+    rows, next_id = report_queries.list_reports(replica, flt)
+    return _feature_collection(replica, rows, snap,
+                               encode_cursor(next_id) if next_id is not None else None)
 
 
 @bp.get("/reports/nearby")
@@ -220,13 +233,14 @@ def nearby_reports() -> Response:
     rows = report_queries.nearby_open_reports(
         session(), snap, args["category"], args["lon"], args["lat"], radius
     )
-    return _feature_collection(rows, snap, None)
+    return _feature_collection(session(), rows, snap, None)
 
 
-def _feature_collection(rows: list, snap: CitySnapshot, next_cursor: str | None) -> Response:
-    """Rows of a report query as a GeoJSON FeatureCollection response."""
+def _feature_collection(sess: Session, rows: list, snap: CitySnapshot,
+                        next_cursor: str | None) -> Response:
+    """Rows of a report query (read through `sess`) as a GeoJSON FeatureCollection."""
     locale, base_url = request_locale(), settings().base_url
-    thumbs = report_queries.first_thumbnails(session(), [row.id for row in rows])
+    thumbs = report_queries.first_thumbnails(sess, [row.id for row in rows])
     response = jsonify(REPORT_COLLECTION_SCHEMA.dump({
         "type": "FeatureCollection",
         "features": [report_feature(row, snap, locale, base_url, thumbs.get(row.id))

@@ -85,6 +85,14 @@ def configure_engine(engine: Engine) -> Engine:
     return engine
 
 
+def read_only_options(database_url: str) -> dict[str, Any]:
+    """`make_engine` extras for a read replica: every transaction read-only, so a write that
+    strays there fails at once, even when the URL points at a primary (or a pooler)."""
+    if database_url.startswith("sqlite"):
+        return {}
+    return {"connect_args": {"options": "-c default_transaction_read_only=on"}}
+
+
 def make_engine(database_url: str, **extra: Any) -> Engine:
     """Create a configured engine for the CLI, workers, tests and benchmarks."""
     database_url = absolute_database_url(database_url)
