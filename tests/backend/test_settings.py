@@ -18,3 +18,11 @@ def test_secrets_and_url_passwords_are_hidden_in_repr() -> None:
     assert "postgresql+psycopg://mm:[redacted]@db/mm" in shown
     assert "secret_key='[redacted]'" in shown and "base_url='http://127.0.0.1:8000'" in shown
     assert settings.secret_key == "signing-key-789"  # only the display changes
+
+
+def test_the_readme_lists_every_setting_with_its_description() -> None:
+    from backend.settings import PROJECT_ROOT, describe_settings
+
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    for name, _default, doc in describe_settings():
+        assert f"| `{name}` |" in readme and doc in readme, name
