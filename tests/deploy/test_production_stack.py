@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -29,8 +28,8 @@ import requests
 
 from tests import servers
 from tests.conftest import unavailable
-from tests.deploy.compose_files import NGINX, ROOT, compose, example_env, render_template, stage_env
-from tests.peers.certificates import self_signed_certificate
+from tests.deploy.compose_files import ROOT, compose, example_env
+from tests.deploy.proxy import RunningProxy, nginx_binary, start_proxy
 from tests.peers.smtp_server import SmtpServer
 from tests.shared_data import shared_data_dir
 
@@ -48,14 +47,16 @@ class Stack:
     workdir: Path
     env: dict[str, str]
     web_port: int
-    http_port: int
-    https_port: int
-    ca_file: Path
+    proxy: RunningProxy | None = None
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
-        return f"https://127.0.0.1:{self.https_port}"
+        return self.proxy.url
+
+    @property
+    def ca_file(self) -> Path:
+        return self.proxy.ca_file
 
     def start(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
         log = (self.workdir / f"{name}.log").open("ab")
@@ -98,38 +99,6 @@ def _wait(check: Any, what: str, timeout: float = 60) -> Any:
         time.sleep(0.25)
 
 
-def _nginx_main_config(workdir: Path, site: Path) -> Path:
-    """What the nginx image's /etc/nginx/nginx.conf does around conf.d, with paths a test
-    may write to."""
-    for name in ("mm-proxy.conf", "mm-static-headers.conf"):
-        shutil.copy(NGINX / name, workdir / name)
-    temp = workdir / "nginx-temp"
-    temp.mkdir()
-    user = "user root root;" if os.geteuid() == 0 else ""
-    main = workdir / "nginx.conf"
-    main.write_text(f"""
-{user}
-daemon off;
-worker_processes 2;
-pid {workdir}/nginx.pid;
-error_log {workdir}/nginx-main-error.log notice;
-events {{ worker_connections 512; }}
-http {{
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    sendfile on;
-    keepalive_timeout 65;
-    client_body_temp_path {temp}/body;
-    proxy_temp_path {temp}/proxy;
-    fastcgi_temp_path {temp}/fastcgi;
-    uwsgi_temp_path {temp}/uwsgi;
-    scgi_temp_path {temp}/scgi;
-    include {site};
-}}
-""")
-    return main
-
-
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[SmtpServer]:
     with SmtpServer() as server:
@@ -140,8 +109,7 @@ def smtp() -> Iterator[SmtpServer]:
 def stack(postgis_server: servers.RunningServer, redis_server: servers.RunningServer,
           districts_file: Path, smtp: SmtpServer,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(nginx).exists():
+    if not nginx_binary():
         unavailable("nginx is not installed (scripts/bootstrap installs it as root)")
     workdir = tmp_path_factory.mktemp("stack")
     # The operator's .env: the example with every "change-me" replaced.
@@ -150,7 +118,7 @@ def stack(postgis_server: servers.RunningServer, redis_server: servers.RunningSe
                "MM_METRICS_TOKEN": secrets.token_urlsafe(16)}
     services = compose(dot_env)["services"]
     database_url = servers.create_database(postgis_server.url, f"mm_stack_{uuid.uuid4().hex[:8]}")
-    web_port, http_port, https_port = (servers.free_port() for _ in range(3))
+    web_port, https_port = servers.free_port(), servers.free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
     env.update(dot_env)  # env_file: .env
     env.update(services["web"]["environment"])
@@ -167,8 +135,7 @@ def stack(postgis_server: servers.RunningServer, redis_server: servers.RunningSe
         "MM_NOTIFY_DISPATCH_INTERVAL_S": "1",
     })
     assert not any("change-me" in value for value in env.values())
-    cert, key = self_signed_certificate(workdir, "mm-test-proxy")
-    stack = Stack(workdir, env, web_port, http_port, https_port, cert)
+    stack = Stack(workdir, env, web_port)
 
     def data_dir(name: str) -> dict[str, str]:  # each container has its own /app/var
         return {**env, "MM_DATA_DIR": str(workdir / f"var-{name}")}
@@ -190,23 +157,13 @@ def stack(postgis_server: servers.RunningServer, redis_server: servers.RunningSe
         collected = subprocess.run(_cli(["maengelmelder", "collect-static", str(static)]),
                                    cwd=ROOT, env=env, capture_output=True, text=True)
         assert collected.returncode == 0, collected.stderr
-        proxy_env = {**stage_env("proxy"), **services["proxy"]["environment"],
-                     "MM_WEB_UPSTREAM": f"127.0.0.1:{web_port}", "MM_STATIC_ROOT": str(static),
-                     "MM_ACME_ROOT": str(workdir / "acme"), "MM_HTTP_PORT": str(http_port),
-                     "MM_HTTPS_PORT": str(https_port), "MM_CLIENT_MAX_BODY": "1m",
-                     "MM_ACCESS_LOG": str(workdir / "nginx-access.log"),
-                     "MM_ERROR_LOG": str(workdir / "nginx-error.log"),
-                     "MM_TLS_CERTIFICATE": str(cert), "MM_TLS_CERTIFICATE_KEY": str(key)}
-        site = workdir / "default.conf"
-        site.write_text(render_template((NGINX / "default.conf.template").read_text(),
-                                        proxy_env))
-        main = _nginx_main_config(workdir, site)
-        checked = subprocess.run([nginx, "-t", "-c", str(main)], capture_output=True, text=True)
-        assert checked.returncode == 0, checked.stderr
-        stack.start("nginx", [nginx, "-c", str(main)])
+        stack.proxy = start_proxy(workdir, web_port, static, client_max_body="1m",
+                                  https_port=https_port)
         _wait(lambda: _get(stack, "/healthz"), "the proxy")
         yield stack
     finally:
+        if stack.proxy is not None:
+            stack.proxy.stop()
         for name in reversed(list(stack.procs)):
             stack.stop(name)
 
@@ -235,7 +192,7 @@ def test_every_process_passes_its_health_check(stack: Stack) -> None:
 
 
 def test_plain_http_redirects_to_https(stack: Stack) -> None:
-    response = requests.get(f"http://127.0.0.1:{stack.http_port}/report?x=1",
+    response = requests.get(f"http://127.0.0.1:{stack.proxy.http_port}/report?x=1",
                             allow_redirects=False, timeout=10)
     assert response.status_code == 301
     assert response.headers["Location"] == "https://127.0.0.1/report?x=1"
