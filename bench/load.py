@@ -7,7 +7,10 @@ for a viewport), and tracking polls. A bare Flask endpoint served the same way i
 the same run as the yardstick. Then submissions alone at rising concurrency, to find the
 highest rate at which their p99 stays under 500 ms. Rate limits are off (one client address).
 
-Run: .venv/bin/python bench/load.py [--seconds 60] [--reports 50000]
+With --proxy, the app's requests go through the production nginx (deploy/nginx: TLS,
+request buffering) as in docker-compose.yml; the bare endpoint stays direct.
+
+Run: .venv/bin/python bench/load.py [--seconds 60] [--reports 50000] [--proxy]
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import time
 from pathlib import Path
 
 import requests
+import urllib3
 from common import ROOT, postgis, shared_data  # type: ignore[import-not-found]
 from PIL import Image
 from sqlalchemy.orm import Session
@@ -33,7 +37,9 @@ from backend.db.engine import make_engine
 from backend.services.seeding import seed_reports
 from backend.services.setup import initialize
 from backend.settings import Settings
+from backend.static_files import collect
 from tests import servers
+from tests.deploy.proxy import start_proxy
 
 LUA = str(ROOT / "bench" / "load.lua")
 BOUNDARY = "mmloadbench7f3a9c"
@@ -93,6 +99,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--reports", type=int, default=50_000)
+    parser.add_argument("--proxy", action="store_true",
+                        help="send the app's requests through nginx with TLS")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk (scripts/bootstrap does it as root)")
@@ -117,7 +125,12 @@ def main() -> None:
                    PYTHONPATH=str(ROOT))
         app_url = f"http://127.0.0.1:{port}"
         serve = start([sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],
-                      env, f"{app_url}/healthz")
+                      {**env, "MM_PROXY_HOPS": "1" if args.proxy else "0"}, f"{app_url}/healthz")
+        proxy = None
+        if args.proxy:
+            collect(settings, work / "static")
+            proxy = start_proxy(work / "proxy", port, work / "static")
+            app_url = proxy.url
         bare = start([sys.executable, "-m", "gunicorn", "-w", "2", "-b",
                       f"127.0.0.1:{bare_port}", "--log-level", "warning", "--chdir",
                       str(ROOT / "bench"), "bare_load_app:app"], env,
@@ -129,7 +142,8 @@ def main() -> None:
                 f"{lon:.4f},{lat:.4f},{lon + .02:.4f},{lat + .012:.4f}" for lon, lat in (
                     (rng.uniform(11.45, 11.68), rng.uniform(48.08, 48.2))
                     for _ in range(200))))
-            made = [requests.post(f"{app_url}/api/v1/reports", json={
+            urllib3.disable_warnings()  # the proxy's throwaway certificate
+            made = [requests.post(f"{app_url}/api/v1/reports", verify=False, json={
                 "category": "sonstiges", "lat": 48.1374, "lon": 11.5755,
                 "description": "Tracking"}).json()["tracking_token"] for _ in range(50)]
             tokens.write_text("\n".join(made))
@@ -148,13 +162,16 @@ def main() -> None:
                 steps.append((connections, figures(wrk(app_url, 15, connections, "submit",
                                                        str(work / "body"), BOUNDARY))))
         finally:
+            if proxy is not None:
+                proxy.stop()
             serve.terminate()
             bare.terminate()
             serve.wait(60)
             bare.wait(60)
             redis.stop()
-    print(f"Mixed load, {args.seconds} s, gunicorn 2 workers + rq worker, PostGIS (fsync on) "
-          f"with {args.reports:,} seeded reports, Redis; wrk on loopback")
+    via = " through nginx (TLS)" if args.proxy else ""
+    print(f"Mixed load{via}, {args.seconds} s, gunicorn 2 workers + rq worker, PostGIS "
+          f"(fsync on) with {args.reports:,} seeded reports, Redis; wrk on loopback")
     for name, r in results.items():
         print(f"  {name:<30} {r['rate']:8.1f} req/s   p50 {r['p50']:7.1f} ms   "
               f"p99 {r['p99']:7.1f} ms   non-2xx {r['non2xx']}")

@@ -47,7 +47,8 @@ def run_worker(settings: Settings, *, with_scheduler: bool = True) -> None:
     if with_scheduler:
         stop = start_sweeping(make_engine(settings.database_url), JobQueue(settings.redis_url),
                               dispatch_interval_s=settings.notify_dispatch_interval_s,
-                              retention=_retention(settings))
+                              storage=storage_from_settings(settings),
+                              retention_days=settings.privacy_retention_days)
     try:
         # rq's own scheduler moves delayed jobs (retries with backoff) to their queues; it
         # takes a lock in Redis, so one worker of many does it at a time.
@@ -76,8 +77,5 @@ def run_scheduler(settings: Settings) -> None:
     heartbeat.parent.mkdir(parents=True, exist_ok=True)
     run_schedule(make_engine(settings.database_url), JobQueue(settings.redis_url), stop,
                  dispatch_interval_s=settings.notify_dispatch_interval_s,
-                 retention=_retention(settings), heartbeat=heartbeat)
-
-
-def _retention(settings: Settings) -> tuple:
-    return storage_from_settings(settings), settings.privacy_retention_days
+                 storage=storage_from_settings(settings),
+                 retention_days=settings.privacy_retention_days, heartbeat=heartbeat)

@@ -1,6 +1,6 @@
 """The scheduler: find work the queue lost (Redis restarted, a worker died) and hand it
 out again; dispatch the notification and forwarding outboxes; pull Open311 statuses; apply
-retention.
+retention; remove photo originals orphaned by requests that died.
 
 The database is the record of what still has to be done; Redis only carries the jobs. Jobs
 are idempotent, so handing one out twice costs time, never correctness.
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 MAX_PHOTO_ATTEMPTS = 8
 STALE_AFTER = timedelta(minutes=2)
 INTERVAL_S = 60.0
+ORPHAN_INTERVAL_S = 3600.0
 
 
 def sweep(engine: Engine, jobs: JobQueue, *, stale_after: timedelta = STALE_AFTER,
@@ -60,6 +61,12 @@ def pull(jobs: JobQueue) -> None:
     jobs.submit(forwarding.PULL_JOB, job_id="open311-pull", description="open311 pull")
 
 
+def sweep_orphans(engine: Engine, storage: PhotoStorage) -> int:
+    """Delete photo originals left behind by requests that died before their commit."""
+    with Session(engine) as session:
+        return photo_service.sweep_orphan_originals(session, storage)
+
+
 def retain(engine: Engine, storage: PhotoStorage, days: int) -> int:
     """Remove personal data of reports closed longer than the retention period."""
     with Session(engine) as session:
@@ -68,24 +75,28 @@ def retain(engine: Engine, storage: PhotoStorage, days: int) -> int:
 
 def run_schedule(engine: Engine, jobs: JobQueue, stop: threading.Event, *,
                  interval_s: float = INTERVAL_S, dispatch_interval_s: float = 5.0,
-                 retention: tuple[PhotoStorage, int] | None = None,
+                 storage: PhotoStorage | None = None, retention_days: int | None = None,
                  heartbeat: Path | None = None) -> None:
     """Dispatch notifications and forwardings every `dispatch_interval_s`; sweep photos,
-    pull Open311 statuses and apply retention every `interval_s`; until `stop` is set.
+    pull Open311 statuses and apply retention every `interval_s`; remove orphaned originals
+    hourly; until `stop` is set.
 
     Touches `heartbeat` after every round that reached the database, so a health check can
     tell a looping scheduler from a stuck one.
     """
-    next_sweep = 0.0
+    next_sweep = next_orphan_sweep = 0.0
     while not stop.is_set():
         try:
             dispatch(engine, jobs)
             if time.monotonic() >= next_sweep:
                 sweep(engine, jobs)
                 pull(jobs)
-                if retention is not None:
-                    retain(engine, *retention)
+                if storage is not None and retention_days is not None:
+                    retain(engine, storage, retention_days)
                 next_sweep = time.monotonic() + interval_s
+            if storage is not None and time.monotonic() >= next_orphan_sweep:
+                sweep_orphans(engine, storage)
+                next_orphan_sweep = time.monotonic() + ORPHAN_INTERVAL_S
             if heartbeat is not None:
                 heartbeat.touch()
         except Exception:  # keep going; the next round may succeed
@@ -95,12 +106,14 @@ def run_schedule(engine: Engine, jobs: JobQueue, stop: threading.Event, *,
 
 def start_sweeping(engine: Engine, jobs: JobQueue, interval_s: float = INTERVAL_S,
                    dispatch_interval_s: float = 5.0,
-                   retention: tuple[PhotoStorage, int] | None = None) -> threading.Event:
+                   storage: PhotoStorage | None = None, retention_days: int | None = None
+                   ) -> threading.Event:
     """`run_schedule` in a daemon thread (the embedded setup's worker); set the returned
     event to stop."""
     stop = threading.Event()
     threading.Thread(target=run_schedule, name="mm-sweeper", daemon=True, args=(
         engine, jobs, stop), kwargs={"interval_s": interval_s,
                                      "dispatch_interval_s": dispatch_interval_s,
-                                     "retention": retention}).start()
+                                     "storage": storage,
+                                     "retention_days": retention_days}).start()
     return stop

@@ -4,6 +4,7 @@ processes on different machines share photos. Same interface as the filesystem s
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -73,6 +74,15 @@ class S3Storage:
         self.client.copy_object(Bucket=self.bucket, Key=self._key(key),
                                 CopySource={"Bucket": self.bucket, "Key": self._key(aside)})
         self.delete(aside)
+
+    def keys_older_than(self, prefix: str, seconds: float) -> list[str]:
+        cutoff = datetime.now(UTC) - timedelta(seconds=seconds)
+        keys = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self._key(prefix)):
+            keys += [item["Key"][len(self.prefix):] for item in page.get("Contents", [])
+                     if item["LastModified"] < cutoff]
+        return sorted(keys)
 
     def list_keys(self) -> list[str]:
         """Every stored key (for tests and maintenance)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,6 +30,9 @@ class PhotoStorage(Protocol):
 
     def restore(self, aside: str, key: str) -> None:
         """Put a moved-aside blob back under `key`."""
+
+    def keys_older_than(self, prefix: str, seconds: float) -> list[str]:
+        """Keys under `prefix` stored more than `seconds` ago (for maintenance sweeps)."""
 
 
 def original_key(sha256: str) -> str:
@@ -104,6 +108,16 @@ class FilesystemStorage:
         return sorted(
             str(p.relative_to(self.root)) for p in self.root.rglob("*")
             if p.is_file() and not p.name.startswith(".tmp-")
+        )
+
+    def keys_older_than(self, prefix: str, seconds: float) -> list[str]:
+        base = self._path(prefix.rstrip("/") or ".") if prefix else self.root
+        if not base.is_dir():
+            return []
+        cutoff = time.time() - seconds
+        return sorted(
+            str(p.relative_to(self.root)) for p in base.rglob("*")
+            if p.is_file() and not p.name.startswith(".tmp-") and p.stat().st_mtime < cutoff
         )
 
 

@@ -186,16 +186,46 @@ def _drop_original(session: Session, storage: PhotoStorage, photo: Photo,
     key = photo.original_key
     photo.original_key = None
     session.commit()
+    _remove_unless_referenced(session, storage, key)
+
+
+def _remove_unless_referenced(session: Session, storage: PhotoStorage, key: str) -> bool:
+    """Delete an original no photo row names, safely against a concurrent upload of the
+    same file: move it aside, count the references, then delete or put it back. Returns
+    whether it was deleted."""
     aside = storage.move_aside(key)
     if aside is None:
-        return
+        return False
     still_needed = session.scalar(select(func.count()).select_from(Photo).where(
         Photo.original_key == key))
     session.commit()
     if still_needed:
         storage.restore(aside, key)
-    else:
-        storage.delete(aside)
+        return False
+    storage.delete(aside)
+    return True
+
+
+ORPHAN_AGE_S = 3600.0
+
+
+def sweep_orphan_originals(session: Session, storage: PhotoStorage,
+                           older_than_s: float = ORPHAN_AGE_S) -> int:
+    """Delete originals older than `older_than_s` that no photo row names: written by a
+    request that died before its commit. Returns how many."""
+    candidates = storage.keys_older_than("originals/", older_than_s)
+    removed = 0
+    for start in range(0, len(candidates), 500):
+        chunk = candidates[start:start + 500]
+        referenced = set(session.scalars(select(Photo.original_key).where(
+            Photo.original_key.in_(chunk))))
+        session.commit()
+        for key in chunk:
+            if key not in referenced and _remove_unless_referenced(session, storage, key):
+                removed += 1
+    if removed:
+        log.warning("removed %d orphaned photo original(s)", removed)
+    return removed
 
 
 def _fail(session: Session, photo: Photo, reason: str) -> str:

@@ -20,7 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.db.engine import make_engine
+from backend.media.storage import storage_from_settings
 from backend.models import Photo, Report
+from backend.services.photos import sweep_orphan_originals
 from backend.settings import Settings
 from tests.servers import free_port
 from tests.shared_data import shared_data_dir
@@ -130,3 +132,19 @@ def test_a_killed_worker_loses_no_answered_report_and_adds_none(
     assert len(answered) > 10
     assert stored == set(answered.values())  # every 201 is stored, and nothing else
     assert all(photos.get(public_id) == 1 for public_id in stored)
+    # A killed request may have written its original before dying: the scheduler's sweep
+    # removes exactly those; every photo of a stored report keeps its file. (The server and
+    # its job worker stop first, so no photo job changes the files while we look.)
+    proc.terminate()
+    proc.wait(timeout=60)
+    storage = storage_from_settings(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            sweep_orphan_originals(session, storage, older_than_s=0)
+            named = set(session.scalars(select(Photo.original_key).where(
+                Photo.original_key.is_not(None))))
+    finally:
+        engine.dispose()
+    originals = {k for k in storage.list_keys() if k.startswith("originals/")}
+    assert originals == named  # no orphan left, and nothing a row names is missing
