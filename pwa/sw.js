@@ -6,7 +6,7 @@
 // analytics and open-data files are never stored.
 import * as outbox from './app/outbox.js';
 
-const VERSION = 'v18';
+const VERSION = 'v19';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
 // Photo web sizes are public and named by their content hash: kept across app versions.
@@ -36,7 +36,7 @@ const SHELL = [
     'users', 'analyst', 'analystjobs', 'analystfilters', 'analystmap', 'analystcharts', 'analystfigures',
     'analystdownloads'].map((name) => `/app/staff/${name}.js`),
 ];
-const APP_ROUTES = /^\/(report|map|mine|reports\/[^/]+)?$/;
+const APP_ROUTES = /^\/(report|map|mine|reports\/[^/]+|track\/[^/]+)?$/;
 const STAFF_ROUTES = /^\/(login|crew(\/reports\/[^/]+)?|dispatch(\/.*)?|analyst)$/;
 // Never kept by the worker: sessions, the admin screens (online, desktop), the reporter's
 // e-mail (personal data, every read audited), and analytics and open-data files (large, and

@@ -64,9 +64,13 @@ def _pwa_file(relative: str) -> Path:
 @bp.get("/map")
 @bp.get("/mine")
 @bp.get("/reports/<public_id>")
-def shell(public_id: str | None = None) -> Response:
+@bp.get("/track/<token>")
+def shell(public_id: str | None = None, token: str | None = None) -> Response:
     """The app shell (every app route answers with it; the app routes itself)."""
-    return _serve(_pwa_file("index.html"), cache="no-cache")
+    response = _serve(_pwa_file("index.html"), cache="no-cache")
+    if token is not None:  # a tracking link: its URL is a secret, never a Referer
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @bp.get("/login")

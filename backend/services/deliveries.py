@@ -156,15 +156,18 @@ def _send(row: Notification, recipient: Recipient, report: Report, event: Report
         raise PermanentDeliveryError("e-mail is not configured (MM_SMTP_HOST)")
     if recipient.email is None or recipient.email_unsubscribed_at is not None:
         raise GoneSubscription("the address unsubscribed")
-    tracking_url = ""
+    # Links open the citizen app (its /track/… page adds the report to "My reports"); the
+    # "is it fixed?" answers and unsubscribing are small server pages that work anywhere.
+    tracking_url = fixed_urls = None
     if report.tracking_salt and recipient.role == "reporter":
         token = tracking_token(channels.secret_key, report.public_id, report.tracking_salt)
-        tracking_url = f"{channels.base_url}/api/v1/track/{token}"
-    public_url = f"{channels.base_url}/api/v1/reports/{report.public_id}"
+        tracking_url = f"{channels.base_url}/track/{token}"
+        if status == Status.RESOLVED:
+            answer_url = f"{channels.base_url}/api/v1/track/{token}/fixed"
+            fixed_urls = (f"{answer_url}/yes", f"{answer_url}/no")
+    public_url = f"{channels.base_url}/reports/{report.public_id}"
     unsubscribe_url = (f"{channels.base_url}/api/v1/unsubscribe/"
                        f"{unsubscribe_token(channels.secret_key, recipient.id)}")
-    fixed_urls = ((f"{tracking_url}/fixed/yes", f"{tracking_url}/fixed/no")
-                  if status == Status.RESOLVED and tracking_url else None)
     subject, text, html = status_email(locale, report.public_id, status, note,
                                        tracking_url or public_url, unsubscribe_url, fixed_urls)
     domain = channels.base_url.split("//")[-1].split("/")[0].split(":")[0] or "localhost"

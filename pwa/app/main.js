@@ -6,7 +6,7 @@ import * as outbox from './outbox.js';
 import { migrateLegacyList } from './myreports.js';
 import { initReport, showReport, relocalizeReport, foreground } from './report.js';
 import { initMap, showMap, openDetail, closeDetail, relocalizeMap } from './publicmap.js';
-import { showMine } from './mine.js';
+import { showMine, adoptTrackingLink } from './mine.js';
 
 const DEFAULT_CONFIG = {
   city: { name: 'München' },
@@ -20,13 +20,23 @@ let currentView = null;
 function route(path) {
   if (path === '/map') return { view: 'map' };
   if (path === '/mine') return { view: 'mine' };
+  const tracked = path.match(/^\/track\/([^/]+)$/);
+  if (tracked) return { view: 'mine', track: decodeURIComponent(tracked[1]) };
   const m = path.match(/^\/reports\/([^/]+)$/);
   if (m) return { view: 'map', detail: decodeURIComponent(m[1]) };
   return { view: 'report' };
 }
 
+async function followTrackingLink(token) {
+  if (await adoptTrackingLink(token)) {
+    history.replaceState({}, '', '/mine');  // the token leaves the address bar and history
+    render();
+  }
+}
+
 function render({ focus = true } = {}) {
-  const { view, detail } = route(location.pathname);
+  const { view, detail, track } = route(location.pathname);
+  if (track) followTrackingLink(track);
   const changed = view !== currentView;
   currentView = view;
   for (const section of document.querySelectorAll('[data-view]')) section.hidden = section.dataset.view !== view;

@@ -2,7 +2,7 @@
 import { t, formatDate, statusLabel } from './i18n.js';
 import { request, postJSON, ApiError } from './api.js';
 import { h, $, announce } from './dom.js';
-import { getMyReports, getTracked, setTracked } from './myreports.js';
+import { addMyReport, getMyReports, getTracked, setTracked } from './myreports.js';
 import * as outbox from './outbox.js';
 
 let bound = false;
@@ -35,6 +35,31 @@ export async function showMine() {
       refresh(item, r.token);
       return item;
     }));
+}
+
+/**
+ * A tracking link (from an e-mail, or another device): look the report up, keep it in "My
+ * reports" on this device, and show the list without the secret in the address bar.
+ * Returns whether the link worked.
+ */
+export async function adoptTrackingLink(token) {
+  let answer;
+  try {
+    answer = await request(`/api/v1/track/${encodeURIComponent(token)}`);
+  } catch (error) {
+    const gone = error instanceof ApiError && error.status === 404;
+    announce(t(gone ? 'mine.linkInvalid' : 'errors.offline'), { error: true });
+    return gone;  // offline: keep the link in the address bar to try again
+  }
+  const data = answer.data;
+  try {
+    await addMyReport({ id: data.id, token, created_at: data.created_at,
+      category: data.category?.name || data.id, department: data.department || null,
+      district: data.district || null });
+  } catch { /* no IndexedDB: still shown below */ }
+  setTracked(token, answer.etag, data);
+  announce(t('mine.linkAdded', { id: data.id }));
+  return true;
 }
 
 async function refresh(item, token) {

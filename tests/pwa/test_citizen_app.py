@@ -290,3 +290,27 @@ def test_a_photo_with_gps_offers_its_location(phone: Any, live_server: LiveServe
     # Tuscany is outside Munich: the app explains it and nothing is stored.
     phone.wait_for_selector("#location-error:not(:empty)", timeout=10000)
     assert _reports(live_server) == []
+
+
+def test_the_tracking_link_from_the_e_mail_opens_my_reports_on_any_device(
+    phone: Any, live_server: LiveServer,
+) -> None:
+    created = phone.request.post("/api/v1/reports", data=json.dumps({
+        "category": "ampel-ausfall", "lat": 48.1374, "lon": 11.5755,
+        "description": "Die Ampel ist dunkel.", "email": "melderin@example.org"}),
+        headers={"Content-Type": "application/json"}).json()
+    phone.goto(f"/track/{created['tracking_token']}")
+    # The report joins "My reports" on this device, and the secret leaves the address bar.
+    phone.wait_for_selector(f"li.my-report[data-id='{created['id']}'] .badge", timeout=10000)
+    phone.wait_for_function("location.pathname === '/mine'")
+    assert created["tracking_token"] not in phone.url
+    phone.wait_for_function(
+        f"document.querySelector('#status-message').textContent.includes('{created['id']}')")
+    screenshot(phone, "de-4c-tracking-link")
+    phone.goto("/mine")  # and stays there when the app is opened again
+    phone.wait_for_selector(f"li.my-report[data-id='{created['id']}']", timeout=10000)
+
+    phone.goto("/track/not-a-real-token")
+    phone.wait_for_function("location.pathname === '/mine'", timeout=10000)
+    phone.wait_for_function(
+        "document.querySelector('#status-message').textContent.includes('nicht (mehr) gültig')")

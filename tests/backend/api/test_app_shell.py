@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-APP_ROUTES = ["/", "/report", "/map", "/mine", "/reports/abc12345"]
+APP_ROUTES = ["/", "/report", "/map", "/mine", "/reports/abc12345", "/track/some-token"]
 
 
 @pytest.mark.parametrize("route", APP_ROUTES)
@@ -18,6 +18,8 @@ def test_every_app_route_answers_with_the_shell(client: Any, route: str) -> None
     assert response.mimetype == "text/html"
     assert b'rel="manifest"' in response.data
     assert response.headers["Cache-Control"] == "no-cache"
+    secret_url = route.startswith("/track/")
+    assert (response.headers["Referrer-Policy"] == "no-referrer") is secret_url
 
 
 def test_the_shell_loads_nothing_from_another_host(client: Any) -> None:
