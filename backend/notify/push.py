@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid, VapidException
 from pywebpush import WebPusher
 
+from backend.notify.addresses import private_address
 from backend.notify.errors import GoneSubscription, PermanentDeliveryError, TransientDeliveryError
 from backend.notify.vapid import load_private_key
 
@@ -69,14 +70,24 @@ def send_push(
     ttl_s: int = 86400,
     topic: str | None = None,
     timeout_s: float = 10.0,
+    allow_private: bool = False,
 ) -> int:
-    """Encrypt `payload` for `sub` and POST it to its push service; return the HTTP status."""
+    """Encrypt `payload` for `sub` and POST it to its push service; return the HTTP status.
+
+    The endpoint's name is resolved again first: one that now points into a private network
+    (its DNS changed after it was stored) is refused for good, unless `allow_private`
+    (MM_PUSH_ALLOW_INSECURE_ENDPOINTS, for a push service on loopback in tests)."""
     data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     if len(data) >= PAYLOAD_LIMIT_BYTES:
         raise PermanentDeliveryError(
             f"payload is {len(data)} bytes; it must stay below {PAYLOAD_LIMIT_BYTES}"
         )
     _check_subscription(sub)
+    if not allow_private:
+        parts = urlsplit(sub.endpoint)
+        inside = private_address(parts.hostname or "", parts.port or 443)
+        if inside:
+            raise PermanentDeliveryError(f"push endpoint resolves to a private address ({inside})")
     headers = _vapid_headers(vapid_private_pem, vapid_subject, sub.endpoint)
     # Urgency (RFC 8030 §5.3): a status change is worth waking the device, but not at any cost.
     headers["Urgency"] = "normal"

@@ -55,6 +55,7 @@ class Channels:
     secret_key: str
     smtp: SmtpSettings | None
     vapid_subject: str
+    allow_private_push: bool = False
 
 
 def channels_from_settings(settings: Settings) -> Channels:
@@ -67,7 +68,8 @@ def channels_from_settings(settings: Settings) -> Channels:
             starttls=settings.smtp_starttls, sender=settings.mail_from,
         )
     return Channels(settings.base_url, settings.secret_key, smtp,
-                    settings.vapid_subject or settings.base_url)
+                    settings.vapid_subject or settings.base_url,
+                    settings.push_allow_insecure_endpoints)
 
 
 def ensure_vapid_key(session: Session) -> str:
@@ -149,7 +151,7 @@ def _send(row: Notification, recipient: Recipient, report: Report, event: Report
             PushSubscriptionInfo(subscription.endpoint, subscription.p256dh, subscription.auth),
             push_payload(locale, report.public_id, status, note),
             vapid_private_pem=vapid_pem, vapid_subject=channels.vapid_subject,
-            topic=f"n{row.id}",
+            topic=f"n{row.id}", allow_private=channels.allow_private_push,
         )
         return
     if channels.smtp is None:

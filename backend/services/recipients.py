@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from backend.errors import InvalidInput, NotFound
 from backend.models import PushSubscription, Recipient, Report
 from backend.models.base import utcnow
+from backend.notify.addresses import private_address
 from backend.tokens import hash_token, signed_value
 
 REPORTER, FOLLOWER = "reporter", "follower"
@@ -37,13 +38,15 @@ def report_for_token(session: Session, token: str) -> Report:
 
 
 def check_push_endpoint(endpoint: str, allow_insecure: bool) -> None:
-    """A push endpoint must be an https URL of a public push service (we POST to it)."""
+    """A push endpoint must be an https URL of a public push service (we POST to it); its
+    name must not resolve into a private network (checked again at every send)."""
     parts = urlsplit(endpoint)
     host = (parts.hostname or "").lower()
     local = host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost")
     if allow_insecure and parts.scheme in ("http", "https") and host:
         return
-    if parts.scheme != "https" or not host or local or _is_ip_literal(host):
+    if (parts.scheme != "https" or not host or local or _is_ip_literal(host)
+            or private_address(host, parts.port or 443)):
         raise InvalidInput("The push endpoint must be an https URL of a push service.",
                            {"endpoint": ["must be https and a public host name"]})
 

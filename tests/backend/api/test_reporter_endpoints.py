@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import os
+import socket
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -186,6 +188,28 @@ def test_loopback_addresses_written_as_numbers_are_refused_too(
     token = _create(client)["tracking_token"]
     response = client.post(f"/api/v1/track/{token}/push-subscriptions",
                            json=_subscription(endpoint))
+    assert_error(response, 422, "validation_failed", {"endpoint"})
+    assert _subscriptions(engine) == []
+
+
+def _name_of_this_machine() -> str:
+    """A host name (not an address, not "localhost") that resolves to this machine: from
+    /etc/hosts, or the machine's own name."""
+    for line in Path("/etc/hosts").read_text().splitlines():
+        address, *names = line.split("#")[0].split() or [""]
+        for name in names:
+            if address.startswith("127.") and "localhost" not in name:
+                return name
+    return socket.gethostname()
+
+
+def test_a_host_name_that_resolves_into_a_private_network_is_refused(
+    client: Any, engine: Engine,
+) -> None:
+    name = _name_of_this_machine()
+    token = _create(client)["tracking_token"]
+    response = client.post(f"/api/v1/track/{token}/push-subscriptions",
+                           json=_subscription(f"https://{name}/push/abc"))
     assert_error(response, 422, "validation_failed", {"endpoint"})
     assert _subscriptions(engine) == []
 

@@ -55,6 +55,7 @@ def _send(
     return send_push(
         PushSubscriptionInfo(**sub), payload, vapid_private_pem=pem, vapid_subject=SUBJECT,
         topic=topic, ttl_s=ttl_s, timeout_s=timeout_s,
+        allow_private=True,  # the push service of the tests listens on loopback
     )
 
 
@@ -265,7 +266,7 @@ def test_invalid_topic_or_subject_is_a_programming_error(
         _send(sub, {"x": 1}, vapid_pem, topic="status change #7")
     with pytest.raises(ValueError, match="VAPID"):
         send_push(PushSubscriptionInfo(**sub), {"x": 1}, vapid_private_pem=vapid_pem,
-                  vapid_subject="verkehr@muenchen.example")
+                  vapid_subject="verkehr@muenchen.example", allow_private=True)
     assert push_service.received("anna") == []
 
 
@@ -292,3 +293,16 @@ def test_the_peer_refuses_a_push_without_vapid_like_a_real_service(
     assert response.status_code == 401
     (record,) = push_service.received("anna")
     assert record.vapid is None and "scheme" in (record.vapid_error or "")
+
+
+def test_an_endpoint_that_resolves_into_a_private_network_is_never_posted_to(
+    push_service: PushServiceReceiver, vapid_pem: str
+) -> None:
+    # A name that passed the check when it was stored may point inside later (DNS changes);
+    # (send_push itself does not judge names, only where they lead.)
+    sub, _ = make_subscription(push_service, "anna")
+    inside = {**sub, "endpoint": sub["endpoint"].replace("127.0.0.1", "localhost")}
+    with pytest.raises(PermanentDeliveryError, match="private address"):
+        send_push(PushSubscriptionInfo(**inside), {"x": 1}, vapid_private_pem=vapid_pem,
+                  vapid_subject=SUBJECT)
+    assert push_service.received("anna") == []
