@@ -1,12 +1,14 @@
 // Mängelmelder service worker (an ES module): app shell cache-first, API GETs network-first
-// with a cache fallback, never POSTs; Background Sync sends the outbox itself, also with the app
-// closed (same module, same Idempotency-Keys as the pages); Web Push shows status changes.
+// with a cache fallback, never POSTs; Background Sync sends the outbox and the crew's queued
+// actions itself, also with the app closed (same modules, same Idempotency-Keys as the
+// pages); Web Push shows status changes.
 // The staff app (/login, /crew, /dispatch, /analyst) shares it: its shell is precached too, its
 // queue and report answers stay readable offline; login answers, admin screens, reporter e-mails,
 // analytics and open-data files are never stored.
 import * as outbox from './app/outbox.js';
+import * as crewActions from './app/staff/actionqueue.js';
 
-const VERSION = 'v19';
+const VERSION = 'v20';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
 // Photo web sizes are public and named by their content hash: kept across app versions.
@@ -200,6 +202,7 @@ async function networkFirst(request) {
 // A record still waiting makes the sync fail, so the browser retries it later with backoff.
 self.addEventListener('sync', (event) => {
   if (event.tag === 'outbox') event.waitUntil(syncOutbox());
+  if (event.tag === 'crew-actions') event.waitUntil(syncCrewActions());
 });
 
 async function syncOutbox() {
@@ -211,6 +214,13 @@ async function syncOutbox() {
     });
   }
   if (outcomes.some((o) => o.outcome === 'kept')) throw new Error('outbox: still waiting');
+}
+
+// The crew's actions, queued while offline, for the user logged in on this browser.
+async function syncCrewActions() {
+  const outcomes = await crewActions.flushForSession();
+  for (const { record, outcome } of outcomes) await tellClients({ type: 'crew-actions', outcome, key: record.key });
+  if (outcomes.some((o) => o.outcome === 'kept')) throw new Error('crew actions: still waiting');
 }
 
 async function tellClients(message) {

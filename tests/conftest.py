@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from flask import Flask
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from backend.app import create_app
@@ -148,10 +151,19 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
 def _reset_postgis(engine: Engine, versions: tuple[str, str], districts_file: Path,
                    workdir: Path) -> None:
     """Remove the test's reports; restore configuration and districts if it changed them."""
-    with engine.begin() as conn:
-        conn.execute(text("TRUNCATE report_event, report, staff_user, staff_session, "
-                          "api_token, audit_log, report_note, api_key, forwarding "
-                          "RESTART IDENTITY CASCADE"))
+    for attempt in range(5):
+        # A browser test's server may still finish a request of the page it just closed; its
+        # locks can deadlock with the TRUNCATE, which then simply runs again.
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("TRUNCATE report_event, report, staff_user, staff_session, "
+                                  "api_token, audit_log, report_note, api_key, forwarding "
+                                  "RESTART IDENTITY CASCADE"))
+            break
+        except OperationalError as exc:
+            if attempt == 4 or not isinstance(exc.orig, psycopg.errors.DeadlockDetected):
+                raise
+            time.sleep(0.5)
     with Session(engine) as session:
         changed = read_versions(session) != versions
     if changed:

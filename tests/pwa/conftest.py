@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from werkzeug.serving import make_server
@@ -149,3 +151,28 @@ def staff_login(page: object, username: str, *, expect: str,
     page.fill("#password", password)  # type: ignore[attr-defined]
     page.click("#login-submit")  # type: ignore[attr-defined]
     page.wait_for_url(f"**{expect}", timeout=10000)  # type: ignore[attr-defined]
+
+
+def dispatch_sync(context: Any, origin: str, tag: str) -> None:
+    """Fire a Background Sync event the way Chromium does when connectivity returns.
+
+    Headless Chromium does not watch the emulated network for Background Sync, so the test
+    asks the browser (DevTools protocol, the same call as DevTools' "Sync" button) to dispatch
+    it to the registered worker, from a blank tab: the app itself is closed.
+    """
+    blank = context.new_page()
+    cdp = context.new_cdp_session(blank)
+    registrations: list[dict[str, Any]] = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated",
+           lambda event: registrations.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    deadline = time.monotonic() + 10
+    while not any(r["scopeURL"].startswith(origin) for r in registrations):
+        assert time.monotonic() < deadline, "no service worker registration"
+        blank.wait_for_timeout(100)
+    registration = next(r for r in registrations if r["scopeURL"].startswith(origin))
+    cdp.send("ServiceWorker.dispatchSyncEvent", {
+        "origin": origin, "registrationId": registration["registrationId"],
+        "tag": tag, "lastChance": False})
+    cdp.detach()
+    blank.close()

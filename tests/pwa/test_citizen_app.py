@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.engine import make_engine
 from backend.models import Photo, Recipient, Report
-from tests.pwa.conftest import LiveServer, assert_accessible, screenshot
+from tests.pwa.conftest import LiveServer, assert_accessible, dispatch_sync, screenshot
 from tests.shared_data import shared_data_dir
 
 
@@ -103,31 +103,6 @@ def test_a_report_made_offline_is_sent_exactly_once_when_the_connection_returns(
     assert _count(live_server, Photo) == 1
 
 
-def _dispatch_sync(context: Any, origin: str, tag: str) -> None:
-    """Fire a Background Sync event the way Chromium does when connectivity returns.
-
-    Headless Chromium does not watch the emulated network for Background Sync, so the test
-    asks the browser (DevTools protocol, the same call as DevTools' "Sync" button) to dispatch
-    it to the registered worker, from a blank tab: the app itself is closed.
-    """
-    blank = context.new_page()
-    cdp = context.new_cdp_session(blank)
-    registrations: list[dict[str, Any]] = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated",
-           lambda event: registrations.extend(event["registrations"]))
-    cdp.send("ServiceWorker.enable")
-    deadline = time.monotonic() + 10
-    while not any(r["scopeURL"].startswith(origin) for r in registrations):
-        assert time.monotonic() < deadline, "no service worker registration"
-        blank.wait_for_timeout(100)
-    registration = next(r for r in registrations if r["scopeURL"].startswith(origin))
-    cdp.send("ServiceWorker.dispatchSyncEvent", {
-        "origin": origin, "registrationId": registration["registrationId"],
-        "tag": tag, "lastChance": False})
-    cdp.detach()
-    blank.close()
-
-
 def test_background_sync_sends_the_outbox_with_the_app_closed(
     phone: Any, live_server: LiveServer,
 ) -> None:
@@ -140,7 +115,7 @@ def test_background_sync_sends_the_outbox_with_the_app_closed(
     context = phone.context
     phone.close()  # the app is closed; the report waits in IndexedDB
     context.set_offline(False)
-    _dispatch_sync(context, live_server.url, "outbox")
+    dispatch_sync(context, live_server.url, "outbox")
     deadline = time.monotonic() + 20
     while not _reports(live_server):
         assert time.monotonic() < deadline, "the service worker did not send the report"
@@ -182,7 +157,7 @@ def test_a_report_refused_while_the_app_was_closed_is_shown_not_lost(
         "category": "ampel-ausfall", "lat": 48.1374, "lon": 11.5755,
         "description": "Die Ampel ist dunkel."})
     assert taken.status == 201
-    _dispatch_sync(context, live_server.url, "outbox")
+    dispatch_sync(context, live_server.url, "outbox")
     page = context.new_page()
     page.goto("/mine")
     page.wait_for_selector("li.my-report.is-failed", timeout=15000)

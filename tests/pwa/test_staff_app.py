@@ -20,7 +20,14 @@ from backend.db.engine import make_engine
 from backend.models import Report, ReportEvent
 from backend.services.staff_users import create_user
 from tests.peers.push_service import PushServiceReceiver, decrypt, make_subscription
-from tests.pwa.conftest import PHONE, LiveServer, assert_accessible, screenshot, staff_login
+from tests.pwa.conftest import (
+    PHONE,
+    LiveServer,
+    assert_accessible,
+    dispatch_sync,
+    screenshot,
+    staff_login,
+)
 from tests.shared_data import shared_data_dir
 from workers.runner import make_worker
 
@@ -285,6 +292,40 @@ def test_crew_work_stays_readable_offline_and_offline_actions_are_sent_exactly_o
     assert _events(live_server, report_id) == ["submitted", "in_progress"]
     assert [n["text"] for n in _notes(phone, report_id)] == ["Leiter mitbringen."]
     screenshot(phone, "staff-11-offline-actions-sent")
+
+
+def test_crew_actions_queued_offline_are_sent_by_background_sync_with_the_app_closed(
+    phone: Any, live_server: LiveServer,
+) -> None:
+    _staff(live_server, "mitte-crew", "crew", ["bezirksinspektion-mitte"])
+    report_id = _new_report(live_server)["id"]
+    staff_login(phone, "mitte-crew", expect="/crew", password=PASSWORD)
+    item = f"#crew-list a.queue-item[data-id='{report_id}']"
+    phone.wait_for_selector(item, timeout=10000)
+    _wait_for_service_worker(phone)
+    phone.reload()  # the service worker keeps copies of queue and detail
+    phone.wait_for_selector(item, timeout=10000)
+    phone.click(item)
+    phone.wait_for_selector("#detail-title", timeout=10000)
+    phone.context.set_offline(True)
+    phone.click("#action-buttons button[data-action='start']")
+    phone.wait_for_selector("#outbox-status:has-text('1 Aktion')", timeout=10000)
+    context = phone.context
+    phone.close()  # the crew member puts the phone away
+    context.set_offline(False)
+    assert _events(live_server, report_id) == ["submitted"]
+
+    dispatch_sync(context, live_server.url, "crew-actions")
+    deadline = time.monotonic() + 20
+    while _events(live_server, report_id) == ["submitted"]:
+        assert time.monotonic() < deadline, "the service worker did not send the action"
+        time.sleep(0.2)
+    time.sleep(1)  # a duplicate send would have arrived by now
+    assert _events(live_server, report_id) == ["submitted", "in_progress"]
+    page = context.new_page()
+    page.goto("/crew")
+    page.wait_for_selector(item, timeout=10000)
+    assert page.is_hidden("#outbox-status")
 
 
 # ---------------------------------------------------------------- dispatcher

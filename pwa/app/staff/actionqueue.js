@@ -1,7 +1,8 @@
 // The crew's action outbox: every action (claim, start, resolve, note …) is written to
 // IndexedDB first and leaves it only when the server answered for good. Its Idempotency-Key is
 // made once with the record, so a retry after a lost answer, a reload or a second tab never
-// applies the action twice. Records are sent in the order they were made, per logged-in user.
+// applies the action twice. Records are sent in the order they were made, per logged-in user,
+// by the open app or, with the app closed, by the service worker (Background Sync).
 import { ApiError } from '../apierror.js';
 import { tx, CREW_ACTIONS } from '../store.js';
 import { csrf, refreshCsrf } from './session.js';
@@ -107,4 +108,23 @@ export function flush(username) {
   const run = () => (locks ? locks.request('mm-crew-actions', () => pass(username)) : pass(username));
   chain = chain.then(run, run);
   return chain.catch((error) => { console.warn('crew actions', error); return []; });
+}
+
+/**
+ * Background Sync (service worker, the app may be closed): send what waits for whoever is
+ * logged in on this browser now. Offline, the fetch throws, and the browser retries later.
+ */
+export async function flushForSession() {
+  const me = await fetch('/api/v1/auth/me', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+  if (!me.ok) return []; // logged out: the records wait for the next login
+  const data = await me.json();
+  return flush(data.user?.username);
+}
+
+/** Ask the browser to send the waiting actions when the connection is back. */
+export async function registerSync() {
+  try {
+    const registration = await navigator.serviceWorker?.ready;
+    if (registration && 'sync' in registration) await registration.sync.register('crew-actions');
+  } catch { /* not supported or not allowed: going online and the next start flush too */ }
 }

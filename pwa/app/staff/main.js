@@ -136,6 +136,10 @@ window.addEventListener('online', async () => {
 });
 window.addEventListener('offline', () => { offline = true; renderOffline(); });
 
+// Kept for later (offline): the browser sends them when the connection is back, even if the
+// app is closed by then (Background Sync in the service worker).
+actions.events.addEventListener('kept', () => actions.registerSync());
+
 // Actions kept while the session had expired go out with the new one.
 session.events.addEventListener('login', () => { renderOutbox(); flushActions(); });
 
@@ -199,6 +203,12 @@ async function start() {
   if (!offline) flushActions();
 
   if ('serviceWorker' in navigator) {
+    // The service worker sent queued actions while this page was away or in the background.
+    navigator.serviceWorker.addEventListener('message', (e) => {
+      if (e.data?.type !== 'crew-actions') return;
+      actions.events.dispatchEvent(new Event('change'));
+      if (e.data.outcome === 'sent' || e.data.outcome === 'failed') reloadCrew();
+    });
     try { await navigator.serviceWorker.register('/sw.js', { scope: '/', type: 'module' }); } catch (error) { console.warn('sw', error); }
   }
 }
