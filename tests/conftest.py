@@ -56,14 +56,20 @@ def raw_districts_file() -> Path:
     return shared_data_dir() / "munich" / "stadtbezirke_epsg25832_raw.geojson"
 
 
-def _session_server(kind: str) -> Iterator[servers.RunningServer]:
-    """Start a real server of `kind` ("postgis" or "redis") in a short temporary directory."""
+def private_server(kind: str, base: Path) -> servers.RunningServer:
+    """Start a real server of `kind` ("postgis" or "redis") with its files in `base`; when
+    the machine has none, skip the test (fail in CI)."""
     reason = (servers.postgis_unavailable_reason() if kind == "postgis"
               else servers.redis_unavailable_reason())
     if reason:
         unavailable(reason)
+    return servers.start_postgis(base) if kind == "postgis" else servers.start_redis(base)
+
+
+def _session_server(kind: str) -> Iterator[servers.RunningServer]:
+    """A real server of `kind` for the whole run, in a short temporary directory."""
     base = Path(tempfile.mkdtemp(prefix=f"mm-{kind}-"))
-    server = servers.start_postgis(base) if kind == "postgis" else servers.start_redis(base)
+    server = private_server(kind, base)
     yield server
     server.stop()
     shutil.rmtree(base, ignore_errors=True)

@@ -16,7 +16,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from tests.conftest import unavailable
 from tests.deploy.compose_files import ROOT, compose, example_env
 from tests.deploy.proxy import RunningProxy, nginx_binary, start_proxy
 from tests.peers.smtp_server import SmtpServer
+from tests.polling import wait_until
 from tests.shared_data import shared_data_dir
 
 pytestmark = pytest.mark.slow
@@ -89,16 +89,6 @@ def _replace(command: list[str], option: str, value: str) -> list[str]:
     return command
 
 
-def _wait(check: Any, what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.25)
-
-
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[SmtpServer]:
     with SmtpServer() as server:
@@ -151,7 +141,7 @@ def stack(postgis_server: servers.RunningServer, redis_server: servers.RunningSe
             stack.start(f"worker-{n}", _cli(services["worker"]["command"]),
                         data_dir(f"worker-{n}"))
         stack.start("scheduler", _cli(services["scheduler"]["command"]), data_dir("scheduler"))
-        _wait(lambda: _healthy(stack, "web"), "web")
+        wait_until(lambda: _healthy(stack, "web"), "web", interval=0.25)
 
         static = workdir / "static"  # the Dockerfile's `static` stage
         collected = subprocess.run(_cli(["maengelmelder", "collect-static", str(static)]),
@@ -159,7 +149,7 @@ def stack(postgis_server: servers.RunningServer, redis_server: servers.RunningSe
         assert collected.returncode == 0, collected.stderr
         stack.proxy = start_proxy(workdir, web_port, static, client_max_body="1m",
                                   https_port=https_port)
-        _wait(lambda: _get(stack, "/healthz"), "the proxy")
+        wait_until(lambda: _get(stack, "/healthz"), "the proxy", interval=0.25)
         yield stack
     finally:
         if stack.proxy is not None:
@@ -184,8 +174,8 @@ def _get(stack: Stack, path: str, **kwargs: Any) -> requests.Response | None:
 
 def test_every_process_passes_its_health_check(stack: Stack) -> None:
     assert _healthy(stack, "web")
-    assert _wait(lambda: _healthy(stack, "worker"), "the workers")
-    assert _wait(lambda: _healthy(stack, "scheduler"), "the scheduler")
+    assert wait_until(lambda: _healthy(stack, "worker"), "the workers", interval=0.25)
+    assert wait_until(lambda: _healthy(stack, "scheduler"), "the scheduler", interval=0.25)
     ready = requests.get(f"{stack.url}/readyz", verify=stack.ca_file, timeout=10)
     assert ready.status_code == 200 and ready.json()["checks"] == {
         "database": "ok", "redis": "ok", "storage": "ok"}
@@ -237,7 +227,8 @@ def test_a_photo_report_through_the_proxy_is_processed_and_its_status_mailed(
         public = session.get(f"{stack.url}/api/v1/reports/{report['id']}", timeout=10).json()
         return public["photos"]
 
-    photos = _wait(photo_ready, "the worker to process the photo")
+    photos = wait_until(photo_ready, "the worker to process the photo",
+                        interval=0.25)
     image_url = photos[0]["display"]["jpeg"]
     assert image_url.startswith(stack.url)  # links use the public base URL
     image = session.get(image_url, timeout=10)

@@ -4,7 +4,6 @@ no partial rows; the service recovers without a restart of its own."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,25 +18,16 @@ from backend.models import Photo, Report, ReportEvent
 from backend.services.setup import initialize
 from tests import servers
 from tests.backend.api.helpers import report_body
-from tests.conftest import base_settings, unavailable
+from tests.conftest import base_settings, private_server
+from tests.polling import wait_until
 
 
 @pytest.fixture
 def own_postgis(tmp_path: Path) -> Any:
     """A PostGIS server of this test alone (it is restarted)."""
-    reason = servers.postgis_unavailable_reason()
-    if reason:
-        unavailable(reason)
-    server = servers.start_postgis(tmp_path / "pg")
+    server = private_server("postgis", tmp_path / "pg")
     yield server
     server.stop()
-
-
-def _wait(condition: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def _counts(url: str) -> tuple[int, int, int]:
@@ -79,15 +69,16 @@ def test_a_restart_during_a_burst_answers_503_and_recovers(
     threads = [threading.Thread(target=burst) for _ in range(3)]
     for thread in threads:
         thread.start()
-    _wait(lambda: answers.count(201) >= 20)
+    wait_until(lambda: answers.count(201) >= 20, "20 reports", interval=0.01)
     port = urlsplit(url.replace("postgresql+psycopg", "http")).port
     own_postgis.stop()
-    _wait(lambda: answers.count(503) >= 5 or 500 in answers)
+    wait_until(lambda: answers.count(503) >= 5 or 500 in answers, "503 answers", interval=0.01)
     assert 500 not in answers
     restarted = servers.start_postgis(Path(tmp_path / "pg"), port=port)
     try:
         # The service recovers by itself.
-        _wait(lambda: client.post("/api/v1/reports", json=report_body()).status_code == 201)
+        wait_until(lambda: client.post("/api/v1/reports", json=report_body()).status_code == 201,
+                   "the service to recover", interval=0.01)
         stop.set()
         for thread in threads:
             thread.join(timeout=30)

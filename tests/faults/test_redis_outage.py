@@ -20,7 +20,7 @@ from backend.queue import JobQueue
 from backend.services.workflow import StatusChange, change_status
 from backend.workflow import Actor, Status
 from tests import servers
-from tests.conftest import base_settings, unavailable
+from tests.conftest import base_settings, private_server
 from tests.peers.push_service import PushServiceReceiver, make_subscription
 from tests.shared_data import shared_data_dir
 from workers.runner import make_worker
@@ -29,10 +29,7 @@ from workers.sweeper import dispatch, sweep
 
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Any:
-    reason = servers.redis_unavailable_reason()
-    if reason:
-        unavailable(reason)
-    server = servers.start_redis(tmp_path / "redis")
+    server = private_server("redis", tmp_path / "redis")
     yield server
     server.stop()
 

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from backend.app import create_app
+from backend.db.engine import make_engine
 from backend.settings import Settings
 from tests import servers
 
@@ -176,3 +178,19 @@ def dispatch_sync(context: Any, origin: str, tag: str) -> None:
         "tag": tag, "lastChance": False})
     cdp.detach()
     blank.close()
+
+
+def server_session(server: LiveServer) -> Iterator[Session]:
+    """A database session on the live server's database (use it as `for s in …`)."""
+    engine = make_engine(server.app.extensions["mm_settings"].database_url)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def wait_for_service_worker(page: Any) -> None:
+    """Until the app's service worker is active and controls the page."""
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)

@@ -17,9 +17,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from backend.db.engine import make_engine
 from backend.models import Category, CategoryGroup, Report
 from backend.services.seeding import seed_reports
 from backend.services.staff_users import create_user
@@ -28,6 +26,7 @@ from tests.pwa.conftest import (
     assert_accessible,
     running_server,
     screenshot,
+    server_session,
     staff_login,
 )
 from workers.runner import make_worker
@@ -41,18 +40,9 @@ HEAT_CANVAS = "document.querySelector('#analyst-map canvas.leaflet-heatmap-layer
 # ---------------------------------------------------------------- helpers
 
 
-def _session(server: LiveServer) -> Iterator[Session]:
-    engine = make_engine(server.app.extensions["mm_settings"].database_url)
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
 def _prepare(server: LiveServer) -> None:
     """Seed the demo reports and the staff accounts the tests log in with."""
-    for session in _session(server):
+    for session in server_session(server):
         seed_reports(session, SEEDED)
         create_user(session, username="ada", password=PASSWORD, role="analyst",
                     departments=[], display_name="Ada")
@@ -63,7 +53,7 @@ def _prepare(server: LiveServer) -> None:
 
 
 def _reports_in_group(server: LiveServer, group: str) -> int:
-    for session in _session(server):
+    for session in server_session(server):
         return session.scalar(
             select(func.count()).select_from(Report).join(Category)
             .join(CategoryGroup, Category.group_id == CategoryGroup.id)

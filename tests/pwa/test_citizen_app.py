@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 
 from backend.db.engine import make_engine
 from backend.models import Photo, Recipient, Report
-from tests.pwa.conftest import LiveServer, assert_accessible, dispatch_sync, screenshot
+from tests.polling import wait_until
+from tests.pwa.conftest import (
+    LiveServer,
+    assert_accessible,
+    dispatch_sync,
+    screenshot,
+    wait_for_service_worker,
+)
 from tests.shared_data import shared_data_dir
 
 
@@ -37,11 +44,6 @@ def _count(server: LiveServer, model: type) -> int:
             return session.scalar(select(func.count()).select_from(model)) or 0
     finally:
         engine.dispose()
-
-
-def _wait_for_service_worker(page: Any) -> None:
-    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
 
 
 def _choose_category(page: Any, group: str, category: str) -> None:
@@ -87,7 +89,7 @@ def test_a_report_made_offline_is_sent_exactly_once_when_the_connection_returns(
     phone: Any, live_server: LiveServer,
 ) -> None:
     phone.goto("/report")
-    _wait_for_service_worker(phone)
+    wait_for_service_worker(phone)
     phone.context.set_offline(True)
     _fill_report(phone)
     phone.click("#submit-report")
@@ -107,7 +109,7 @@ def test_background_sync_sends_the_outbox_with_the_app_closed(
     phone: Any, live_server: LiveServer,
 ) -> None:
     phone.goto("/report")
-    _wait_for_service_worker(phone)
+    wait_for_service_worker(phone)
     phone.context.set_offline(True)
     _fill_report(phone)
     phone.click("#submit-report")
@@ -116,10 +118,8 @@ def test_background_sync_sends_the_outbox_with_the_app_closed(
     phone.close()  # the app is closed; the report waits in IndexedDB
     context.set_offline(False)
     dispatch_sync(context, live_server.url, "outbox")
-    deadline = time.monotonic() + 20
-    while not _reports(live_server):
-        assert time.monotonic() < deadline, "the service worker did not send the report"
-        time.sleep(0.2)
+    wait_until(lambda: _reports(live_server), "the service worker to send the report",
+               timeout=20, interval=0.2)
     time.sleep(1)
     reports = _reports(live_server)
     assert len(reports) == 1
@@ -137,7 +137,7 @@ def test_a_report_refused_while_the_app_was_closed_is_shown_not_lost(
     phone: Any, live_server: LiveServer,
 ) -> None:
     phone.goto("/report")
-    _wait_for_service_worker(phone)
+    wait_for_service_worker(phone)
     phone.context.set_offline(True)
     _fill_report(phone, photo=False)
     phone.click("#submit-report")
@@ -234,7 +234,7 @@ def test_the_app_is_installable_and_controlled_by_its_service_worker(
     phone: Any, live_server: LiveServer,
 ) -> None:
     phone.goto("/")
-    _wait_for_service_worker(phone)
+    wait_for_service_worker(phone)
     manifest = phone.evaluate(
         "fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())")
     assert manifest["display"] == "standalone" and len(manifest["icons"]) >= 2

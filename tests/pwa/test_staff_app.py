@@ -14,19 +14,20 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from backend.db.engine import make_engine
 from backend.models import Report, ReportEvent
 from backend.services.staff_users import create_user
 from tests.peers.push_service import PushServiceReceiver, decrypt, make_subscription
+from tests.polling import wait_until
 from tests.pwa.conftest import (
     PHONE,
     LiveServer,
     assert_accessible,
     dispatch_sync,
     screenshot,
+    server_session,
     staff_login,
+    wait_for_service_worker,
 )
 from tests.shared_data import shared_data_dir
 from workers.runner import make_worker
@@ -45,17 +46,8 @@ def live_server(push_live_server: LiveServer) -> LiveServer:
 # ---------------------------------------------------------------- helpers
 
 
-def _session(server: LiveServer) -> Iterator[Session]:
-    engine = make_engine(server.app.extensions["mm_settings"].database_url)
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
 def _staff(server: LiveServer, username: str, role: str, departments: list[str]) -> None:
-    for session in _session(server):
+    for session in server_session(server):
         create_user(session, username=username, password=PASSWORD, role=role,
                     departments=departments, display_name=username.replace("-", " ").title())
 
@@ -87,7 +79,7 @@ def _deliver(server: LiveServer) -> None:
 
 
 def _events(server: LiveServer, public_id: str) -> list[str]:
-    for session in _session(server):
+    for session in server_session(server):
         report = session.scalar(select(Report).where(Report.public_id == public_id))
         return list(session.scalars(select(ReportEvent.to_status).where(
             ReportEvent.report_id == report.id).order_by(ReportEvent.id)))
@@ -98,11 +90,6 @@ def _department(server: LiveServer, public_id: str) -> str:
     response = server.app.test_client().get(f"/api/v1/reports/{public_id}")
     return response.get_json()["department"]["code"]
 
-
-
-def _wait_for_service_worker(page: Any) -> None:
-    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
 
 
 
@@ -238,7 +225,7 @@ def test_crew_work_stays_readable_offline_and_offline_actions_are_sent_exactly_o
     staff_login(phone, "mitte-crew", expect="/crew", password=PASSWORD)
     item = f"#crew-list a.queue-item[data-id='{report_id}']"
     phone.wait_for_selector(item, timeout=10000)
-    _wait_for_service_worker(phone)
+    wait_for_service_worker(phone)
     # Load queue and detail once while online (the service worker keeps copies).
     phone.reload()
     phone.wait_for_selector(item, timeout=10000)
@@ -302,7 +289,7 @@ def test_crew_actions_queued_offline_are_sent_by_background_sync_with_the_app_cl
     staff_login(phone, "mitte-crew", expect="/crew", password=PASSWORD)
     item = f"#crew-list a.queue-item[data-id='{report_id}']"
     phone.wait_for_selector(item, timeout=10000)
-    _wait_for_service_worker(phone)
+    wait_for_service_worker(phone)
     phone.reload()  # the service worker keeps copies of queue and detail
     phone.wait_for_selector(item, timeout=10000)
     phone.click(item)
@@ -316,10 +303,8 @@ def test_crew_actions_queued_offline_are_sent_by_background_sync_with_the_app_cl
     assert _events(live_server, report_id) == ["submitted"]
 
     dispatch_sync(context, live_server.url, "crew-actions")
-    deadline = time.monotonic() + 20
-    while _events(live_server, report_id) == ["submitted"]:
-        assert time.monotonic() < deadline, "the service worker did not send the action"
-        time.sleep(0.2)
+    wait_until(lambda: _events(live_server, report_id) != ["submitted"],
+               "the service worker to send the action", timeout=20, interval=0.2)
     time.sleep(1)  # a duplicate send would have arrived by now
     assert _events(live_server, report_id) == ["submitted", "in_progress"]
     page = context.new_page()
@@ -567,14 +552,14 @@ def test_the_crew_sees_when_a_report_waits_for_the_departments_own_system(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}/open311/v2"
-    for session in _session(live_server):
+    for session in server_session(live_server):
         session.execute(update(Department).where(Department.code == "bezirksinspektion-mitte")
                         .values(open311={"url": closed, "api_key_env": "MM_TEST_OPEN311_KEY"}))
         bump_config_version(session)
         session.commit()
     _staff(live_server, "mitte-crew", "crew", ["bezirksinspektion-mitte"])
     report_id = _new_report(live_server)["id"]
-    for session in _session(live_server):
+    for session in server_session(live_server):
         assert forwarding.create_missing(session) == 1
         [forwarding_id] = forwarding.due_ids(session)
         assert forwarding.send(session, forwarding_id) == "pending"

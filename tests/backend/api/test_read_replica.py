@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,8 @@ from backend.services.setup import initialize
 from tests import servers
 from tests.backend.api.helpers import create
 from tests.backend.api.staff_helpers import make_user, token_for
-from tests.conftest import base_settings, unavailable
+from tests.conftest import base_settings, private_server
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -34,11 +34,8 @@ pytestmark = pytest.mark.slow
 def replicated(districts_file: Path, tmp_path_factory: pytest.TempPathFactory
                ) -> Iterator[tuple[str, str]]:
     """(primary URL, standby URL) of one database with schema, city and districts."""
-    reason = servers.postgis_unavailable_reason()
-    if reason:
-        unavailable(reason)
     base = Path(tempfile.mkdtemp(prefix="mm-repl-"))
-    primary = servers.start_postgis(base / "primary")
+    primary = private_server("postgis", base / "primary")
     standby = None
     try:
         url = servers.create_database(primary.url, "mm_replicated")
@@ -68,13 +65,6 @@ def _on_map(client: Any, public_id: str) -> bool:
     return any(f["properties"]["id"] == public_id for f in features)
 
 
-def _wait_until(check: Any) -> None:
-    deadline = time.monotonic() + 30
-    while not check():
-        assert time.monotonic() < deadline, "replication did not catch up"
-        time.sleep(0.1)
-
-
 def test_public_lists_read_the_replica_and_own_reads_the_primary(
     replicated: tuple[str, str], tmp_path: Path, redis_server: servers.RunningServer,
 ) -> None:
@@ -85,7 +75,7 @@ def test_public_lists_read_the_replica_and_own_reads_the_primary(
     make_user(app, "ana", "analyst")
     analyst = token_for(app, "ana")
     first = create(client)
-    _wait_until(lambda: _on_map(client, first["id"]))
+    wait_until(lambda: _on_map(client, first["id"]), "replication", timeout=30)
     ready = client.get("/readyz").get_json()
     assert ready["checks"]["replica"] == "ok"
 
@@ -110,7 +100,7 @@ def test_public_lists_read_the_replica_and_own_reads_the_primary(
         assert summary.status_code == 200
     finally:
         _standby(read_url, "SELECT pg_wal_replay_resume()")
-    _wait_until(lambda: _on_map(client, second["id"]))
+    wait_until(lambda: _on_map(client, second["id"]), "replication", timeout=30)
 
 
 def test_a_write_through_the_read_session_fails_even_on_the_primary(
