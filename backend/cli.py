@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from backend.city.config import load_city_config
 from backend.db import migrate
 from backend.db.engine import make_engine
-from backend.errors import DomainError
+from backend.errors import ConfigurationError, DomainError
 from backend.settings import Settings, describe_settings
 
 PLACEHOLDER = "change-me"
@@ -131,6 +131,37 @@ def config_load(path: str) -> None:
     for line in changes.deactivated:
         click.echo(f"deactivated {line}")
     click.echo(f"routing rules: +{changes.rules_added} -{changes.rules_removed}")
+
+
+@config.command("check")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+def config_check(path: str | None) -> None:
+    """Validate a city configuration file (default: MM_CITY_CONFIG) and the Open311
+    forwarding stored in the database; exit 1 listing each problem."""
+    from backend.city.config import problem_lines
+    from backend.services.city_config import forwarding_problems
+
+    settings = _settings()
+    problems: list[str] = []
+    try:
+        load_city_config(path or settings.city_config)
+    except ConfigurationError as exc:
+        problems.extend(problem_lines(exc))
+    engine = make_engine(settings.database_url)
+    try:
+        if migrate.current_revision(engine) is None:
+            click.echo("database: no schema yet, not checked")
+        else:
+            with Session(engine) as session:
+                problems.extend(f"department {code}: {field}: {message}"
+                                for code, field, message in forwarding_problems(session))
+    finally:
+        engine.dispose()
+    for line in problems:
+        click.echo(line)
+    if problems:
+        sys.exit(1)
+    click.echo("ok")
 
 
 @main.group()

@@ -123,7 +123,7 @@ def create_department() -> tuple[Response, int]:
 
 
 @bp.patch("/departments/<code>")
-@operation("patch", "Change a department's names, e-mail or active flag",
+@operation("patch", "Change a department's names, e-mail, active flag or Open311 forwarding",
            tag="admin", errors=(401, 403, 404, 422))
 def change_department(code: str) -> Response:
     """Change a department."""

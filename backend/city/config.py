@@ -33,11 +33,38 @@ class Open311ForwardSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
+    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False,
+                     error_messages={"invalid": "not an http(s) URL"})
     api_key_env = fields.String(required=True, validate=validate.Regexp(r"^MM_[A-Z0-9_]+$"))
     jurisdiction_id = fields.String(load_default=None)
     service_codes = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
     send_contact = fields.Boolean(load_default=False)
+
+
+def _flatten(messages: Any, prefix: str) -> dict[str, list[str]]:
+    """Marshmallow's nested messages as `a.b.c: [messages]`."""
+    if isinstance(messages, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            flat.update(_flatten(value, prefix if key == "_schema" else f"{prefix}.{key}"))
+        return flat
+    return {prefix: list(messages) if isinstance(messages, list) else [str(messages)]}
+
+
+def open311_problems(value: Any) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
+    """Check one department's forwarding configuration (None: it does not forward).
+
+    Returns the loaded configuration and the problems keyed by field (`open311.url`): without
+    a url every forwarding would fail (issue 15), so it is refused where it is written.
+    """
+    if value is None:
+        return None, {}
+    if not isinstance(value, dict):
+        return None, {"open311": ["must be a mapping (or null for no forwarding)"]}
+    try:
+        return Open311ForwardSchema().load(value), {}
+    except ValidationError as exc:
+        return None, _flatten(exc.messages, "open311")
 
 
 class DepartmentSchema(Schema):
@@ -205,6 +232,29 @@ def _check_references(data: dict[str, Any]) -> dict[str, Any]:
     return problems
 
 
+def _name_departments(messages: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    """Forwarding problems keyed by department code (`departments[verkehrstechnik].open311.url`)
+    rather than by position, so the message says which department to fix."""
+    by_index = messages.get("departments")
+    items = raw.get("departments")
+    if not isinstance(by_index, dict) or not isinstance(items, list):
+        return messages
+    named: dict[str, Any] = {}
+    for index, problems in list(by_index.items()):
+        if not isinstance(index, int) or not isinstance(problems, dict) \
+                or "open311" not in problems:
+            continue
+        item = items[index] if index < len(items) else None
+        code = item.get("code") if isinstance(item, dict) else None
+        label = code if isinstance(code, str) and code else str(index)
+        named.update(_flatten(problems.pop("open311"), f"departments[{label}].open311"))
+        if not problems:
+            del by_index[index]
+    if not by_index:
+        del messages["departments"]
+    return {**messages, **named}
+
+
 def parse_city_config(text: str) -> CityConfig:
     """Validate YAML text; raises ConfigurationError naming every problem."""
     try:
@@ -216,7 +266,8 @@ def parse_city_config(text: str) -> CityConfig:
     try:
         data = CityConfigSchema(unknown=RAISE).load(raw)
     except ValidationError as exc:
-        raise ConfigurationError("invalid city configuration", exc.messages) from exc
+        raise ConfigurationError("invalid city configuration",
+                                 _name_departments(exc.messages, raw)) from exc
     problems = _check_references(data)
     if problems:
         raise ConfigurationError("invalid city configuration", problems)
@@ -239,6 +290,21 @@ def parse_city_config(text: str) -> CityConfig:
         service_levels=dict(data["service_levels"]),
         fingerprint=hashlib.sha256(text.encode()).hexdigest(),
     )
+
+
+def problem_lines(error: ConfigurationError) -> list[str]:
+    """One line per problem of a refused configuration; a department's forwarding problems
+    read `department <code>: open311.url: <message>`."""
+    if not error.fields:
+        return [error.message]
+    lines = []
+    for key, messages in _flatten(error.fields, "").items():
+        key = key.removeprefix(".")
+        if key.startswith("departments[") and "]." in key:
+            code, field = key.removeprefix("departments[").split("].", 1)
+            key = f"department {code}: {field}"
+        lines.extend(f"{key}: {message}" for message in messages)
+    return lines
 
 
 def load_city_config(path: str | Path) -> CityConfig:

@@ -22,8 +22,9 @@ class Department(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Forward this department's reports to its own Open311 system: {url, api_key_env,
-    # jurisdiction_id, service_codes: {ours: theirs}, send_contact}.
-    open311: Mapped[dict | None] = mapped_column(JSON)
+    # jurisdiction_id, service_codes: {ours: theirs}, send_contact}. None is stored as SQL NULL
+    # (here and in every JSON column), so `open311 IS NOT NULL` means "forwards" (issue 15).
+    open311: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
 
 class CategoryGroup(Base):
@@ -56,7 +57,7 @@ class Category(Base):
     description_en: Mapped[str] = mapped_column(Text, default="")
     default_priority: Mapped[str] = mapped_column(String(16))
     # Extra questions for this category (Open311 service definition attributes).
-    attributes: Mapped[list | None] = mapped_column(JSON)
+    attributes: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
     keywords: Mapped[str | None] = mapped_column(String(500))
     icon: Mapped[str | None] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
@@ -75,7 +76,7 @@ class RoutingRule(Base):
     group_code: Mapped[str | None] = mapped_column(String(64))
     # District numbers as a JSON list; null means city-wide. Numbers, not foreign keys: the
     # configuration is loaded before (and independently of) the district layer.
-    district_numbers: Mapped[list[str] | None] = mapped_column(JSON)
+    district_numbers: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
 
     department: Mapped[Department] = relationship()
@@ -92,7 +93,7 @@ class CityState(Base):
     layer_version: Mapped[str] = mapped_column(String(32), default="")
     city_code: Mapped[str] = mapped_column(String(64), default="")
     # Service-level targets in hours per priority, from the city configuration.
-    service_levels: Mapped[dict | None] = mapped_column(JSON)
+    service_levels: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     # SHA-256 of the configuration file last applied: `init` re-applies the file only when it
     # changed, so edits made by dispatchers in the running system survive restarts.
     config_file_hash: Mapped[str | None] = mapped_column(String(64))

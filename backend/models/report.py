@@ -48,7 +48,7 @@ class Report(Base):
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(16), default="api")
     # Reasons staff should look at this report (e.g. "photo_far_from_pin"); not public.
-    review_flags: Mapped[list[str] | None] = mapped_column(JSON)
+    review_flags: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     # With the public id and MM_SECRET_KEY this yields the tracking token, so links in
     # e-mails can be built although only the token's hash is stored.
     tracking_salt: Mapped[str | None] = mapped_column(String(32))
@@ -65,7 +65,8 @@ class Report(Base):
     # Private, from Open311 clients: never in a public view, export or log.
     reporter_name: Mapped[str | None] = mapped_column(String(200))
     reporter_phone: Mapped[str | None] = mapped_column(String(50))
-    attributes: Mapped[dict | None] = mapped_column(JSON)  # category attribute values
+    # Category attribute values.
+    attributes: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     api_key_id: Mapped[int | None] = mapped_column()  # the Open311 client that sent it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

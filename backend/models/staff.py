@@ -101,7 +101,7 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
     report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
-    details: Mapped[dict | None] = mapped_column(JSON)
+    details: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
 
     __table_args__ = (

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from backend.city.config import CityConfig, RuleConfig
+from backend.city.config import CityConfig, RuleConfig, open311_problems
 from backend.models import Category, CategoryGroup, Department, Report, RoutingRule
 from backend.services.city_state import bump_config_version, get_city_state
 
@@ -154,3 +154,21 @@ def apply_city_config(session: Session, config: CityConfig, *,
         bump_config_version(session)
     session.commit()
     return changes
+
+
+def forwarding_problems(session: Session) -> list[tuple[str, str, str]]:
+    """Departments whose stored Open311 forwarding cannot work: (code, field, message).
+
+    Selected as the forwarding service selects them (`open311 IS NOT NULL`), so a JSON null
+    left from before migration 0007 shows up too.
+    """
+    problems: list[tuple[str, str, str]] = []
+    for code, value in session.execute(select(Department.code, Department.open311).where(
+            Department.open311.is_not(None)).order_by(Department.code)):
+        if value is None:
+            problems.append((code, "open311", "JSON null instead of SQL NULL; "
+                             "run `maengelmelder db upgrade`"))
+            continue
+        for key, messages in open311_problems(value)[1].items():
+            problems.extend((code, key, message) for message in messages)
+    return problems

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.city.config import CODE
+from backend.city.config import CODE, open311_problems
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.models import (
     AuditEntry,
@@ -49,7 +49,8 @@ def city_overview(session: Session, user: StaffUser) -> dict[str, Any]:
     group_codes = {g.id: g.code for g in groups}
     return {
         "departments": [{"code": d.code, "name_de": d.name_de, "name_en": d.name_en,
-                         "email": d.email, "active": d.active} for d in departments],
+                         "email": d.email, "active": d.active, "open311": d.open311}
+                        for d in departments],
         "groups": [{"code": g.code, "name_de": g.name_de, "name_en": g.name_en,
                     "active": g.active} for g in groups],
         "categories": [{"code": c.code, "group": group_codes[c.group_id], "name_de": c.name_de,
@@ -202,7 +203,7 @@ def save_category(session: Session, user: StaffUser, code: str, values: dict[str
 
 def save_department(session: Session, user: StaffUser, code: str, values: dict[str, Any], *,
                     create: bool) -> Department:
-    """Create or change a department."""
+    """Create or change a department (names, e-mail, active flag, Open311 forwarding)."""
     require_city_editing(user)
     problems: dict[str, list[str]] = {}
     department, updates = _existing_and_names(session, Department, "department", code,
@@ -216,8 +217,11 @@ def save_department(session: Session, user: StaffUser, code: str, values: dict[s
                 select(RoutingRule.id).where(RoutingRule.department_id == department.id)):
             problems["active"] = ["routing rules still send reports here; change them first"]
         updates["active"] = values["active"]
+    if "open311" in values:  # null stops forwarding
+        updates["open311"], open311 = open311_problems(values["open311"])
+        problems.update(open311)
     if problems:
-        raise InvalidInput("The department is invalid.", problems)
+        raise InvalidInput(f"The department '{code}' is invalid.", problems)
     if department is None:
         department = Department(code=code, active=True)
     return _store(session, user, department, updates, "department")

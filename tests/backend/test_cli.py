@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner, Result
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.cli import main
@@ -203,6 +203,68 @@ def test_config_load_of_an_invalid_file_exits_1_listing_the_problem(
     assert result.exit_code == 1
     assert "Error: invalid city configuration" in result.stderr
     assert "routing.0.department: unknown department 'tiefbau'" in result.stderr
+
+
+
+# --------------------------------------------------------------- config check --
+
+
+def test_config_check_of_the_bundled_file_and_database_says_ok(
+    settings: Settings, tmp_path: Path
+) -> None:
+    result = _run(_env(settings.database_url, tmp_path), "config", "check")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "ok"
+
+
+def test_config_check_of_a_file_with_a_forwarding_without_url_exits_1_naming_it(
+    settings: Settings, tmp_path: Path
+) -> None:
+    raw = yaml.safe_load(BUNDLED_CITY_CONFIG.read_text(encoding="utf-8"))
+    raw["departments"][0]["open311"] = {"api_key_env": "MM_OPEN311_KEY"}
+    raw["departments"][1]["open311"] = {"url": "ftp://x.example.org",
+                                        "api_key_env": "MM_OPEN311_KEY"}
+    path = tmp_path / "city.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+
+    result = _run(_env(settings.database_url, tmp_path), "config", "check", str(path))
+
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "department verkehrstechnik: open311.url: Missing data for required field.",
+        "department bezirksinspektion-mitte: open311.url: not an http(s) URL",
+    ]
+
+
+def test_config_check_names_broken_forwardings_stored_in_the_database(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from backend.models import Department
+    from backend.services.city_state import bump_config_version
+
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            session.execute(update(Department).where(
+                Department.code == "bezirksinspektion-nord").values(open311={
+                    "url": "nord.example.org", "api_key_env": "MM_OPEN311_KEY"}))
+            bump_config_version(session)  # the shared PostGIS database is restored afterwards
+            session.commit()
+    finally:
+        engine.dispose()
+
+    result = _run(_env(settings.database_url, tmp_path), "config", "check")
+
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "department bezirksinspektion-nord: open311.url: not an http(s) URL"]
+
+
+def test_config_check_of_an_unreadable_file_exits_1(settings: Settings, tmp_path: Path) -> None:
+    result = _run(_env(settings.database_url, tmp_path), "config", "check",
+                  str(tmp_path / "nowhere.yaml"))
+    assert result.exit_code == 1
+    assert "cannot read city configuration" in result.stdout
 
 
 # ---------------------------------------------------------- districts import --

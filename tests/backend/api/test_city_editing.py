@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import text
 
+from backend.extensions import db
 from tests.backend.api.helpers import ALLIANZ_ARENA, assert_error, create
 from tests.backend.api.staff_helpers import audit_actions, make_user, token_for
 
@@ -91,6 +93,60 @@ def test_departments_are_added_and_renamed_and_bad_input_is_named(
                  "validation_failed", {"code", "name_de", "name_en"})
     assert_error(client.patch("/api/v1/admin/departments/verkehrstechnik", headers=dispatcher,
                               json={"active": False}), 422, "validation_failed", {"active"})
+
+
+
+FORWARDING = {"url": "https://open311.example.org/v2", "api_key_env": "MM_OPEN311_KEY"}
+
+
+def _forwarding_departments(app: Flask) -> list[str]:
+    """Departments whose open311 column is not SQL NULL (what the forwarding service picks)."""
+    with app.app_context():
+        codes = list(db.session.scalars(text(
+            "SELECT code FROM department WHERE open311 IS NOT NULL ORDER BY code")))
+        db.session.commit()
+    return codes
+
+
+@pytest.mark.parametrize(
+    ("open311", "field", "message"),
+    [
+        ({"api_key_env": "MM_OPEN311_KEY"}, "open311.url", "Missing data for required field."),
+        ({**FORWARDING, "url": "mailto:ampel@example.org"}, "open311.url",
+         "not an http(s) URL"),
+        ({**FORWARDING, "colour": "blue"}, "open311.colour", "Unknown field."),
+        ("https://open311.example.org/v2", "open311",
+         "must be a mapping (or null for no forwarding)"),
+    ],
+    ids=["no-url", "mailto-url", "unknown-key", "not-a-mapping"],
+)
+def test_a_forwarding_without_a_usable_url_is_refused_naming_department_and_field(
+    app: Flask, client: Any, dispatcher: dict[str, str], open311: Any, field: str, message: str,
+) -> None:
+    error = assert_error(client.patch(
+        "/api/v1/admin/departments/verkehrstechnik", headers=dispatcher,
+        json={"open311": open311}), 422, "validation_failed", {field})
+    assert error["fields"][field] == [message]
+    assert "verkehrstechnik" in error["message"]
+    assert _forwarding_departments(app) == []
+
+
+def test_a_forwarding_is_set_shown_and_removed_again_as_sql_null(
+    app: Flask, client: Any, dispatcher: dict[str, str],
+) -> None:
+    url = "/api/v1/admin/departments/bezirksinspektion-ost"
+    assert client.patch(url, headers=dispatcher, json={"open311": FORWARDING}).status_code == 200
+    departments = {d["code"]: d for d in client.get(CITY_URL, headers=dispatcher).get_json()[
+        "departments"]}
+    assert departments["bezirksinspektion-ost"]["open311"] == {
+        **FORWARDING, "jurisdiction_id": None, "service_codes": {}, "send_contact": False}
+    assert departments["verkehrstechnik"]["open311"] is None
+    assert _forwarding_departments(app) == ["bezirksinspektion-ost"]
+
+    assert client.patch(url, headers=dispatcher, json={"open311": None}).status_code == 200
+
+    assert _forwarding_departments(app) == []
+    assert audit_actions(app)[-2:] == [("dora", "change_department")] * 2
 
 
 def test_crew_may_not_edit_the_city(app: Flask, client: Any) -> None:

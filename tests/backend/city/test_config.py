@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
-from backend.city.config import CityConfig, RuleConfig, load_city_config, parse_city_config
+from backend.city.config import (
+    CityConfig,
+    RuleConfig,
+    load_city_config,
+    parse_city_config,
+    problem_lines,
+)
 from backend.errors import ConfigurationError
 from backend.settings import BUNDLED_CITY_CONFIG
 
@@ -229,3 +235,56 @@ def test_a_valid_file_round_trips_through_yaml(bundled_raw: dict[str, Any],
                                                bundled: CityConfig) -> None:
     again = parse_city_config(yaml.safe_dump(bundled_raw, allow_unicode=True))
     assert again == bundled
+
+
+# ------------------------------------------------------------ Open311 forwarding --
+
+FORWARDING = {"url": "https://open311.example.org/v2", "api_key_env": "MM_OPEN311_KEY"}
+
+
+@pytest.mark.parametrize(
+    ("open311", "message"),
+    [
+        ({"api_key_env": "MM_OPEN311_KEY"}, "Missing data for required field."),
+        ({"url": "", "api_key_env": "MM_OPEN311_KEY"}, "not an http(s) URL"),
+        ({"url": "ftp://open311.example.org", "api_key_env": "MM_OPEN311_KEY"},
+         "not an http(s) URL"),
+        ({"url": "open311.example.org/v2", "api_key_env": "MM_OPEN311_KEY"},
+         "not an http(s) URL"),
+    ],
+    ids=["no-url", "empty-url", "ftp-url", "url-without-scheme"],
+)
+def test_a_forwarding_without_a_usable_url_is_refused_naming_department_and_field(
+    bundled_raw: dict[str, Any], open311: dict[str, Any], message: str,
+) -> None:
+    raw = copy.deepcopy(bundled_raw)
+    raw["departments"][0]["open311"] = open311
+    with pytest.raises(ConfigurationError) as err:
+        parse_city_config(yaml.safe_dump(raw, allow_unicode=True))
+    assert err.value.fields == {"departments[verkehrstechnik].open311.url": [message]}
+    assert problem_lines(err.value) == [f"department verkehrstechnik: open311.url: {message}"]
+
+
+def test_forwarding_problems_are_named_alongside_the_other_problems(
+    bundled_raw: dict[str, Any],
+) -> None:
+    raw = copy.deepcopy(bundled_raw)
+    raw["departments"][1]["open311"] = {"url": "https://x.example.org", "api_key_env": "key"}
+    _bad_code(raw)
+    with pytest.raises(ConfigurationError) as err:
+        parse_city_config(yaml.safe_dump(raw, allow_unicode=True))
+    assert _problem(err.value, "departments", 0, "code")
+    assert _problem(err.value, "departments[bezirksinspektion-mitte].open311.api_key_env")
+
+
+def test_a_forwarding_with_an_http_url_loads_with_defaults_and_none_means_none(
+    bundled_raw: dict[str, Any], bundled: CityConfig,
+) -> None:
+    raw = copy.deepcopy(bundled_raw)
+    raw["departments"][0]["open311"] = FORWARDING
+    raw["departments"][1]["open311"] = None
+    config = parse_city_config(yaml.safe_dump(raw, allow_unicode=True))
+    assert config.departments[0]["open311"] == {
+        **FORWARDING, "jurisdiction_id": None, "service_codes": {}, "send_contact": False}
+    assert config.departments[1]["open311"] is None
+    assert all(d["open311"] is None for d in bundled.departments)

@@ -8,19 +8,28 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.orm import Session
 
 from backend.city.config import CityConfig, load_city_config, parse_city_config
 from backend.db import migrate
 from backend.db.engine import make_engine
 from backend.errors import InvalidInput
-from backend.models import Category, CategoryGroup, Department, Report, RoutingRule
+from backend.models import (
+    Category,
+    CategoryGroup,
+    Department,
+    Forwarding,
+    Report,
+    RoutingRule,
+)
+from backend.services import forwarding
 from backend.services.city_cache import city_snapshot
-from backend.services.city_config import apply_city_config
-from backend.services.city_state import read_versions
+from backend.services.city_config import apply_city_config, forwarding_problems
+from backend.services.city_state import bump_config_version, read_versions
 from backend.services.reports import NewReport, create_report
 from backend.services.routing import route_report
+from backend.services.seeding import seed_reports
 from backend.settings import BUNDLED_CITY_CONFIG
 from tests.conftest import SECRET
 
@@ -235,3 +244,73 @@ def test_a_removed_department_is_deactivated_and_its_rules_removed(session: Sess
     snapshot = city_snapshot(session)
     rule_departments = {rule.department.code for rule in snapshot.rules}
     assert "bezirksinspektion-west" not in rule_departments
+
+
+# ------------------------------------------------- JSON columns that mean none --
+
+FORWARDING = {"url": "https://open311.example.org/v2", "api_key_env": "MM_OPEN311_KEY"}
+
+
+def _count(session: Session, sql: str) -> int:
+    count = session.scalar(text(sql))
+    session.commit()
+    return count
+
+
+def test_the_demo_configuration_stores_none_as_sql_null(session: Session) -> None:
+    demo = load_city_config(BUNDLED_CITY_CONFIG)
+    city_wide = sum(1 for rule in demo.routing if rule.districts is None)
+    asking = sum(1 for category in demo.categories if category["attributes"])
+    assert 0 < asking < len(demo.categories)
+    assert _count(session, "select count(*) from department where open311 is not null") == 0
+    assert _count(session, "select count(*) from category "
+                           "where attributes is not null") == asking
+    assert _count(session, "select count(*) from routing_rule "
+                           "where district_numbers is null") == city_wide
+    assert _count(session, "select count(*) from city_state "
+                           "where service_levels is not null") == 1
+
+
+def test_a_forwarding_removed_from_the_file_becomes_sql_null_again(session: Session) -> None:
+    def forward(raw: dict[str, Any]) -> None:
+        raw["departments"][0]["open311"] = FORWARDING
+
+    apply_city_config(session, _variant(forward))
+    assert _count(session, "select count(*) from department where open311 is not null") == 1
+
+    changes = apply_city_config(session, load_city_config(BUNDLED_CITY_CONFIG))
+
+    assert changes.updated == ["department verkehrstechnik"]
+    assert _count(session, "select count(*) from department where open311 is not null") == 0
+    assert forwarding_problems(session) == []
+
+
+def test_new_and_seeded_demo_reports_are_not_forwarded(session: Session) -> None:
+    create_report(session, NewReport("ampel-ausfall", MARIENPLATZ[1], MARIENPLATZ[0],
+                                     "dunkel"), secret_key=SECRET)
+    session.commit()
+    seed_reports(session, 200)
+
+    assert forwarding.create_missing(session) == 0
+    assert session.scalar(select(func.count()).select_from(Forwarding)) == 0
+    assert _count(session, "select count(*) from report "
+                           "where review_flags is not null or attributes is not null") == 0
+
+
+def test_stored_forwarding_problems_name_department_and_field(session: Session) -> None:
+    session.execute(update(Department).where(Department.code == "verkehrstechnik").values(
+        open311={"api_key_env": "MM_OPEN311_KEY"}))
+    session.execute(text("update department set open311 = 'null' "
+                         "where code = 'anliegenmanagement'"))
+    session.execute(update(Department).where(Department.code == "bezirksinspektion-ost")
+                    .values(open311=FORWARDING))
+    bump_config_version(session)  # the shared PostGIS database is restored afterwards
+    session.commit()
+
+    problems = forwarding_problems(session)
+
+    assert problems == [
+        ("anliegenmanagement", "open311",
+         "JSON null instead of SQL NULL; run `maengelmelder db upgrade`"),
+        ("verkehrstechnik", "open311.url", "Missing data for required field."),
+    ]
