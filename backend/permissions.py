@@ -120,6 +120,12 @@ def require_user_admin(user: StaffMember) -> None:
         raise Forbidden("Only admins may manage staff accounts.")
 
 
+def require_delivery_admin(user: StaffMember) -> None:
+    """Guards failed deliveries and destination circuits (listing them, retrying): admins."""
+    if not (user.active and user.role == Role.ADMIN):
+        raise Forbidden("Only admins may see and retry failed deliveries.")
+
+
 def require_analytics(user: StaffMember) -> None:
     """Guards aggregates and exports: analysts, dispatchers and admins (not crew)."""
     if not (user.active and user.role in {Role.ANALYST, Role.DISPATCHER, Role.ADMIN}):

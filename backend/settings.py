@@ -94,6 +94,26 @@ class Settings:
     notify_dispatch_interval_s: int = _setting(
         5, "How often workers look for due notifications (retries, lost jobs)."
     )
+    destination_failures_to_open: int = _setting(
+        5, "Consecutive failures of one destination (an Open311 system, a push service, the "
+        "SMTP server) after which its circuit opens: then one probe per interval, not one try "
+        "per item."
+    )
+    destination_probe_interval_s: int = _setting(
+        30, "Seconds between probes of a destination whose circuit is open."
+    )
+    retry_backoff_base_s: int = _setting(
+        10, "Back-off after a failed forwarding or notification: a random wait (full jitter) "
+        "up to this many seconds, doubled per attempt …"
+    )
+    retry_backoff_cap_s: int = _setting(3600, "… up to this ceiling (seconds).")
+    forwarding_max_attempts: int = _setting(
+        10, "Attempts to forward a report to an Open311 system before it is `failed` (shown "
+        "to admins, who can retry it)."
+    )
+    notification_max_attempts: int = _setting(
+        8, "Attempts to deliver a push or e-mail notification before it is `failed`."
+    )
     keep_photo_originals: bool = _setting(
         False, "Keep uploaded originals after the web sizes exist (they are never served)."
     )

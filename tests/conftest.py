@@ -163,8 +163,8 @@ def _reset_postgis(engine: Engine, versions: tuple[str, str], districts_file: Pa
         try:
             with engine.begin() as conn:
                 conn.execute(text("TRUNCATE report_event, report, staff_user, staff_session, "
-                                  "api_token, audit_log, report_note, api_key, forwarding "
-                                  "RESTART IDENTITY CASCADE"))
+                                  "api_token, audit_log, report_note, api_key, forwarding, "
+                                  "destination_circuit RESTART IDENTITY CASCADE"))
             break
         except OperationalError as exc:
             if attempt == 4 or not isinstance(exc.orig, psycopg.errors.DeadlockDetected):

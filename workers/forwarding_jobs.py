@@ -6,18 +6,21 @@ from sqlalchemy.orm import Session
 
 from backend.queue import JobQueue
 from backend.services import forwarding
+from backend.services.destinations.policy import forwarding_policy
 from workers.context import job_context
 
 
 def send_forwarding(forwarding_id: int) -> str:
-    """Send one report on to its department's Open311 system (retried later on failure)."""
+    """Send one report on to its department's Open311 system; the service records every
+    outcome (back-off, circuit, `failed`), so the job itself never fails for a bad peer."""
     ctx = job_context()
     with Session(ctx.engine, expire_on_commit=False) as session:
-        return forwarding.send(session, forwarding_id)
+        return forwarding.send(session, forwarding_id, policy=forwarding_policy(ctx.settings))
 
 
 def pull_open311_updates() -> int:
     """Bring remote statuses back into our workflow."""
     ctx = job_context()
     with Session(ctx.engine, expire_on_commit=False) as session:
-        return forwarding.pull_updates(session, JobQueue(ctx.settings.redis_url))
+        return forwarding.pull_updates(session, JobQueue(ctx.settings.redis_url),
+                                       policy=forwarding_policy(ctx.settings))

@@ -2,6 +2,7 @@
 
 from backend.models.base import Base
 from backend.models.city import Category, CategoryGroup, CityState, Department, RoutingRule
+from backend.models.destination import CircuitState, DestinationCircuit
 from backend.models.district import District
 from backend.models.notification import (
     DeliveryStatus,
@@ -35,7 +36,9 @@ __all__ = [
     "Base",
     "Category",
     "CategoryGroup",
+    "CircuitState",
     "CityState",
+    "DestinationCircuit",
     "Department",
     "DeliveryStatus",
     "District",

@@ -73,10 +73,15 @@ class Notification(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The circuit-breaker key (`push:<origin>` or `smtp:<host>:<port>`), set by the first
+    # delivery attempt, so the dispatcher can hold back rows of a destination that is down.
+    destination: Mapped[str | None] = mapped_column(String(300))
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last attempt failed
 
     __table_args__ = (
         UniqueConstraint("event_id", "recipient_id", "channel", "push_subscription_id"),
         Index("ix_notification_status_next", "status", "next_attempt_at"),
+        Index("ix_notification_destination_status", "destination", "status"),
     )
 
 

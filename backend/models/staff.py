@@ -145,7 +145,7 @@ class Forwarding(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("report.id"))
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
-    state: Mapped[str] = mapped_column(String(16))  # pending | sent
+    state: Mapped[str] = mapped_column(String(16))  # pending | sending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     remote_id: Mapped[str | None] = mapped_column(String(100))
@@ -154,6 +154,12 @@ class Forwarding(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The circuit-breaker key of the Open311 system (`open311:<origin>`), so the dispatcher
+    # can hold back the rows of a destination whose circuit is open.
+    destination: Mapped[str | None] = mapped_column(String(300))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # pending → sending
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last attempt failed
 
     __table_args__ = (UniqueConstraint("report_id", "department_id"),
-                      Index("ix_forwarding_state_next", "state", "next_attempt_at"))
+                      Index("ix_forwarding_state_next", "state", "next_attempt_at"),
+                      Index("ix_forwarding_destination_state", "destination", "state"))

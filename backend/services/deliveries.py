@@ -1,16 +1,23 @@
 """Deliver outbox rows: claim, send once over the right channel, record the outcome.
 
-A row is claimed (pending → sending) in its own committed transaction before anything is
-sent, and its outcome is committed right after. A worker that dies after claiming leaves a
-`sending` row that `recover_stale_claims` puts back; one that dies before claiming leaves a
-`pending` row that the dispatcher hands out again. Only a death between the push service's
-answer and our commit can repeat a message; the stable `Topic` (push) and `Message-ID`
-(e-mail) let the receiving side collapse that repeat.
+A row is claimed (pending → sending, attempt counted) in its own committed transaction before
+anything is sent, and its outcome is committed right after, whatever the error. A worker that
+dies after claiming leaves a `sending` row that `recover_stale_claims` puts back; one that
+dies before claiming leaves a `pending` row that the dispatcher hands out again. Only a death
+between the push service's answer and our commit can repeat a message; the stable `Topic`
+(push) and `Message-ID` (e-mail) let the receiving side collapse that repeat.
+
+Each push service and the SMTP server is a destination with a circuit breaker
+(`destinations.circuits`): while one is down its rows wait for the one probe per interval
+(no attempt counted), and the others' still go out. Failures back off with jitter; after the
+last attempt a row is `failed` (one log line), for an admin to retry.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import random
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -36,15 +43,22 @@ from backend.notify.errors import (
 from backend.notify.push import PushSubscriptionInfo, send_push
 from backend.notify.texts import push_payload, status_email
 from backend.notify.vapid import generate_vapid_keys, public_key_from_private
+from backend.services.destinations import backoff, circuits, keys, outbox
+from backend.services.destinations.policy import (
+    DEFAULT_NOTIFICATION,
+    RetryPolicy,
+    notification_policy,
+)
 from backend.services.recipients import unsubscribe_token
 from backend.settings import Settings
 from backend.tokens import tracking_token
 from backend.workflow import Status
 
-MAX_ATTEMPTS = 8
-BACKOFF_S = (10, 30, 120, 600, 1800, 3600, 3600)
+log = logging.getLogger(__name__)
+
 STALE_CLAIM = timedelta(minutes=5)
 VAPID_KEY = "vapid_private_pem"
+MAX_ERROR = 500
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,7 @@ class Channels:
     smtp: SmtpSettings | None
     vapid_subject: str
     allow_private_push: bool = False
+    policy: RetryPolicy = field(default=DEFAULT_NOTIFICATION)
 
 
 def channels_from_settings(settings: Settings) -> Channels:
@@ -69,7 +84,7 @@ def channels_from_settings(settings: Settings) -> Channels:
         )
     return Channels(settings.base_url, settings.secret_key, smtp,
                     settings.vapid_subject or settings.base_url,
-                    settings.push_allow_insecure_endpoints)
+                    settings.push_allow_insecure_endpoints, notification_policy(settings))
 
 
 def ensure_vapid_key(session: Session) -> str:
@@ -100,17 +115,41 @@ def claim(session: Session, notification_id: int, now: datetime | None = None) -
     return result.rowcount == 1
 
 
-def deliver(session: Session, notification_id: int, channels: Channels) -> str:
-    """Send one notification at most once per claim; returns its status afterwards."""
-    if not claim(session, notification_id):
-        row = session.get(Notification, notification_id)
-        return row.status if row else "missing"
-    row = session.get(Notification, notification_id)
+def destination_key(row: Notification, subscription: PushSubscription | None,
+                    channels: Channels) -> str | None:
+    """The circuit key of where this notification goes: its push service or the SMTP server."""
+    if row.channel == "push":
+        return keys.push_key(subscription.endpoint) if subscription is not None else None
+    return keys.smtp_key(channels.smtp.host, channels.smtp.port) if channels.smtp else None
+
+
+def deliver(session: Session, notification_id: int, channels: Channels, *,
+            rand: backoff.Random = random.random) -> str:
+    """Send one due notification at most once per claim, unless its destination's circuit
+    is open (then it waits for the probe); returns its status afterwards. Never raises for
+    a failed send: the outcome is recorded instead."""
+    now = utcnow()
+    row = session.get(Notification, notification_id, populate_existing=True)
+    if row is None:
+        return "missing"
+    if row.status != DeliveryStatus.PENDING or row.next_attempt_at > now:
+        return row.status
+    subscription = (session.get(PushSubscription, row.push_subscription_id)
+                    if row.push_subscription_id else None)
+    key = destination_key(row, subscription, channels)
+    if key != row.destination:
+        _relocate(session, row, key)
+    if not circuits.may_send(session, key, channels.policy, now):
+        at = circuits.next_probe_at(session, key) or now + channels.policy.probe_interval
+        return _finish(session, row.id, DeliveryStatus.PENDING, row.last_error,
+                       next_attempt_at=at, only_if=DeliveryStatus.PENDING)
+    if not claim(session, notification_id, now):
+        return session.scalar(select(Notification.status)
+                              .where(Notification.id == notification_id)) or "missing"
+    row = session.get(Notification, notification_id, populate_existing=True)
     recipient = session.get(Recipient, row.recipient_id)
     report = session.get(Report, row.report_id)
     event = session.get(ReportEvent, row.event_id)
-    subscription = (session.get(PushSubscription, row.push_subscription_id)
-                    if row.push_subscription_id else None)
     vapid_pem = ensure_vapid_key(session) if row.channel == "push" else ""
     session.commit()  # no transaction (SQLite: write lock) while talking to the network
     try:
@@ -119,26 +158,56 @@ def deliver(session: Session, notification_id: int, channels: Channels) -> str:
         if subscription is not None:
             session.execute(update(PushSubscription).where(
                 PushSubscription.id == subscription.id).values(removed_at=utcnow()))
-        return _finish(session, row, DeliveryStatus.DROPPED, exc.reason)
+        circuits.record_success(session, key)  # the service answered
+        return _finish(session, row.id, DeliveryStatus.DROPPED, exc.reason)
     except TransientDeliveryError as exc:
-        if row.attempts >= MAX_ATTEMPTS:
-            return _finish(session, row, DeliveryStatus.FAILED, exc.reason)
-        delay = exc.retry_after_s or BACKOFF_S[min(row.attempts, len(BACKOFF_S)) - 1]
-        return _finish(session, row, DeliveryStatus.PENDING, exc.reason,
-                       next_attempt_at=utcnow() + timedelta(seconds=delay))
-    except (PermanentDeliveryError, DeliveryError) as exc:
-        return _finish(session, row, DeliveryStatus.FAILED, exc.reason)
-    except Exception as exc:
-        # A bug or a misconfiguration (e.g. a bad VAPID subject): keep the row retryable with
-        # backoff and its error visible, instead of leaving it claimed; then let rq log it.
+        return _failed_attempt(session, row, key, exc.reason, channels.policy, rand,
+                               retry_after_s=exc.retry_after_s)
+    except DeliveryError as exc:  # permanent: this item can never go out
+        _log_failed(row, exc.reason)
+        return _finish(session, row.id, DeliveryStatus.FAILED, exc.reason, failed=True)
+    except Exception as exc:  # noqa: BLE001 - a bug or misconfiguration: recorded, retried
         session.rollback()
-        failed = row.attempts >= MAX_ATTEMPTS
-        _finish(session, row, DeliveryStatus.FAILED if failed else DeliveryStatus.PENDING,
-                f"{type(exc).__name__}: {exc}"[:500],
-                next_attempt_at=None if failed else utcnow() + timedelta(
-                    seconds=BACKOFF_S[min(row.attempts, len(BACKOFF_S)) - 1]))
-        raise
-    return _finish(session, row, DeliveryStatus.SENT, None)
+        return _failed_attempt(session, row, key, f"{type(exc).__name__}: {exc}",
+                               channels.policy, rand)
+    circuits.record_success(session, key)
+    return _finish(session, row.id, DeliveryStatus.SENT, None)
+
+
+def _relocate(session: Session, row: Notification, key: str | None) -> None:
+    """Record where a row goes; when the SMTP server was changed, every waiting e-mail of
+    the old one follows (so none waits for the old server's probe)."""
+    moved = [Notification.id == row.id]
+    if row.channel == "email" and row.destination is not None:
+        moved = [Notification.channel == "email", Notification.destination == row.destination,
+                 Notification.status == DeliveryStatus.PENDING]
+    session.execute(update(Notification).where(*moved).values(destination=key))
+    session.commit()
+
+
+def _failed_attempt(session: Session, row: Notification, key: str | None, error: str,
+                    policy: RetryPolicy, rand: backoff.Random, *,
+                    retry_after_s: float | None = None) -> str:
+    """Record a failed attempt on the row (back-off, or `failed` after the last one) and on
+    its destination's circuit."""
+    error = error[:MAX_ERROR]
+    attempts = session.scalar(select(Notification.attempts)
+                              .where(Notification.id == row.id)) or 0
+    now = utcnow()
+    if attempts >= policy.max_attempts:
+        _log_failed(row, error, attempts)
+        status = _finish(session, row.id, DeliveryStatus.FAILED, error, failed=True)
+    else:
+        status = _finish(session, row.id, DeliveryStatus.PENDING, error,
+                         next_attempt_at=backoff.next_attempt_at(attempts, policy, now, rand,
+                                                                 at_least_s=retry_after_s))
+    circuits.record_failure(session, key, error, policy, now)
+    return status
+
+
+def _log_failed(row: Notification, error: str, attempts: int | None = None) -> None:
+    after = f" after {attempts} attempts" if attempts else ""
+    log.warning("notification %d (%s) failed%s: %s", row.id, row.channel, after, error)
 
 
 def _send(row: Notification, recipient: Recipient, report: Report, event: ReportEvent,
@@ -178,23 +247,29 @@ def _send(row: Notification, recipient: Recipient, report: Report, event: Report
                list_unsubscribe_url=unsubscribe_url)
 
 
-def _finish(session: Session, row: Notification, status: str, error: str | None, *,
-            next_attempt_at: datetime | None = None) -> str:
+def _finish(session: Session, notification_id: int, status: str, error: str | None, *,
+            next_attempt_at: datetime | None = None, failed: bool = False,
+            only_if: str = DeliveryStatus.SENDING) -> str:
     values: dict = {"status": status, "last_error": error}
     if status == DeliveryStatus.SENT:
         values["sent_at"] = utcnow()
+    if failed:
+        values["failed_at"] = utcnow()
     if next_attempt_at is not None:
         values["next_attempt_at"] = next_attempt_at
-    session.execute(update(Notification).where(Notification.id == row.id).values(**values))
+    session.execute(update(Notification).where(Notification.id == notification_id,
+                                               Notification.status == only_if).values(**values))
     session.commit()
     return status
 
 
 def due_notification_ids(session: Session, limit: int = 500) -> list[int]:
-    """Pending notifications whose time has come (new, retried, or whose job was lost)."""
-    return list(session.scalars(select(Notification.id).where(
-        Notification.status == DeliveryStatus.PENDING, Notification.next_attempt_at <= utcnow(),
-    ).order_by(Notification.id).limit(limit)))
+    """Pending notifications whose time has come (new, retried, or whose job was lost); of
+    a destination whose circuit is open only one, when its probe is due."""
+    now = utcnow()
+    return outbox.due_ids(session, Notification.id, Notification.destination,
+                          [Notification.status == DeliveryStatus.PENDING,
+                           Notification.next_attempt_at <= now], now, limit)
 
 
 def recover_stale_claims(session: Session, older_than: timedelta = STALE_CLAIM) -> int:
