@@ -2,12 +2,17 @@
 
 It accepts `POST /requests.json` (form-encoded, checks the api_key), answers with a remote
 id, and serves `GET /requests.json?service_request_id=…` with whatever status a test set.
+A repeated `Idempotency-Key` answers the remote id of the first request and creates nothing.
+Switches make it fail like real systems do: `fail_with` (every POST gets that status, e.g.
+500), `answer` (a 200 with a body of the test's choosing), `delay_s` (the request is created
+at once, the answer comes late: a client may die in between).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,6 +27,7 @@ class RemoteRequest:
     form: dict[str, str]
     status: str = "open"
     status_notes: str | None = None
+    idempotency_key: str | None = None
 
 
 @dataclass
@@ -30,13 +36,35 @@ class Open311Server:
 
     api_key: str
     requests: dict[str, RemoteRequest] = field(default_factory=dict)
-    posts: int = 0
+    posts: int = 0  # every POST, answered or not
+    replays: int = 0  # POSTs answered from an earlier request with the same Idempotency-Key
+    fail_with: int | None = None
+    answer: Any = None
+    delay_s: float = 0.0
+    _by_key: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
         assert self._server is not None
         return f"http://127.0.0.1:{self._server.server_port}/open311/v2"
+
+    @property
+    def created(self) -> int:
+        """How many requests exist remotely."""
+        return len(self.requests)
+
+    def _create(self, form: dict[str, str], key: str | None) -> str:
+        with self._lock:
+            if key and key in self._by_key:
+                self.replays += 1
+                return self._by_key[key]
+            remote_id = f"R-{len(self.requests) + 1}"
+            self.requests[remote_id] = RemoteRequest(remote_id, form, idempotency_key=key)
+            if key:
+                self._by_key[key] = remote_id
+            return remote_id
 
     def start(self) -> Open311Server:
         owner = self
@@ -58,14 +86,24 @@ class Open311Server:
                     return self._send(404, [{"code": 404, "description": "no such path"}])
                 length = int(self.headers.get("Content-Length", 0))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                owner.posts += 1
+                with owner._lock:
+                    owner.posts += 1
+                if owner.fail_with is not None:
+                    return self._send(owner.fail_with, [{"code": owner.fail_with,
+                                                         "description": "internal error"}])
                 if form.get("api_key") != owner.api_key:
                     return self._send(403, [{"code": 403, "description": "bad api_key"}])
-                remote_id = f"R-{len(owner.requests) + 1}"
-                owner.requests[remote_id] = RemoteRequest(remote_id, form)
+                if owner.answer is not None:
+                    return self._send(200, owner.answer)
+                remote_id = owner._create(form, self.headers.get("Idempotency-Key"))
+                if owner.delay_s:
+                    time.sleep(owner.delay_s)
                 return self._send(200, [{"service_request_id": remote_id}])
 
             def do_GET(self) -> None:  # noqa: N802
+                if owner.fail_with is not None:
+                    return self._send(owner.fail_with, [{"code": owner.fail_with,
+                                                         "description": "internal error"}])
                 url = urlparse(self.path)
                 ids = parse_qs(url.query).get("service_request_id", [""])[0].split(",")
                 found = [owner.requests[i] for i in ids if i in owner.requests]
@@ -75,6 +113,7 @@ class Open311Server:
                     "requested_datetime": "2026-11-22T00:00:00+00:00"} for r in found])
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
