@@ -406,11 +406,19 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
 @main.command()
 @click.option("--no-scheduler", is_flag=True,
               help="Leave the scheduler to `maengelmelder scheduler` (scaled-out setups).")
-def worker(no_scheduler: bool) -> None:
+@click.option("--queues", default="all", show_default=True,
+              help="Comma-separated queues to serve, taken most urgent first: photos, notify, "
+                   "forward, export, housekeeping (or `all`).")
+def worker(no_scheduler: bool, queues: str) -> None:
     """Run a background-job worker (rq) until stopped."""
+    from backend.queue import parse_queue_names
     from workers.runner import run_worker
 
-    run_worker(_settings(), with_scheduler=not no_scheduler)
+    try:
+        names = parse_queue_names(queues)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--queues") from exc
+    run_worker(_settings(), with_scheduler=not no_scheduler, queue_names=names)
 
 
 @main.command()

@@ -16,6 +16,7 @@ from gunicorn.config import Config
 from gunicorn.glogging import Logger
 
 from backend.log_format import JsonFormatter, anonymize_ip, scrub
+from backend.queue import URGENT_QUEUE_NAMES
 from backend.settings import Settings
 
 
@@ -91,10 +92,19 @@ def gunicorn_options(host: str, port: int, workers: int, log_format: str = "text
     return options
 
 
+# The embedded setup's job workers: one for everything, most urgent queue first, with the
+# scheduler; and one for citizen-facing work alone, so that a photo or a notification never
+# waits behind a forwarding, an export or housekeeping that is already running.
+EMBEDDED_WORKERS: tuple[tuple[str, ...], ...] = (
+    (),
+    ("--no-scheduler", "--queues", ",".join(URGENT_QUEUE_NAMES)),
+)
+
+
 def serve_forever(settings: Settings, *, host: str, port: int, workers: int,
                   with_worker: bool = True) -> None:
-    """Run the web app (and, unless disabled, one job worker) until interrupted."""
-    worker_process = None
+    """Run the web app (and, unless disabled, the embedded job workers) until interrupted."""
+    worker_processes: list[subprocess.Popen] = []
     embedded = None
     # Metrics from every gunicorn worker, summed at scrape time (prometheus_client).
     metrics_dir = Path(settings.data_dir).resolve() / "prometheus"
@@ -107,14 +117,15 @@ def serve_forever(settings: Settings, *, host: str, port: int, workers: int,
 
             embedded = redis_connection(settings.redis_url)  # keeps the server alive
         env = dict(os.environ, MM_SECRET_KEY=settings.secret_key)
-        worker_process = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "worker"], env=env
-        )
+        worker_processes = [subprocess.Popen([sys.executable, "-m", "backend.cli", "worker",
+                                              *args], env=env)
+                            for args in EMBEDDED_WORKERS]
     try:
         WebServer(settings, gunicorn_options(host, port, workers,
                                                      settings.log_format)).run()
     finally:
-        if worker_process is not None:
-            worker_process.terminate()
-            worker_process.wait(timeout=30)
+        for process in worker_processes:
+            process.terminate()
+        for process in worker_processes:
+            process.wait(timeout=30)
         del embedded

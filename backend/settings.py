@@ -114,6 +114,14 @@ class Settings:
     notification_max_attempts: int = _setting(
         8, "Attempts to deliver a push or e-mail notification before it is `failed`."
     )
+    photo_job_timeout_s: int = _setting(
+        120, "Time limit of one photo's processing (wall clock and CPU seconds); a photo that "
+        "needs longer is killed and marked failed with the reason."
+    )
+    job_memory_limit_mb: int = _setting(
+        2048, "Memory one isolated job (photos, exports, housekeeping) may add to its worker "
+        "(MiB of address space); a job that needs more fails with the reason."
+    )
     keep_photo_originals: bool = _setting(
         False, "Keep uploaded originals after the web sizes exist (they are never served)."
     )

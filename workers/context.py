@@ -24,6 +24,10 @@ class JobContext:
 
 _settings: Settings | None = None
 _context: JobContext | None = None
+# The parent's context, kept referenced in a forked horse: collecting it would close the
+# parent's database connections from the child (the sockets are shared after a fork), and the
+# horse ends with os._exit, which runs no finalizers.
+_inherited: list[JobContext] = []
 
 
 def configure(settings: Settings) -> None:
@@ -36,6 +40,8 @@ def job_context() -> JobContext:
     """The context for this process, rebuilt after a fork (rq forks a horse per job)."""
     global _context
     if _context is None or _context.pid != os.getpid():
+        if _context is not None:
+            _inherited.append(_context)
         settings = _settings or Settings.from_env().with_secret()
         _context = JobContext(settings, make_engine(settings.database_url),
                               storage_from_settings(settings), os.getpid())

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.orm import Session
 
 from backend.services import photos as photo_service
 from workers.context import job_context
+from workers.isolation import Death, TimeLimitExceeded
+
+log = logging.getLogger(__name__)
 
 
 def process_photo(photo_id: int) -> str:
-    """Render a photo's web sizes; transient trouble raises so that rq retries the job."""
+    """Render a photo's web sizes; transient trouble raises so that rq retries the job.
+
+    A photo that needs more time or memory than its limits is marked failed with the reason
+    (trying it again would end the same way), in one log line, without a traceback.
+    """
     ctx = job_context()
     with Session(ctx.engine, expire_on_commit=False) as session:
         photo_service.start_attempt(session, photo_id)
@@ -17,7 +26,30 @@ def process_photo(photo_id: int) -> str:
             return photo_service.process_photo(
                 session, ctx.storage, photo_id, keep_original=ctx.settings.keep_photo_originals
             )
+        except TimeLimitExceeded:
+            reason = f"stopped after {ctx.settings.photo_job_timeout_s} s (the limit)"
+        except MemoryError:
+            reason = (f"needs more memory than the limit "
+                      f"({ctx.settings.job_memory_limit_mb} MiB)")
         except Exception as exc:
             session.rollback()
             photo_service.record_error(session, photo_id, f"{type(exc).__name__}: {exc}")
             raise
+        session.rollback()
+        return _give_up(session, photo_id, reason)
+
+
+def after_kill(args: list, end: Death) -> None:
+    """The horse processing a photo died: a final cause fails the photo with the reason;
+    otherwise the reason is kept and the photo is tried again."""
+    ctx = job_context()
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        if end.final:
+            _give_up(session, int(args[0]), end.reason)
+        else:
+            photo_service.record_error(session, int(args[0]), end.reason)
+
+
+def _give_up(session: Session, photo_id: int, reason: str) -> str:
+    log.warning("photo %s failed: %s", photo_id, reason)
+    return photo_service.fail_processing(session, photo_id, reason)

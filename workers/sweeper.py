@@ -17,12 +17,12 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from backend.media.storage import PhotoStorage
 from backend.models.base import utcnow
 from backend.queue import JobQueue
-from backend.services import deliveries, forwarding, privacy
+from backend.services import deliveries, forwarding
 from backend.services import photos as photo_service
 from backend.services.workflow import enqueue_deliveries
+from workers.housekeeping_jobs import ORPHANS_JOB, RETENTION_JOB
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,13 @@ def dispatch(engine: Engine, jobs: JobQueue) -> int:
     with Session(engine) as session:
         deliveries.recover_stale_claims(session)
         ids = deliveries.due_notification_ids(session)
-        forwarding.enqueue_due(session, jobs)
     enqueue_deliveries(jobs, ids)
+    # Forwarding second, and on its own: its trouble must not hold up citizens' notifications.
+    try:
+        with Session(engine) as session:
+            forwarding.enqueue_due(session, jobs)
+    except Exception:  # noqa: BLE001 - logged; the next round tries again
+        log.exception("handing out forwardings failed")
     return len(ids)
 
 
@@ -61,25 +66,20 @@ def pull(jobs: JobQueue) -> None:
     jobs.submit(forwarding.PULL_JOB, job_id="open311-pull", description="open311 pull")
 
 
-def sweep_orphans(engine: Engine, storage: PhotoStorage) -> int:
-    """Delete photo originals left behind by requests that died before their commit."""
-    with Session(engine) as session:
-        return photo_service.sweep_orphan_originals(session, storage)
-
-
-def retain(engine: Engine, storage: PhotoStorage, days: int) -> int:
-    """Remove personal data of reports closed longer than the retention period."""
-    with Session(engine) as session:
-        return len(privacy.retention_sweep(session, storage, days).report_ids)
+def housekeep(jobs: JobQueue, *, orphans: bool) -> None:
+    """Hand out retention (and, when `orphans`, the removal of orphaned originals) as jobs
+    on the housekeeping queue: a long sweep must never delay the dispatching here."""
+    jobs.submit(RETENTION_JOB, job_id="housekeeping-retention", description="retention")
+    if orphans:
+        jobs.submit(ORPHANS_JOB, job_id="housekeeping-orphans", description="orphan originals")
 
 
 def run_schedule(engine: Engine, jobs: JobQueue, stop: threading.Event, *,
                  interval_s: float = INTERVAL_S, dispatch_interval_s: float = 5.0,
-                 storage: PhotoStorage | None = None, retention_days: int | None = None,
                  heartbeat: Path | None = None) -> None:
     """Dispatch notifications and forwardings every `dispatch_interval_s`; sweep photos,
-    pull Open311 statuses and apply retention every `interval_s`; remove orphaned originals
-    hourly; until `stop` is set.
+    pull Open311 statuses and hand out retention every `interval_s`; the removal of orphaned
+    originals hourly; until `stop` is set.
 
     Touches `heartbeat` after every round that reached the database, so a health check can
     tell a looping scheduler from a stuck one.
@@ -91,12 +91,11 @@ def run_schedule(engine: Engine, jobs: JobQueue, stop: threading.Event, *,
             if time.monotonic() >= next_sweep:
                 sweep(engine, jobs)
                 pull(jobs)
-                if storage is not None and retention_days is not None:
-                    retain(engine, storage, retention_days)
+                orphans = time.monotonic() >= next_orphan_sweep
+                housekeep(jobs, orphans=orphans)
+                if orphans:
+                    next_orphan_sweep = time.monotonic() + ORPHAN_INTERVAL_S
                 next_sweep = time.monotonic() + interval_s
-            if storage is not None and time.monotonic() >= next_orphan_sweep:
-                sweep_orphans(engine, storage)
-                next_orphan_sweep = time.monotonic() + ORPHAN_INTERVAL_S
             if heartbeat is not None:
                 heartbeat.touch()
         except Exception:  # keep going; the next round may succeed
@@ -105,15 +104,11 @@ def run_schedule(engine: Engine, jobs: JobQueue, stop: threading.Event, *,
 
 
 def start_sweeping(engine: Engine, jobs: JobQueue, interval_s: float = INTERVAL_S,
-                   dispatch_interval_s: float = 5.0,
-                   storage: PhotoStorage | None = None, retention_days: int | None = None
-                   ) -> threading.Event:
+                   dispatch_interval_s: float = 5.0) -> threading.Event:
     """`run_schedule` in a daemon thread (the embedded setup's worker); set the returned
     event to stop."""
     stop = threading.Event()
     threading.Thread(target=run_schedule, name="mm-sweeper", daemon=True, args=(
         engine, jobs, stop), kwargs={"interval_s": interval_s,
-                                     "dispatch_interval_s": dispatch_interval_s,
-                                     "storage": storage,
-                                     "retention_days": retention_days}).start()
+                                     "dispatch_interval_s": dispatch_interval_s}).start()
     return stop

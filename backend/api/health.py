@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
 from backend.api.context import jobs, session, storage
+from backend.queue import queue_figures
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -21,7 +22,8 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """Database, Redis and photo storage are reachable; 503 names what is not."""
+    """Database, Redis and photo storage are reachable; 503 names what is not. Also shows
+    the job queues (backlog, age, workers), which do not decide readiness."""
     checks: dict[str, str] = {}
     try:
         session().execute(text("SELECT 1"))
@@ -51,8 +53,24 @@ def readyz() -> tuple[Response, int]:
     ready = all(value == "ok" for value in checks.values())
     if not ready:
         log.warning("not ready: %s", checks)
-    response = jsonify({"status": "ok" if ready else "unavailable", "checks": checks})
+    body: dict = {"status": "ok" if ready else "unavailable", "checks": checks}
+    if checks["redis"] == "ok":
+        body["queues"] = _queues()
+    response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     if not ready:
         response.headers["Retry-After"] = "5"
     return response, 200 if ready else 503
+
+
+def _queues() -> dict[str, dict[str, float]]:
+    """Per queue: waiting jobs, the oldest one's age and serving workers. For operators, not
+    for the verdict: this instance can take reports while a worker or a remote system is away
+    (the work waits in the database), so neither makes it unready."""
+    try:
+        return {f.name: {"waiting": f.depth, "oldest_s": round(f.oldest_age_s, 1),
+                         "workers": f.workers}
+                for f in queue_figures(jobs().connection)}
+    except Exception as exc:  # noqa: BLE001 - Redis went away between the checks
+        log.warning("queue figures unavailable: %s", type(exc).__name__)
+        return {}

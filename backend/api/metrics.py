@@ -1,6 +1,8 @@
 """Prometheus metrics at /metrics: request latency by endpoint (from every gunicorn worker,
-through prometheus_client's multiprocess mode), queue depth and failed jobs (from Redis), and
-notifications by channel and outcome (from the database) at scrape time."""
+through prometheus_client's multiprocess mode); per queue the depth, the age of the oldest
+waiting job, failed jobs and serving workers (from Redis); notifications by channel and
+outcome, failed items by kind and open destination circuits (from the database), read at
+scrape time."""
 
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from sqlalchemy import func, select
 
 from backend.errors import DomainError
 from backend.extensions import db
-from backend.models import Notification
+from backend.models import Notification, Photo, PhotoStatus
+from backend.queue import queue_figures
 
 bp = Blueprint("metrics", __name__)
 
@@ -63,30 +66,60 @@ class _LiveCollector:
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         depth = GaugeMetricFamily("mm_queue_depth", "Jobs waiting, by queue", labels=["queue"])
+        age = GaugeMetricFamily("mm_queue_oldest_job_age_seconds",
+                                "How long the job waiting longest has waited, by queue",
+                                labels=["queue"])
         failed = GaugeMetricFamily("mm_jobs_failed", "Jobs in rq's failed registry",
                                    labels=["queue"])
+        serving = GaugeMetricFamily("mm_queue_workers", "Workers serving the queue",
+                                    labels=["queue"])
         try:
-            from rq import Queue
-
-            connection = self.app.extensions["mm_jobs"].connection
-            for name in ("high", "default", "low"):
-                queue = Queue(name, connection=connection)
-                depth.add_metric([name], queue.count)
-                failed.add_metric([name], queue.failed_job_registry.count)
+            for figures in queue_figures(self.app.extensions["mm_jobs"].connection):
+                depth.add_metric([figures.name], figures.depth)
+                age.add_metric([figures.name], figures.oldest_age_s)
+                failed.add_metric([figures.name], figures.failed)
+                serving.add_metric([figures.name], figures.workers)
         except Exception:  # noqa: BLE001 - Redis away: no queue figures this time
             pass
-        yield depth
-        yield failed
-        notes = GaugeMetricFamily("mm_notifications", "Notifications by channel and status",
-                                  labels=["channel", "status"])
+        yield from (depth, age, failed, serving)
         with self.app.app_context():
-            rows = db.session.execute(select(Notification.channel, Notification.status,
-                                             func.count()).group_by(
-                Notification.channel, Notification.status)).all()
-            db.session.remove()
-        for channel, status, count in rows:
-            notes.add_metric([channel, status], count)
-        yield notes
+            try:
+                yield from _database_figures()
+            finally:
+                db.session.remove()
+
+
+def _database_figures() -> Iterator[GaugeMetricFamily]:
+    notes = GaugeMetricFamily("mm_notifications", "Notifications by channel and status",
+                              labels=["channel", "status"])
+    rows = db.session.execute(select(Notification.channel, Notification.status,
+                                     func.count()).group_by(
+        Notification.channel, Notification.status)).all()
+    for channel, status, count in rows:
+        notes.add_metric([channel, status], count)
+    yield notes
+    from backend.services.destinations import figures as destination_figures
+
+    figures = destination_figures(db.session)
+    failed = GaugeMetricFamily("mm_failed_items", "Work given up on, by kind (shown to "
+                               "admins with its last error and a retry action)",
+                               labels=["kind"])
+    for kind, count in sorted(figures["failed"].items()):
+        failed.add_metric([kind], count)
+    failed.add_metric(["photo"], db.session.scalar(
+        select(func.count()).select_from(Photo).where(Photo.status == PhotoStatus.FAILED)))
+    yield failed
+    circuits = GaugeMetricFamily("mm_destination_circuit_open",
+                                 "1 while a destination's circuit is open (one probe per "
+                                 "interval instead of one try per item)",
+                                 labels=["destination"])
+    for key in figures["open_circuits"]:
+        circuits.add_metric([key], 1)
+    yield circuits
+    open_count = GaugeMetricFamily("mm_destination_circuits_open",
+                                   "Destinations whose circuit is open")
+    open_count.add_metric([], len(figures["open_circuits"]))
+    yield open_count
 
 
 def _allowed() -> bool:

@@ -268,8 +268,8 @@ def _rejecting() -> Iterator[None]:
     # The contract is that a bad upload is a 422, never a 500, so everything is translated here.
     try:
         yield
-    except PhotoRejected:
-        raise
+    except (PhotoRejected, MemoryError):
+        raise  # running out of memory says nothing about the file (the job's limit decides)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _too_many_pixels() from exc
     except Exception as exc:

@@ -145,6 +145,8 @@ def process_photo(session: Session, storage: PhotoStorage, photo_id: int, *,
     if photo.status == PhotoStatus.READY:
         _drop_original(session, storage, photo, keep_original)
         return photo.status
+    if photo.status == PhotoStatus.FAILED:
+        return photo.status  # a later copy of a job that gave up (a retry starts as pending)
     if photo.original_key is None or not storage.exists(photo.original_key):
         return _fail(session, photo, "the original file is missing")
     # End the read transaction before the slow part: on SQLite every transaction holds the
@@ -234,6 +236,16 @@ def _fail(session: Session, photo: Photo, reason: str) -> str:
     photo.updated_at = utcnow()
     session.commit()
     return photo.status
+
+
+def fail_processing(session: Session, photo_id: int, reason: str) -> str:
+    """Mark a still-pending photo failed with `reason` (e.g. it exceeded the time or memory
+    limit: trying again would end the same way); returns its status afterwards."""
+    session.execute(update(Photo).where(
+        Photo.id == photo_id, Photo.status == PhotoStatus.PENDING
+    ).values(status=PhotoStatus.FAILED, failure_reason=reason[:500], updated_at=utcnow()))
+    session.commit()
+    return session.scalar(select(Photo.status).where(Photo.id == photo_id)) or "missing"
 
 
 def start_attempt(session: Session, photo_id: int) -> None:

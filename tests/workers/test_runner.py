@@ -14,7 +14,16 @@ import redis
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from backend.queue import QUEUE_NAMES, enqueue, queue, redis_connection
+from backend.queue import (
+    POLICIES,
+    QUEUE_NAMES,
+    JobQueue,
+    enqueue,
+    parse_queue_names,
+    queue,
+    queue_for,
+    redis_connection,
+)
 from backend.settings import Settings
 from tests.conftest import base_settings
 from tests.workers import jobs_for_tests
@@ -116,7 +125,7 @@ def test_the_stored_job_data_is_compressed_json_never_a_pickle(
     assert kwargs == {}
     fields = connection.hgetall(f"rq:job:{job.id}")
     assert fields[b"description"] == b"append one line"
-    assert int(fields[b"timeout"]) == 300
+    assert int(fields[b"timeout"]) == POLICIES["housekeeping"].timeout_s  # test jobs' queue
 
 
 @pytest.mark.parametrize(
@@ -132,15 +141,70 @@ def test_a_job_with_an_argument_that_is_not_json_is_refused_at_enqueue(
     assert all(queue(connection, name).count == 0 for name in QUEUE_NAMES)
 
 
-def test_the_worker_takes_urgent_queues_first(
+def test_the_worker_takes_urgent_queues_first_and_old_queues_last(
     settings: Settings, connection: redis.Redis, out: Path
 ) -> None:
-    for name in ("low", "default", "high"):
+    for name in ("default", "housekeeping", "export", "forward", "notify", "photos"):
         enqueue(connection, jobs_for_tests.append_json, str(out), name, queue_name=name)
 
     make_worker(settings).work(burst=True)
 
-    assert [line["payload"] for line in _lines(out)] == ["high", "default", "low"]
+    assert [line["payload"] for line in _lines(out)] == [
+        "photos", "notify", "forward", "export", "housekeeping", "default"]
+
+
+def test_a_worker_pointed_at_chosen_queues_leaves_the_others(
+    settings: Settings, connection: redis.Redis, out: Path
+) -> None:
+    for name in ("forward", "photos", "export", "notify"):
+        enqueue(connection, jobs_for_tests.append_json, str(out), name, queue_name=name)
+
+    make_worker(settings, queue_names=parse_queue_names("notify,photos")).work(burst=True)
+
+    assert [line["payload"] for line in _lines(out)] == ["photos", "notify"]
+    assert queue(connection, "forward").count == 1 and queue(connection, "export").count == 1
+
+
+@pytest.mark.parametrize(("func", "expected"), [
+    ("workers.photo_jobs.process_photo", "photos"),
+    ("workers.notification_jobs.deliver", "notify"),
+    ("workers.forwarding_jobs.send_forwarding", "forward"),
+    ("workers.forwarding_jobs.pull_open311_updates", "forward"),
+    ("workers.analytics_jobs.build_heatmap", "export"),
+    ("workers.housekeeping_jobs.apply_retention", "housekeeping"),
+    ("tests.workers.jobs_for_tests.append_json", "housekeeping"),
+])
+def test_each_kind_of_job_has_its_queue(func: str, expected: str) -> None:
+    assert queue_for(func) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("", QUEUE_NAMES), ("all", QUEUE_NAMES),
+    ("notify,photos", ("photos", "notify")), (" forward , export ", ("forward", "export")),
+])
+def test_queue_names_are_read_in_priority_order(text: str, expected: tuple) -> None:
+    assert parse_queue_names(text) == expected
+
+
+def test_an_unknown_queue_name_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="unknown queue\\(s\\): fotos"):
+        parse_queue_names("fotos,notify")
+
+
+def test_a_job_still_waiting_is_not_queued_twice(
+    settings: Settings, connection: redis.Redis, out: Path
+) -> None:
+    jobs = JobQueue(settings.redis_url)
+    for _ in range(3):
+        assert jobs.submit("tests.workers.jobs_for_tests.append_json", str(out), "once",
+                           job_id="dedupe-1")
+    assert queue(connection, "housekeeping").count == 1
+    make_worker(settings).work(burst=True)
+    # Once it ran, the same id may be handed out again (e.g. a retry the database asks for).
+    assert jobs.submit("tests.workers.jobs_for_tests.append_json", str(out), "again",
+                       job_id="dedupe-1")
+    make_worker(settings).work(burst=True)
+    assert [line["payload"] for line in _lines(out)] == ["once", "again"]
 
 
 def test_a_failing_job_is_kept_for_a_retry(

@@ -13,9 +13,15 @@ def test_metrics_show_requests_queues_and_notifications(client: Any) -> None:
     text = client.get("/metrics").get_data(as_text=True)
     assert 'mm_http_request_duration_seconds_count{endpoint="categories.list_categories"' in text
     assert 'endpoint="reports.create_report",method="POST",status="2xx"' in text
-    assert 'mm_queue_depth{queue="default"}' in text
-    assert 'mm_jobs_failed{queue="default"}' in text
+    for queue in ("photos", "notify", "forward", "export", "housekeeping"):
+        for metric in ("mm_queue_depth", "mm_queue_oldest_job_age_seconds", "mm_jobs_failed",
+                       "mm_queue_workers"):
+            assert f'{metric}{{queue="{queue}"}}' in text
+    assert 'mm_queue_depth{queue="photos"} 0.0' in text  # the report had no photo
     assert "# TYPE mm_notifications gauge" in text
+    for kind in ("forwarding", "push", "email", "photo"):
+        assert f'mm_failed_items{{kind="{kind}"}} 0.0' in text
+    assert "mm_destination_circuits_open 0.0" in text
 
 
 def test_metrics_are_not_public(client: Any, app_with: Any) -> None:

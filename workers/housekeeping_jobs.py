@@ -1,0 +1,29 @@
+"""rq jobs for housekeeping: retention of personal data, and originals orphaned by requests
+that died before their commit. The scheduler hands them out; they run on their own queue, so
+a slow sweep never holds up the scheduler's dispatching of notifications."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from backend.services import photos as photo_service
+from backend.services import privacy
+from workers.context import job_context
+
+RETENTION_JOB = "workers.housekeeping_jobs.apply_retention"
+ORPHANS_JOB = "workers.housekeeping_jobs.remove_orphan_originals"
+
+
+def apply_retention() -> int:
+    """Remove personal data of reports closed longer than the retention period."""
+    ctx = job_context()
+    with Session(ctx.engine) as session:
+        return len(privacy.retention_sweep(session, ctx.storage,
+                                           ctx.settings.privacy_retention_days).report_ids)
+
+
+def remove_orphan_originals() -> int:
+    """Delete photo originals no photo row names (requests killed before their commit)."""
+    ctx = job_context()
+    with Session(ctx.engine) as session:
+        return photo_service.sweep_orphan_originals(session, ctx.storage)
