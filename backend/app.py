@@ -27,7 +27,7 @@ from backend.api.errors import register_error_handlers
 from backend.api.json_provider import SafeJSONProvider
 from backend.api.metrics import install_metrics
 from backend.api.rate_limits import install_rate_limits
-from backend.api.request_io import mark_localized_responses
+from backend.api.request_io import mark_localized_responses, refuse_nul_in_urls
 from backend.api.security_headers import install_security_headers
 from backend.city.config import load_city_config
 from backend.db.engine import (
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                       app_shell.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+    refuse_nul_in_urls(app)
     install_security_headers(app)
     install_rate_limits(app)
     install_metrics(app)

@@ -13,7 +13,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 
 from backend.api.context import jobs, read_session, settings, snapshot, storage
 from backend.api.docs import operation
-from backend.api.query_schemas import CommaList, StatusList
+from backend.api.query_schemas import INSTANT_RANGE, CommaList, StatusList, utc_instant
 from backend.api.request_io import load, request_locale
 from backend.api.staff_session import staff_user
 from backend.errors import InvalidInput, NotFound
@@ -37,13 +37,17 @@ class DateOrDateTime(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
             if len(text) == 10:
-                return datetime.combine(date.fromisoformat(text), time(), UTC)
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+                parsed = datetime.combine(date.fromisoformat(text), time(), UTC)
+            else:
+                parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError as exc:
             raise ValidationError("an ISO date (2026-01-31) or date-time with zone") from exc
         if parsed.tzinfo is None:
             raise ValidationError("a date-time needs a time zone (e.g. Z)")
-        return parsed.astimezone(UTC)
+        try:
+            return utc_instant(parsed)
+        except ValueError as exc:
+            raise ValidationError(INSTANT_RANGE) from exc
 
 
 class SelectionQuery(Schema):

@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 
 from backend.api.context import (
     jobs,
@@ -22,12 +24,13 @@ from backend.api.context import (
 )
 from backend.api.open311_format import FORMATS, answer, error_answer
 from backend.api.presenters import photo_url
+from backend.api.query_schemas import utc_instant
 from backend.api.rate_limits import api_key_or_address, limiter, open311_limit
-from backend.api.request_io import request_locale
-from backend.errors import DomainError, NotFound
+from backend.api.request_io import NUL_MESSAGE, bounded_form, request_locale
+from backend.errors import DomainError, NotFound, UnsupportedMediaType
 from backend.services import api_keys, open311
 from backend.services.media_fetch import fetch_media
-from backend.services.open311 import Open311BadRequest, RequestQuery
+from backend.services.open311 import MAX_PAGE_SIZE, Open311BadRequest, RequestQuery
 from backend.services.reports import NewReport
 from backend.services.submissions import submit_report
 
@@ -35,6 +38,9 @@ bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
 ATTRIBUTE = re.compile(r"^attribute\[([a-z][a-z0-9_]{0,63})\](\[\])?$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Far beyond any real list, and small enough that page × page_size stays a 64-bit offset.
+MAX_PAGE = 1_000_000
 
 
 def open311_errors(handler: Callable[..., Response]) -> Callable[..., Response]:
@@ -44,7 +50,9 @@ def open311_errors(handler: Callable[..., Response]) -> Callable[..., Response]:
         if fmt not in FORMATS:
             return error_answer("json", NotFound("Use .json or .xml."))
         try:
-            open311.check_jurisdiction(_city_code(), request.values.get("jurisdiction_id"))
+            form = bounded_form() if request.method == "POST" else {}
+            jurisdiction = request.args.get("jurisdiction_id", form.get("jurisdiction_id"))
+            open311.check_jurisdiction(_city_code(), jurisdiction)
             return handler(*args, fmt=fmt, **kwargs)
         except DomainError as exc:
             return error_answer(fmt, exc)
@@ -58,6 +66,27 @@ def too_many(exc: Any) -> Response:
     fmt = (request.view_args or {}).get("fmt", "json")
     return answer(fmt if fmt in FORMATS else "json", "errors", [
         {"code": 429, "description": f"Too many requests: {exc.description}"}], 429)
+
+
+def _asked_format() -> str:
+    fmt = (request.view_args or {}).get("fmt", "json")
+    return fmt if fmt in FORMATS else "json"
+
+
+@bp.errorhandler(HTTPException)
+def refused_by_werkzeug(exc: HTTPException) -> Response:
+    """Werkzeug's refusals (a body over the size limit, too many form parts, a part header
+    too large) in the spec's error format too."""
+    status = exc.code or 400
+    return answer(_asked_format(), "errors", [
+        {"code": status, "description": exc.description or exc.name}], status)
+
+
+@bp.errorhandler(DomainError)
+def refused_before_the_view(exc: DomainError) -> Response:
+    """Refusals from before the view (e.g. a NUL character in the address), in the spec's
+    error format."""
+    return error_answer(_asked_format(), exc)
 
 
 def _city_code() -> str:
@@ -79,12 +108,27 @@ def _datetime(name: str) -> datetime | None:
                                 {name: ["ISO 8601 with time zone"]}) from exc
     if value.tzinfo is None:
         raise Open311BadRequest(f"{name} needs a time zone.", {name: ["add Z or +01:00"]})
-    return value
+    try:
+        return utc_instant(value)
+    except ValueError as exc:
+        raise Open311BadRequest(f"{name} is out of range.", {name: [str(exc)]}) from exc
 
 
 def _codes(name: str) -> tuple[str, ...] | None:
     raw = request.args.get(name)
-    return tuple(c.strip() for c in raw.split(",") if c.strip()) if raw else None
+    codes = tuple(c.strip() for c in raw.split(",") if c.strip()) if raw else None
+    # More ids than a page holds are pointless, and each one is a bound SQL parameter.
+    if codes and len(codes) > MAX_PAGE_SIZE:
+        raise Open311BadRequest(f"At most {MAX_PAGE_SIZE} values in {name}.",
+                                {name: [f"at most {MAX_PAGE_SIZE} comma-separated values"]})
+    return codes
+
+
+def _paging() -> tuple[int, int]:
+    page, page_size = open311.page_args(request.args.get("page"), request.args.get("page_size"))
+    if page > MAX_PAGE:
+        raise Open311BadRequest("page is too large.", {"page": [f"1 to {MAX_PAGE}"]})
+    return page, page_size
 
 
 @bp.get("/discovery.<fmt>")
@@ -145,7 +189,7 @@ def list_requests(fmt: str) -> Response:
         except Exception as exc:  # noqa: BLE001 - any parse failure is the client's
             raise Open311BadRequest("bbox is minLon,minLat,maxLon,maxLat.",
                                     {"bbox": ["four numbers"]}) from exc
-    page, page_size = open311.page_args(args.get("page"), args.get("page_size"))
+    page, page_size = _paging()
     query = RequestQuery(
         ids=_codes("service_request_id"), service_codes=_codes("service_code"),
         start=_datetime("start_date"), end=_datetime("end_date"), status=status, bbox=bbox,
@@ -180,7 +224,7 @@ def token(token: str, fmt: str) -> Response:
 @open311_errors
 def updates(fmt: str) -> Response:
     """Public status changes (mySociety's extension), oldest first."""
-    page, page_size = open311.page_args(request.args.get("page"), request.args.get("page_size"))
+    page, page_size = _paging()
     rows = open311.request_updates(read_session(), _datetime("start_date"), _datetime("end_date"),
                                    page, page_size)
     from backend.workflow import OPEN311_STATE, Status
@@ -207,12 +251,30 @@ def _number(name: str) -> float | None:
     return value
 
 
+def _check_form_text(form: MultiDict[str, str]) -> None:
+    """Refuse a multipart part without a name and NUL characters (PostgreSQL cannot store
+    them, and no person types them)."""
+    problems: dict[str, list[str]] = {}
+    for name, value in form.items(multi=True):
+        if name is None:
+            problems["form"] = ["a part without a name"]
+        elif "\x00" in name or "\x00" in value:
+            problems[name.replace("\x00", "\\0")] = [NUL_MESSAGE]
+    if problems:
+        raise Open311BadRequest("The form holds unreadable fields.", problems)
+
+
 @bp.post("/requests.<fmt>")
 @limiter.limit(open311_limit, key_func=api_key_or_address)
 @open311_errors
 def create_request(fmt: str) -> Response:
     """Create a service request, routed exactly like one from our app."""
-    form = request.form
+    if request.mimetype not in FORM_TYPES:
+        raise UnsupportedMediaType(
+            "Send the request form-encoded (application/x-www-form-urlencoded).",
+            {"Content-Type": [f"expected a form, got '{request.mimetype or ''}'"]})
+    form = bounded_form()
+    _check_form_text(form)
     key = api_keys.check_api_key(session(), form.get("api_key"))
     code = form.get("service_code") or ""
     snap = snapshot()

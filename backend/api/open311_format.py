@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -19,6 +20,17 @@ ITEM_NAMES = {
 }
 
 
+# Characters XML 1.0 cannot carry at all, not even escaped. ElementTree writes them as they are,
+# so one report holding one (JSON allows "\u0001") would make every list that shows it
+# unreadable for XML clients.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    """`value` with every character XML cannot carry replaced by U+FFFD."""
+    return _NOT_XML.sub("\ufffd", value)
+
+
 def _xml_value(parent: ET.Element, name: str, value: Any) -> None:
     element = ET.SubElement(parent, name)
     if isinstance(value, dict):
@@ -31,7 +43,7 @@ def _xml_value(parent: ET.Element, name: str, value: Any) -> None:
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
     elif value is not None:
-        element.text = str(value)
+        element.text = xml_text(str(value))
 
 
 def to_xml(root: str, data: Any) -> bytes:
@@ -56,7 +68,7 @@ def answer(fmt: str, root: str, data: Any, status: int = 200) -> Response:
 
 def error_answer(fmt: str, exc: DomainError) -> Response:
     """Open311's error list; our 422 validation errors are Open311's 400."""
-    status = exc.status if exc.status in (400, 403, 404) else 400
+    status = exc.status if exc.status in (400, 403, 404, 413, 415) else 400
     fields = "; ".join(f"{name}: {', '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
                        for name, msgs in exc.fields.items())
     description = exc.message + (f" ({fields})" if fields else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import (
@@ -18,7 +19,30 @@ from marshmallow import (
 from backend.workflow import Status
 
 STATUS_CHOICES = [s.value for s in Status] + ["open", "closed"]
+# Instants a query may name. Python's datetime ends at 9999-12-31: converting 9999-12-31T23:00
+# -01:00 to UTC, or adding a 90-day window to it, would overflow (a 500, not the client's 4xx).
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+INSTANT_RANGE = "between 1900 and 9000"
 MAX_LIMIT = 500
+
+
+def utc_instant(value: datetime) -> datetime:
+    """An aware date-time in UTC; ValueError outside `EARLIEST`..`LATEST`."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(INSTANT_RANGE) from exc
+    if not EARLIEST <= utc <= LATEST:
+        raise ValueError(INSTANT_RANGE)
+    return utc
+
+
+def _in_instant_range(value: datetime) -> None:
+    try:
+        utc_instant(value)
+    except ValueError as exc:
+        raise ValidationError(INSTANT_RANGE) from exc
 
 
 class CommaList(fields.String):
@@ -111,7 +135,7 @@ class ReportListQuery(Schema):
     category = CommaList(load_default=None, metadata={"description": "Comma list of codes."})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, MAX_LIMIT))
     cursor = Cursor(decode_cursor, load_default=None)
-    updated_after = fields.AwareDateTime(load_default=None, metadata={
+    updated_after = fields.AwareDateTime(load_default=None, validate=_in_instant_range, metadata={
         "description": "Only reports changed since (ISO 8601 with zone), e.g. recently fixed."})
 
     @post_load

@@ -9,6 +9,9 @@ import hashlib
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import HTTPException
+
+from backend.api.request_io import bounded_form
 
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True, swallow_errors=True,
                   strategy="moving-window", key_prefix="mm-rl")
@@ -17,7 +20,10 @@ limiter = Limiter(key_func=get_remote_address, headers_enabled=True, swallow_err
 def api_key_or_address() -> str:
     """Open311 clients are limited per key (a city app sends for many people), others per
     address; the key itself never becomes part of a Redis key."""
-    key = request.form.get("api_key") if request.method == "POST" else None
+    try:
+        key = bounded_form().get("api_key") if request.method == "POST" else None
+    except HTTPException:  # a body too large to read: the view refuses it, counted per address
+        key = None
     if key:
         return "key:" + hashlib.sha256(key.encode()).hexdigest()[:24]
     return get_remote_address()

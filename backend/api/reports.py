@@ -283,6 +283,7 @@ def add_photos(public_id: str) -> tuple[Response, int]:
           content:
             application/json:
               schema: UploadedPhotosSchema
+        400: {$ref: '#/components/responses/Error'}
         404: {$ref: '#/components/responses/Error'}
         413: {$ref: '#/components/responses/Error'}
         415: {$ref: '#/components/responses/Error'}
