@@ -97,6 +97,13 @@ class QueueWorker(Worker):
             log.exception("recording the death of job %s failed", job.id)
 
 
+def rq_log_level(level: str) -> str:
+    """rq's own loggers log every job's start and end at INFO: thousands of lines an hour
+    that say nothing an operator acts on. They speak from WARNING up, unless the app logs at
+    DEBUG. Failures (and our one line per state change) still show."""
+    return "DEBUG" if level.upper() == "DEBUG" else "WARNING"
+
+
 def make_worker(settings: Settings, connection: object | None = None,
                 queue_names: Sequence[str] = QUEUE_NAMES) -> Worker:
     """A worker on `queue_names` (default: every queue), most urgent first, then the queues
@@ -131,7 +138,7 @@ def run_worker(settings: Settings, *, with_scheduler: bool = True,
     try:
         # rq's own scheduler moves delayed jobs (retries with backoff) to their queues; it
         # takes a lock in Redis, so one worker of many does it at a time.
-        worker.work(with_scheduler=True)
+        worker.work(with_scheduler=True, logging_level=rq_log_level(settings.log_level))
     finally:
         if stop is not None:
             stop.set()
