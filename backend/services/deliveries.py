@@ -19,6 +19,7 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -83,8 +84,19 @@ def channels_from_settings(settings: Settings) -> Channels:
             starttls=settings.smtp_starttls, sender=settings.mail_from,
         )
     return Channels(settings.base_url, settings.secret_key, smtp,
-                    settings.vapid_subject or settings.base_url,
+                    vapid_subject(settings),
                     settings.push_allow_insecure_endpoints, notification_policy(settings))
+
+
+def vapid_subject(settings: Settings) -> str:
+    """Who push services contact about our pushes (RFC 8292: a mailto: or https: URI): the
+    setting; else the https base URL; else the sender address of our e-mails. (A plain-http
+    base URL, as in the embedded demo, is refused by push services and by the signer.)"""
+    if settings.vapid_subject:
+        return settings.vapid_subject
+    if settings.base_url.startswith("https://"):
+        return settings.base_url
+    return f"mailto:{parseaddr(settings.mail_from)[1] or 'noreply@localhost'}"
 
 
 def ensure_vapid_key(session: Session) -> str:
