@@ -28,8 +28,8 @@ from tests.deploy.compose_files import (
     stage_env,
 )
 
-APP_SERVICES = ("init", "web", "worker", "scheduler")
-LONG_RUNNING = ("db", "redis", "web", "worker", "scheduler", "proxy")
+APP_SERVICES = ("init", "web", "worker", "worker-urgent", "scheduler")
+LONG_RUNNING = ("db", "redis", "web", "worker", "worker-urgent", "scheduler", "proxy")
 SETTINGS = {f"MM_{f.name.upper()}" for f in fields(Settings)}
 COMPOSE_ONLY = {"MM_DB_PASSWORD", "MM_SERVER_NAME", "MM_WEB_PROCESSES", "MM_IMAGE_TAG",
                 "MM_HTTP_PUBLISH", "MM_HTTPS_PUBLISH"}
@@ -61,8 +61,9 @@ def test_the_example_env_file_parses_as_settings() -> None:
 
 
 def test_the_services_and_their_order(services: dict) -> None:
-    assert set(services) == {"db", "redis", "init", "web", "worker", "scheduler", "proxy"}
-    for name in ("web", "worker", "scheduler"):
+    assert set(services) == {"db", "redis", "init", "web", "worker", "worker-urgent",
+                             "scheduler", "proxy"}
+    for name in ("web", "worker", "worker-urgent", "scheduler"):
         assert services[name]["depends_on"]["init"]["condition"] == \
             "service_completed_successfully"
         assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
@@ -110,8 +111,17 @@ def test_app_commands_and_health_checks_are_real_cli_commands(services: dict,
 def test_web_runs_gunicorn_without_the_embedded_worker(services: dict) -> None:
     command = services["web"]["command"]
     assert "--no-worker" in command and command[command.index("--workers") + 1] == "4"
-    assert services["worker"]["command"] == ["maengelmelder", "worker", "--no-scheduler"]
     assert services["web"]["environment"]["MM_PROXY_HOPS"] == "1"
+
+
+def test_citizen_facing_jobs_have_a_worker_of_their_own(services: dict) -> None:
+    # Every queue is served, and photos and notifications also by a worker that takes
+    # nothing else (so a running forwarding or export never delays them).
+    assert services["worker"]["command"] == [
+        "maengelmelder", "worker", "--no-scheduler", "--queues", "all"]
+    assert services["worker-urgent"]["command"] == [
+        "maengelmelder", "worker", "--no-scheduler", "--queues", "photos,notify"]
+    assert services["worker-urgent"]["healthcheck"] == services["worker"]["healthcheck"]
 
 
 def test_the_build_targets_exist(services: dict) -> None:

@@ -140,6 +140,8 @@ def stack(postgis_server: servers.RunningServer, redis_server: servers.RunningSe
         for n in (1, 2):  # docker compose up --scale worker=2
             stack.start(f"worker-{n}", _cli(services["worker"]["command"]),
                         data_dir(f"worker-{n}"))
+        stack.start("worker-urgent", _cli(services["worker-urgent"]["command"]),
+                    data_dir("worker-urgent"))
         stack.start("scheduler", _cli(services["scheduler"]["command"]), data_dir("scheduler"))
         wait_until(lambda: _healthy(stack, "web"), "web", interval=0.25)
 
@@ -260,7 +262,7 @@ def test_a_photo_report_through_the_proxy_is_processed_and_its_status_mailed(
         assert secret not in logs
     access = (stack.workdir / "nginx-access.log").read_text()
     assert "/api/v1/track/[redacted]?token=[redacted]" in access
-    for name in ("web", "worker-1", "worker-2", "scheduler"):  # MM_LOG_FORMAT=json
+    for name in ("web", "worker-1", "worker-2", "worker-urgent", "scheduler"):  # json logs
         for line in (stack.workdir / f"{name}.log").read_text().splitlines():
             assert isinstance(json.loads(line), dict), (name, line)
     assert any(json.loads(line).get("path") == "/api/v1/track/[redacted]"
