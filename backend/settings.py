@@ -94,6 +94,19 @@ class Settings:
     notify_dispatch_interval_s: int = _setting(
         5, "How often workers look for due notifications (retries, lost jobs)."
     )
+    sweep_interval_s: int = _setting(
+        60, "How often the scheduler hands out stalled photos again, pulls Open311 statuses "
+        "and hands out retention (seconds)."
+    )
+    photo_stale_after_s: int = _setting(
+        120, "A pending photo untouched this long (its worker died, its job was lost) is "
+        "processed again (seconds)."
+    )
+    claim_stale_after_s: int = _setting(
+        300, "A notification or forwarding claimed this long ago and still `sending` belongs "
+        "to a worker that died: it is sent again, with the same push Topic or Open311 "
+        "Idempotency-Key (seconds; keep it well above the 10 s send timeout)."
+    )
     destination_failures_to_open: int = _setting(
         5, "Consecutive failures of one destination (an Open311 system, a push service, the "
         "SMTP server) after which its circuit opens: then one probe per interval, not one try "

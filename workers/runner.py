@@ -23,7 +23,7 @@ from backend.queue import LEGACY_QUEUE_NAMES, POLICIES, QUEUE_NAMES, JobQueue, r
 from backend.settings import Settings
 from workers.context import configure
 from workers.isolation import TimeLimit, apply_limits, death, killed_handlers
-from workers.sweeper import run_schedule, start_sweeping
+from workers.sweeper import Timing, run_schedule, start_sweeping
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def run_worker(settings: Settings, *, with_scheduler: bool = True,
     stop = None
     if with_scheduler:
         stop = start_sweeping(make_engine(settings.database_url), JobQueue(settings.redis_url),
-                              dispatch_interval_s=settings.notify_dispatch_interval_s)
+                              Timing.from_settings(settings))
     try:
         # rq's own scheduler moves delayed jobs (retries with backoff) to their queues; it
         # takes a lock in Redis, so one worker of many does it at a time.
@@ -162,4 +162,4 @@ def run_scheduler(settings: Settings) -> None:
     heartbeat = scheduler_heartbeat(settings)
     heartbeat.parent.mkdir(parents=True, exist_ok=True)
     run_schedule(make_engine(settings.database_url), JobQueue(settings.redis_url), stop,
-                 dispatch_interval_s=settings.notify_dispatch_interval_s, heartbeat=heartbeat)
+                 timing=Timing.from_settings(settings), heartbeat=heartbeat)

@@ -83,10 +83,11 @@ def due_ids(session: Session, now: datetime | None = None, limit: int = DUE_BATC
                           now, limit)
 
 
-def enqueue_due(session: Session, jobs: JobQueue | None) -> int:
-    """Put back claims of dead workers, create what is missing, and hand the due
-    forwardings to the workers."""
-    recover_stale_claims(session)
+def enqueue_due(session: Session, jobs: JobQueue | None, *,
+                stale_claim: timedelta = STALE_CLAIM) -> int:
+    """Put back claims of dead workers (older than `stale_claim`), create what is missing,
+    and hand the due forwardings to the workers."""
+    recover_stale_claims(session, stale_claim)
     create_missing(session)
     ids = due_ids(session)
     if jobs is not None:

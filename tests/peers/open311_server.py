@@ -10,6 +10,7 @@ at once, the answer comes late: a client may die in between).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -75,11 +76,13 @@ class Open311Server:
 
             def _send(self, status: int, body: Any) -> None:
                 data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                # A client that died while the answer was held (`delay_s`) is no error here.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 if urlparse(self.path).path != "/open311/v2/requests.json":

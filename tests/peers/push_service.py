@@ -2,14 +2,17 @@
 
 `PushServiceReceiver` accepts `POST /push/<name>` like a push service does: it checks the
 VAPID authorization (RFC 8292) and the required headers, records every request, and answers
-201 with a Location, or whatever a test told it to answer next. `make_subscription` creates
-keys the way a browser does and `decrypt` reads a recorded message as the service worker
-would (RFC 8291), so a test sees exactly what a reporter's device would get.
+201 with a Location, or whatever a test told it to answer next; with `delay_s` set, the
+answer comes that late (the message is recorded at once: a sender may die in between).
+`make_subscription` creates keys the way a browser does and `decrypt` reads a recorded
+message as the service worker would (RFC 8291), so a test sees exactly what a reporter's
+device would get.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import threading
@@ -69,6 +72,7 @@ class PushServiceReceiver:
 
     def __init__(self) -> None:
         self._state = _State()
+        self.delay_s = 0.0  # how long each answer waits after the message was recorded
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         # A short poll interval: shutdown() waits for the next poll, once per test.
@@ -184,14 +188,18 @@ def _handler_for(receiver: PushServiceReceiver) -> type[BaseHTTPRequestHandler]:
                 return
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, extra = receiver._answer(self.path[len(prefix):], headers, body)
+            if receiver.delay_s:
+                time.sleep(receiver.delay_s)
             self._reply(status, extra)
 
         def _reply(self, status: int, headers: dict[str, str]) -> None:
-            self.send_response(status)
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            # A sender that died while the answer was held (`delay_s`) is no error of ours.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # keep pytest output clean
