@@ -2,62 +2,142 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, jsonify
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from backend.api.context import session
 from backend.api.docs import operation
 from backend.api.request_io import json_body, load, request_locale
+from backend.api.schemas import StrictBoolean
 from backend.api.staff_presenters import user_view
 from backend.api.staff_session import staff_user
+from backend.city.config import CODE
+from backend.models import Category, CategoryGroup, Department, District, StaffUser
+from backend.models.base import Base
 from backend.permissions import Role, require_user_admin
 from backend.services import city_editing, staff_users
-from backend.services.city_editing import RuleInput
+from backend.services.city_editing import PRIORITIES, RuleInput, column_length
 
 bp = Blueprint("staff_admin", __name__, url_prefix="/api/v1/admin")
 
-class RuleSchema(Schema):
+# More codes in one list than any city has; bounds the SQL IN lists and error messages.
+MAX_CODES = 1000
+
+
+def _fits(model: type[Base], name: str) -> validate.Length:
+    """No longer than the model's column (PostgreSQL refuses longer text with an error)."""
+    return validate.Length(max=column_length(model, name))
+
+
+def _filled(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("must not be blank")
+
+
+def _name(model: type[Base], name: str, *, required: bool) -> fields.String:
+    """A German or English name: text that is not blank and fits its column."""
+    return fields.String(required=required, validate=[_fits(model, name), _filled])
+
+
+def _codes(model: type[Base], **kwargs: Any) -> fields.List:
+    """A list of codes of `model` (each fitting its column)."""
+    return fields.List(fields.String(validate=_fits(model, "code")),
+                       validate=validate.Length(max=MAX_CODES), **kwargs)
+
+
+class InputSchema(Schema):
+    """A request body: typed fields, unknown ones refused."""
+
     class Meta:
         unknown = RAISE
 
+
+class ChangeSchema(InputSchema):
+    """A PATCH body: every field optional, but at least one (an empty change would still
+    be audited and make every process reload the configuration)."""
+
+    @validates_schema
+    def changes_something(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("name at least one field to change", field_name="body")
+
+
+def _category_fields(*, create: bool) -> dict[str, fields.Field]:
+    """What a category body holds; creating one needs group, names and priority."""
+    return {
+        "group": fields.String(required=create, validate=_fits(CategoryGroup, "code")),
+        "name_de": _name(Category, "name_de", required=create),
+        "name_en": _name(Category, "name_en", required=create),
+        "description_de": fields.String(allow_none=True),
+        "description_en": fields.String(allow_none=True),
+        "priority": fields.String(required=create, validate=validate.OneOf(PRIORITIES)),
+        "active": StrictBoolean(),
+    }
+
+
+def _department_fields(*, create: bool) -> dict[str, fields.Field]:
+    """What a department body holds; creating one needs the names."""
+    return {
+        "name_de": _name(Department, "name_de", required=create),
+        "name_en": _name(Department, "name_en", required=create),
+        "email": fields.Email(allow_none=True, validate=_fits(Department, "email")),
+        "active": StrictBoolean(),
+        "open311": fields.Raw(allow_none=True),  # checked field by field in the service
+    }
+
+
+def _new(fields_: dict[str, fields.Field]) -> dict[str, fields.Field]:
+    return {"code": fields.String(required=True, validate=CODE), **fields_}
+
+
+CategoryCreateSchema = InputSchema.from_dict(_new(_category_fields(create=True)),
+                                             name="CategoryCreateSchema")
+CategoryChangeSchema = ChangeSchema.from_dict(_category_fields(create=False),
+                                              name="CategoryChangeSchema")
+DepartmentCreateSchema = InputSchema.from_dict(_new(_department_fields(create=True)),
+                                               name="DepartmentCreateSchema")
+DepartmentChangeSchema = ChangeSchema.from_dict(_department_fields(create=False),
+                                                name="DepartmentChangeSchema")
+
+
+class RuleSchema(InputSchema):
     id = fields.Integer(load_default=None)  # sent back by the editor; ignored
-    category = fields.String(load_default=None, allow_none=True)
-    group = fields.String(load_default=None, allow_none=True)
-    districts = fields.List(fields.String(), load_default=None, allow_none=True)
-    department = fields.String(required=True)
+    category = fields.String(load_default=None, allow_none=True,
+                             validate=_fits(Category, "code"))
+    group = fields.String(load_default=None, allow_none=True,
+                          validate=_fits(CategoryGroup, "code"))
+    districts = fields.List(fields.String(validate=_fits(District, "number")),
+                            load_default=None, allow_none=True,
+                            validate=validate.Length(max=MAX_CODES))
+    department = fields.String(required=True, validate=_fits(Department, "code"))
 
 
-class RulesSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class RulesSchema(InputSchema):
     rules = fields.List(fields.Nested(RuleSchema), required=True,
                         validate=validate.Length(min=1, max=1000))
 
 
-class UserCreateSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    username = fields.String(required=True)
-    display_name = fields.String(load_default=None)
+class UserCreateSchema(InputSchema):
+    username = fields.String(required=True, validate=_fits(StaffUser, "username"))
+    display_name = fields.String(load_default=None, validate=_fits(StaffUser, "display_name"))
     password = fields.String(required=True, validate=validate.Length(max=1024))
     role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
-    departments = fields.List(fields.String(), load_default=list)
+    departments = _codes(Department, load_default=list)
 
 
-class UserChangeSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    display_name = fields.String()
+class UserChangeSchema(ChangeSchema):
+    display_name = fields.String(validate=_fits(StaffUser, "display_name"))
     password = fields.String(validate=validate.Length(max=1024))
     role = fields.String(validate=validate.OneOf([r.value for r in Role]))
-    departments = fields.List(fields.String())
-    active = fields.Boolean()
+    departments = _codes(Department)
+    active = StrictBoolean()
 
 
 RULES, USER_CREATE, USER_CHANGE = RulesSchema(), UserCreateSchema(), UserChangeSchema()
+CATEGORY_CREATE, CATEGORY_CHANGE = CategoryCreateSchema(), CategoryChangeSchema()
+DEPARTMENT_CREATE, DEPARTMENT_CHANGE = DepartmentCreateSchema(), DepartmentChangeSchema()
 
 
 def _overview() -> Response:
@@ -95,8 +175,8 @@ def routing_rules() -> Response:
 def create_category() -> tuple[Response, int]:
     """Add a category."""
     user = staff_user()
-    body = json_body()
-    city_editing.save_category(session(), user, str(body.pop("code", "")), body, create=True)
+    data = load(CATEGORY_CREATE, json_body())
+    city_editing.save_category(session(), user, data.pop("code"), data, create=True)
     return _overview(), 201
 
 
@@ -106,7 +186,8 @@ def create_category() -> tuple[Response, int]:
 def change_category(code: str) -> Response:
     """Change a category."""
     user = staff_user()
-    city_editing.save_category(session(), user, code, json_body(), create=False)
+    city_editing.save_category(session(), user, code, load(CATEGORY_CHANGE, json_body()),
+                               create=False)
     return _overview()
 
 
@@ -116,9 +197,8 @@ def change_category(code: str) -> Response:
 def create_department() -> tuple[Response, int]:
     """Add a department."""
     user = staff_user()
-    body = json_body()
-    city_editing.save_department(session(), user, str(body.pop("code", "")), body,
-                                 create=True)
+    data = load(DEPARTMENT_CREATE, json_body())
+    city_editing.save_department(session(), user, data.pop("code"), data, create=True)
     return _overview(), 201
 
 
@@ -128,7 +208,8 @@ def create_department() -> tuple[Response, int]:
 def change_department(code: str) -> Response:
     """Change a department."""
     user = staff_user()
-    city_editing.save_department(session(), user, code, json_body(), create=False)
+    city_editing.save_department(session(), user, code, load(DEPARTMENT_CHANGE, json_body()),
+                                 create=False)
     return _overview()
 
 

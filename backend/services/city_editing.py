@@ -24,10 +24,18 @@ from backend.models import (
     RoutingRule,
     StaffUser,
 )
-from backend.models.base import utcnow
+from backend.models.base import Base, utcnow
 from backend.permissions import require_city_editing
 from backend.services.city_state import bump_config_version
 from backend.workflow import Priority
+
+PRIORITIES = tuple(p.value for p in Priority)
+
+
+def column_length(model: type[Base], name: str) -> int | None:
+    """How many characters a model's text column holds (None: unbounded). PostgreSQL refuses
+    longer text with an error, SQLite stores it anyway: both are checked against this."""
+    return getattr(model.__table__.c[name].type, "length", None)
 
 
 @dataclass(frozen=True)
@@ -102,7 +110,7 @@ def replace_rules(session: Session, user: StaffUser, rules: Sequence[RuleInput])
             problems[f"{where}.districts"] = [f"unknown district(s): {', '.join(unknown)}"]
     if not any(not r.category and not r.group and not r.districts for r in rules):
         problems["rules"] = ["needs a fallback rule (no category, no group, no districts)"]
-    keys = [(r.category, r.group, tuple(sorted(r.districts or ()))) for r in rules]
+    keys = [(r.category, r.group, tuple(sorted(set(r.districts or ())))) for r in rules]
     if len(set(keys)) != len(keys):
         problems.setdefault("rules", []).append("two rules with the same selector")
     if problems:
@@ -115,7 +123,7 @@ def replace_rules(session: Session, user: StaffUser, rules: Sequence[RuleInput])
     for rule in rules:
         session.add(RoutingRule(
             category_code=rule.category or None, group_code=rule.group or None,
-            district_numbers=sorted(rule.districts) if rule.districts else None,
+            district_numbers=sorted(set(rule.districts)) if rule.districts else None,
             department_id=departments[rule.department].id))
     bump_config_version(session)
     _audit(session, user, "replace_rules", {"before": len(old), "after": len(rules)})
@@ -123,7 +131,9 @@ def replace_rules(session: Session, user: StaffUser, rules: Sequence[RuleInput])
     return len(rules)
 
 
-def _text(value: Any, field: str, problems: dict[str, list[str]], *, required: bool) -> Any:
+def _text(value: Any, field: str, problems: dict[str, list[str]], *, required: bool,
+          max_length: int | None) -> Any:
+    """Stripped text, or None with the problem noted (missing, not text, blank, too long)."""
     if value is None:
         if required:
             problems[field] = ["required"]
@@ -131,22 +141,36 @@ def _text(value: Any, field: str, problems: dict[str, list[str]], *, required: b
     if not isinstance(value, str) or (required and not value.strip()):
         problems[field] = ["must be a non-empty text"]
         return None
+    if max_length is not None and len(value.strip()) > max_length:
+        problems[field] = [f"at most {max_length} characters"]
+        return None
     return value.strip()
 
 
-def _existing_and_names(session: Session, model: type, kind: str, code: str,
+def _code(value: Any, model: type[Base]) -> str | None:
+    """`value` if it could be a stored code (text that fits the column), else None: another
+    JSON type in a query is a database error on PostgreSQL (and on SQLite for lists)."""
+    limit = column_length(model, "code")
+    if isinstance(value, str) and (limit is None or len(value) <= limit):
+        return value
+    return None
+
+
+def _existing_and_names(session: Session, model: type[Base], kind: str, code: str,
                         values: dict[str, Any], create: bool, problems: dict[str, list[str]]
                         ) -> tuple[Any, dict[str, Any]]:
     """The row to change (None when creating) and its checked German and English names."""
-    row = session.scalar(select(model).where(model.code == code))
+    stored = _code(code, model)
+    row = session.scalar(select(model).where(model.code == stored)) if stored else None
     if create:
-        if not CODE.regex.match(code or ""):
+        if not CODE.regex.match(stored or ""):
             problems["code"] = ["lowercase letters, digits and '-'"]
         elif row is not None:
             raise Conflict(f"This {kind} exists already.", {"code": ["already exists"]})
     elif row is None:
         raise NotFound(f"No such {kind}.", {"code": ["not found"]})
-    updates = {name: _text(values.get(name), name, problems, required=True)
+    updates = {name: _text(values.get(name), name, problems, required=True,
+                           max_length=column_length(model, name))
                for name in ("name_de", "name_en") if create or name in values}
     return row, updates
 
@@ -176,14 +200,17 @@ def save_category(session: Session, user: StaffUser, code: str, values: dict[str
                                             create, problems)
     for name in ("description_de", "description_en"):
         if name in values:
-            updates[name] = _text(values.get(name), name, problems, required=False) or ""
+            updates[name] = _text(values.get(name), name, problems, required=False,
+                                  max_length=column_length(Category, name)) or ""
     if create or "priority" in values:
-        if values.get("priority") not in {p.value for p in Priority}:
-            problems["priority"] = [f"one of {', '.join(p.value for p in Priority)}"]
-        updates["default_priority"] = values.get("priority")
+        priority = values.get("priority")
+        if not isinstance(priority, str) or priority not in PRIORITIES:
+            problems["priority"] = [f"one of {', '.join(PRIORITIES)}"]
+        updates["default_priority"] = priority
     if create or "group" in values:
+        group_code = _code(values.get("group"), CategoryGroup)
         group = session.scalar(select(CategoryGroup).where(
-            CategoryGroup.code == values.get("group")))
+            CategoryGroup.code == group_code)) if group_code else None
         if group is None:
             problems["group"] = ["unknown group"]
         else:
@@ -209,7 +236,8 @@ def save_department(session: Session, user: StaffUser, code: str, values: dict[s
     department, updates = _existing_and_names(session, Department, "department", code,
                                               values, create, problems)
     if "email" in values:
-        updates["email"] = _text(values.get("email"), "email", problems, required=False)
+        updates["email"] = _text(values.get("email"), "email", problems, required=False,
+                                 max_length=column_length(Department, "email"))
     if "active" in values:
         if not isinstance(values["active"], bool):
             problems["active"] = ["true or false"]

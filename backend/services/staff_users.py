@@ -45,6 +45,8 @@ def _check_password(password: str | None, problems: dict[str, list[str]]) -> Non
 
 def _departments(session: Session, codes: Sequence[str], problems: dict[str, list[str]]
                  ) -> list[Department]:
+    # A code given twice is one membership (twice would break the membership table's key).
+    codes = list(dict.fromkeys(codes))
     found = {d.code: d for d in session.scalars(
         select(Department).where(Department.code.in_(list(codes)), Department.active))}
     unknown = [code for code in codes if code not in found]
