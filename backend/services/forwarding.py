@@ -90,6 +90,7 @@ def enqueue_due(session: Session, jobs: JobQueue | None, *,
     recover_stale_claims(session, stale_claim)
     create_missing(session)
     ids = due_ids(session)
+    session.commit()  # hold no transaction (SQLite: the write lock) while enqueueing
     if jobs is not None:
         jobs.submit_each(SEND_JOB, ids, "forward")
     return len(ids)

@@ -42,6 +42,7 @@ class Open311Server:
     fail_with: int | None = None
     answer: Any = None
     delay_s: float = 0.0
+    port: int = 0  # 0: any free port; a given one brings a dead system back where it was
     _by_key: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -115,7 +116,7 @@ class Open311Server:
                     "status_notes": r.status_notes, "service_code": r.form["service_code"],
                     "requested_datetime": "2026-11-22T00:00:00+00:00"} for r in found])
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
