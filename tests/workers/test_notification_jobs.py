@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -11,7 +12,7 @@ from flask import Flask
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from backend.models import DeliveryStatus, Notification, PushSubscription
+from backend.models import DeliveryStatus, DestinationCircuit, Notification, PushSubscription
 from backend.models.base import utcnow
 from backend.queue import JobQueue
 from backend.services import deliveries
@@ -31,9 +32,9 @@ def channels_app(app_with: Callable[..., tuple[Flask, Settings]], smtp_server: S
                  ) -> Callable[..., tuple[Flask, Settings]]:
     """An app whose e-mail goes to the test SMTP server and that accepts loopback pushes."""
     def build(**overrides: Any) -> tuple[Flask, Settings]:
-        return app_with(smtp_host=smtp_server.host, smtp_port=smtp_server.port,
-                        push_allow_insecure_endpoints=True, vapid_subject="mailto:ops@mm.test",
-                        **overrides)
+        return app_with(**{"smtp_host": smtp_server.host, "smtp_port": smtp_server.port,
+                           "push_allow_insecure_endpoints": True,
+                           "vapid_subject": "mailto:ops@mm.test", **overrides})
     return build
 
 
@@ -239,3 +240,84 @@ def test_one_click_unsubscribe_stops_the_mails(
     make_worker(cfg).work(burst=True)
     assert len(smtp_server.messages) == 1
     assert client.post(path.replace(".", ".x", 1)).status_code == 404
+
+
+def _time_passes(engine: Engine) -> None:
+    """Probe intervals and back-offs run out (instead of waiting for them)."""
+    past = utcnow() - timedelta(days=1)
+    with Session(engine) as session:
+        session.execute(update(DestinationCircuit).where(DestinationCircuit.state == "open")
+                        .values(next_probe_at=past))
+        session.execute(update(Notification).where(Notification.status == "pending")
+                        .values(next_attempt_at=past))
+        session.commit()
+
+
+def _open_circuits(engine: Engine) -> set[str]:
+    with Session(engine) as session:
+        return set(session.scalars(select(DestinationCircuit.key).where(
+            DestinationCircuit.state == "open")))
+
+
+def test_a_failing_push_service_opens_its_circuit_while_mails_still_go_out(
+    channels_app: Callable[..., tuple[Flask, Settings]], push_service: PushServiceReceiver,
+    smtp_server: SmtpServer, engine: Engine, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    app, cfg = channels_app(destination_failures_to_open=2)
+    names = [f"phone{i}" for i in range(4)]
+    reports = [_report_with_channels(app, push_service, name=name)[0] for name in names]
+    for name in names[:2]:
+        push_service.set_response(name, 500)
+    jobs = JobQueue(cfg.redis_url)
+    with Session(engine) as session:
+        for report_id in reports:
+            change_status(session, report_id, _staff(Status.IN_PROGRESS), jobs)
+    make_worker(cfg).work(burst=True)
+
+    assert len(smtp_server.wait_for(4)) == 4  # e-mail does not wait for the push service
+    pushes = [row for row in _rows(engine) if row.channel == "push"]
+    # Two 500s opened the push service's circuit; the other two waited without a try.
+    assert [(r.status, r.attempts) for r in pushes] == [("pending", 1)] * 2 + [
+        ("pending", 0)] * 2
+    assert sum(len(push_service.received(name)) for name in names) == 2
+    assert _open_circuits(engine) == {f"push:{push_service.origin}"}
+    assert dispatch(engine, jobs) == 0  # nothing until the probe is due ...
+    _time_passes(engine)
+    assert dispatch(engine, jobs) == 1  # ... then one probe, not four pushes
+    make_worker(cfg).work(burst=True)  # the probe succeeds: the circuit closes
+    assert _open_circuits(engine) == set()
+    assert dispatch(engine, jobs) == 3
+    make_worker(cfg).work(burst=True)
+    assert {r.status for r in _rows(engine)} == {DeliveryStatus.SENT}
+    assert [len(push_service.received(name)) for name in names] == [2, 2, 1, 1]
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("circuit open" in m for m in messages) == 1
+    assert sum("recovered" in m for m in messages) == 1
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_an_unexpected_error_is_recorded_and_the_last_attempt_fails_once(
+    channels_app: Callable[..., tuple[Flask, Settings]], push_service: PushServiceReceiver,
+    smtp_server: SmtpServer, engine: Engine, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A VAPID subject that is no URL makes the push library raise — a misconfiguration, not
+    # the push service's fault — which used to leave an rq traceback per attempt.
+    app, cfg = channels_app(vapid_subject="not a contact", notification_max_attempts=2)
+    report_id, *_ = _report_with_channels(app, push_service)
+    jobs = JobQueue(cfg.redis_url)
+    with Session(engine) as session:
+        change_status(session, report_id, _staff(Status.IN_PROGRESS), jobs)
+    make_worker(cfg).work(burst=True)
+    push = next(r for r in _rows(engine) if r.channel == "push")
+    assert (push.status, push.attempts) == (DeliveryStatus.PENDING, 1)
+    assert push.last_error and push.next_attempt_at > utcnow()
+    _time_passes(engine)
+    assert dispatch(engine, jobs) == 1
+    make_worker(cfg).work(burst=True)
+    push = next(r for r in _rows(engine) if r.channel == "push")
+    assert (push.status, push.attempts) == (DeliveryStatus.FAILED, 2)
+    assert push.failed_at is not None
+    assert len(smtp_server.wait_for(1)) == 1
+    failed = [r for r in caplog.records if "failed after 2 attempts" in r.getMessage()]
+    assert len(failed) == 1 and not any(r.exc_info for r in caplog.records)
