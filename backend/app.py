@@ -18,6 +18,7 @@ from backend.api import (
     reports,
     staff_admin,
     staff_auth,
+    staff_deliveries,
     staff_reports,
     tracking,
 )
@@ -74,8 +75,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
     for blueprint in (categories.bp, reports.bp, tracking.bp, media.bp, openapi.bp,
-                      staff_auth.bp, staff_reports.bp, staff_admin.bp, analytics.bp,
-                      opendata.bp, open311.bp, health.bp, metrics.bp,
+                      staff_auth.bp, staff_reports.bp, staff_admin.bp, staff_deliveries.bp,
+                      analytics.bp, opendata.bp, open311.bp, health.bp, metrics.bp,
                       app_shell.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
