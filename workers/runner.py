@@ -19,7 +19,14 @@ from rq.worker import WorkerStatus
 
 from backend.db.engine import make_engine
 from backend.log_format import configure_logging
-from backend.queue import LEGACY_QUEUE_NAMES, POLICIES, QUEUE_NAMES, JobQueue, redis_connection
+from backend.queue import (
+    LEGACY_QUEUE_NAMES,
+    POLICIES,
+    QUEUE_NAMES,
+    JobQueue,
+    plain_client,
+    redis_connection,
+)
 from backend.settings import Settings
 from workers.context import configure
 from workers.isolation import TimeLimit, apply_limits, death, killed_handlers
@@ -39,6 +46,7 @@ class QueueWorker(Worker):
     """
 
     death_penalty_class = TimeLimit
+    server: object | None = None  # an embedded Redis client: keeps its server up meanwhile
 
     def __init__(self, queues: Sequence[Queue], *, settings: Settings, **kwargs: Any) -> None:
         super().__init__(queues, work_horse_killed_handler=self._horse_killed, **kwargs)
@@ -117,12 +125,15 @@ def make_worker(settings: Settings, connection: object | None = None,
     import workers.photo_jobs  # noqa: F401
 
     configure(settings)
-    conn = connection or redis_connection(settings.redis_url)
+    server = connection or redis_connection(settings.redis_url)
+    conn = plain_client(server)
     names = [n for n in QUEUE_NAMES if n in queue_names]
     if tuple(names) == QUEUE_NAMES:
         names += LEGACY_QUEUE_NAMES  # jobs enqueued before an upgrade still run
-    return QueueWorker([Queue(n, connection=conn, serializer=JSONSerializer) for n in names],
-                       settings=settings, connection=conn, serializer=JSONSerializer)
+    worker = QueueWorker([Queue(n, connection=conn, serializer=JSONSerializer) for n in names],
+                         settings=settings, connection=conn, serializer=JSONSerializer)
+    worker.server = server
+    return worker
 
 
 def run_worker(settings: Settings, *, with_scheduler: bool = True,
