@@ -8,7 +8,7 @@
 import * as outbox from './app/outbox.js';
 import * as crewActions from './app/staff/actionqueue.js';
 
-const VERSION = 'v20';
+const VERSION = 'v21';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
 // Photo web sizes are public and named by their content hash: kept across app versions.
@@ -35,7 +35,7 @@ const SHELL = [
   '/login', '/app/staff.css', '/app/i18n/staff-de.json', '/app/i18n/staff-en.json',
   ...['main', 'session', 'login', 'crew', 'crewmap', 'queue', 'queuelist', 'labels', 'detail', 'actionforms',
     'actionqueue', 'fields', 'departments', 'outboxpanel', 'offlinecache', 'dispatch', 'rules', 'catalog',
-    'users', 'analyst', 'analystjobs', 'analystfilters', 'analystmap', 'analystcharts', 'analystfigures',
+    'users', 'deliveries', 'analyst', 'analystjobs', 'analystfilters', 'analystmap', 'analystcharts', 'analystfigures',
     'analystdownloads'].map((name) => `/app/staff/${name}.js`),
 ];
 const APP_ROUTES = /^\/(report|map|mine|reports\/[^/]+|track\/[^/]+)?$/;

@@ -570,3 +570,45 @@ def test_the_crew_sees_when_a_report_waits_for_the_departments_own_system(
     assert "bezirksinspektion-mitte" in text and "1 Versuch" in text
     assert "Connection" in text
     screenshot(phone, "staff-22-forwarding-waits")
+
+
+def test_an_admin_sees_a_failed_forwarding_with_its_error_and_retries_it(
+    phone: Any, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch, page_errors: list[str],
+) -> None:
+    from sqlalchemy import update
+
+    from backend.models import Department, Forwarding
+    from backend.services import forwarding
+    from backend.services.city_state import bump_config_version
+    from backend.services.destinations.policy import RetryPolicy
+    from tests.servers import free_port
+
+    monkeypatch.setenv("MM_TEST_OPEN311_KEY", "k")
+    closed = f"http://127.0.0.1:{free_port()}/open311/v2"
+    for session in server_session(live_server):
+        session.execute(update(Department).where(Department.code == "bezirksinspektion-mitte")
+                        .values(open311={"url": closed, "api_key_env": "MM_TEST_OPEN311_KEY"}))
+        bump_config_version(session)
+        session.commit()
+    report_id = _new_report(live_server)["id"]
+    for session in server_session(live_server):
+        assert forwarding.create_missing(session) == 1
+        [forwarding_id] = forwarding.due_ids(session)
+        assert forwarding.send(session, forwarding_id, policy=RetryPolicy(
+            max_attempts=1, failures_to_open=1)) == "failed"
+    _staff(live_server, "chefin", "admin", [])
+    staff_login(phone, "chefin", expect="/dispatch", password=PASSWORD)
+    phone.click("a[data-section-link='deliveries']")
+    row = f"#deliveries-body tr[data-kind='forwarding'][data-id='{forwarding_id}']"
+    phone.wait_for_selector(row, timeout=10000)
+    text = phone.text_content(row)
+    assert "Weiterleitung" in text and report_id in text and "ConnectionError" in text
+    assert "gestört" in phone.text_content("#circuits-body")
+    assert_accessible(phone, "/dispatch/deliveries")
+    screenshot(phone, "staff-23-failed-deliveries")
+
+    phone.click(f"{row} button[data-retry]")
+    phone.wait_for_selector("#deliveries-summary:has-text('Alles zugestellt')", timeout=10000)
+    for session in server_session(live_server):
+        row_now = session.get(Forwarding, forwarding_id)
+        assert (row_now.state, row_now.attempts) == ("pending", 0)

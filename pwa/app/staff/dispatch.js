@@ -1,5 +1,5 @@
 // The dispatcher screen: the triage queue of central triage (what no rule routed) and the
-// editors for routing rules, categories, departments and (admins) users.
+// editors for routing rules, categories, departments and (admins) users and failed deliveries.
 import { $, announce } from '../dom.js';
 import { t } from '../i18n.js';
 import { fetchQueue } from './queue.js';
@@ -9,21 +9,24 @@ import { currentUser, isAdmin } from './session.js';
 import { initRules, showRules } from './rules.js';
 import { initCatalog, showCategories, showDepartments } from './catalog.js';
 import { initUsers, showUsers } from './users.js';
+import { initDeliveries, showDeliveries } from './deliveries.js';
 
-export const SECTIONS = ['triage', 'rules', 'categories', 'departments', 'users'];
-const SHOW = { triage: showTriage, rules: showRules, categories: showCategories, departments: showDepartments, users: showUsers };
+export const SECTIONS = ['triage', 'rules', 'categories', 'departments', 'users', 'deliveries'];
+const SHOW = { triage: showTriage, rules: showRules, categories: showCategories, departments: showDepartments, users: showUsers, deliveries: showDeliveries };
+const ADMIN_SECTIONS = ['users', 'deliveries'];
 
 export function initDispatch() {
   initRules();
   initCatalog();
   initUsers();
+  initDeliveries();
 }
 
-/** Show one section; returns the section actually shown (users only for admins). */
+/** Show one section; returns the section actually shown (users and deliveries only for admins). */
 export function showDispatch(section, { focus = true } = {}) {
   const admin = isAdmin(currentUser());
-  if (section === 'users' && !admin) section = 'triage';
-  $('[data-section-link="users"]').hidden = !admin;
+  if (ADMIN_SECTIONS.includes(section) && !admin) section = 'triage';
+  for (const name of ADMIN_SECTIONS) $(`[data-section-link="${name}"]`).hidden = !admin;
   for (const el of document.querySelectorAll('[data-section]')) el.hidden = el.dataset.section !== section;
   for (const link of document.querySelectorAll('[data-section-link]')) {
     if (link.dataset.sectionLink === section) link.setAttribute('aria-current', 'page');
