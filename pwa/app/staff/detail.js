@@ -126,16 +126,20 @@ function renderNotes(data) {
     : [h('li', { class: 'hint', text: t('detail.noNotes') })]));
 }
 
-// Hand-overs to a department's own Open311 system: sent (with the remote id and status) or
-// waiting for the next attempt, with the last error.
+// Hand-overs to a department's own Open311 system: sent (with the remote id and status),
+// waiting for the next attempt, or given up (an admin can retry it), with the last error.
+function forwardingText(row) {
+  if (row.state === 'sent') return t('forwarding.sent', { id: row.remote_id || '', status: row.remote_status || '–' });
+  if (row.state === 'failed') return t('forwarding.failed', { n: row.attempts });
+  return t('forwarding.pending', { n: row.attempts });
+}
+
 function renderForwarding(data) {
   const rows = data.forwardings || [];
   $('#forwarding-section').hidden = rows.length === 0;
   $('#detail-forwarding').replaceChildren(...rows.map((row) => h('li', {},
     h('strong', { text: row.department }), ' – ',
-    row.state === 'sent'
-      ? t('forwarding.sent', { id: row.remote_id || '', status: row.remote_status || '–' })
-      : t('forwarding.pending', { n: row.attempts }),
+    forwardingText(row),
     row.last_error ? h('span', { class: 'history-note', text: row.last_error }) : null)));
 }
 
