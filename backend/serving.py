@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,9 +18,11 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.config import Config
 from gunicorn.glogging import Logger
 
-from backend.log_format import JsonFormatter, anonymize_ip, scrub
+from backend.log_format import JsonFormatter, anonymize_ip, configure_logging, scrub
 from backend.queue import URGENT_QUEUE_NAMES
 from backend.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class RedactingLogger(Logger):
@@ -101,10 +106,65 @@ EMBEDDED_WORKERS: tuple[tuple[str, ...], ...] = (
 )
 
 
+class EmbeddedWorkers:
+    """The embedded setup's job workers, restarted when one dies (a crash, the OOM killer,
+    a `kill -9`): without them nothing would process photos or hand out notifications until
+    the whole server is restarted. They run in their own session, so a Ctrl-C in the
+    terminal reaches gunicorn only, and shutdown stops them in order."""
+
+    def __init__(self, env: dict[str, str], commands: tuple[tuple[str, ...], ...]) -> None:
+        self.env = env
+        self.commands = commands
+        self.processes: list[subprocess.Popen] = []
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._supervise, name="mm-embedded-workers",
+                                        daemon=True)
+
+    def _start(self, args: tuple[str, ...]) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "backend.cli", "worker", *args],
+                                env=self.env, start_new_session=True)
+
+    def start(self) -> None:
+        """Start every worker and watch them."""
+        self.processes = [self._start(args) for args in self.commands]
+        self._thread.start()
+
+    def _supervise(self) -> None:
+        delays = [1.0] * len(self.commands)
+        while not self._stopping.wait(1.0):
+            for index, process in enumerate(self.processes):
+                # gunicorn's arbiter may reap our children too; poll() then says 0.
+                if process.poll() is None or self._stopping.is_set():
+                    continue
+                log.warning("embedded worker %s ended (status %s); starting it again in "
+                            "%.0f s", " ".join(self.commands[index]) or "(all queues)",
+                            process.returncode, delays[index])
+                if self._stopping.wait(delays[index]):
+                    return
+                started = time.monotonic()
+                self.processes[index] = self._start(self.commands[index])
+                # One that keeps dying waits longer each time (up to a minute).
+                delays[index] = 1.0 if time.monotonic() - started > 60 else min(
+                    delays[index] * 2, 60.0)
+
+    def stop(self) -> None:
+        """Stop watching, then ask every worker to finish its job and end."""
+        self._stopping.set()
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 def serve_forever(settings: Settings, *, host: str, port: int, workers: int,
                   with_worker: bool = True) -> None:
     """Run the web app (and, unless disabled, the embedded job workers) until interrupted."""
-    worker_processes: list[subprocess.Popen] = []
+    configure_logging(settings.log_level, settings.log_format)
+    workers_running: EmbeddedWorkers | None = None
     embedded = None
     # Metrics from every gunicorn worker, summed at scrape time (prometheus_client).
     metrics_dir = Path(settings.data_dir).resolve() / "prometheus"
@@ -116,16 +176,13 @@ def serve_forever(settings: Settings, *, host: str, port: int, workers: int,
             from backend.queue import redis_connection
 
             embedded = redis_connection(settings.redis_url)  # keeps the server alive
-        env = dict(os.environ, MM_SECRET_KEY=settings.secret_key)
-        worker_processes = [subprocess.Popen([sys.executable, "-m", "backend.cli", "worker",
-                                              *args], env=env)
-                            for args in EMBEDDED_WORKERS]
+        workers_running = EmbeddedWorkers(dict(os.environ, MM_SECRET_KEY=settings.secret_key),
+                                          EMBEDDED_WORKERS)
+        workers_running.start()
     try:
         WebServer(settings, gunicorn_options(host, port, workers,
                                                      settings.log_format)).run()
     finally:
-        for process in worker_processes:
-            process.terminate()
-        for process in worker_processes:
-            process.wait(timeout=30)
+        if workers_running is not None:
+            workers_running.stop()
         del embedded

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -75,7 +76,46 @@ def test_served_demo_routes_a_missing_sign_at_marienplatz_to_mitte(served) -> No
     log = log_path.read_text()
     assert "/api/v1/track/[redacted]" in log
     assert token not in log
-    assert "Listening on" in log  # the embedded rq worker is running
+    # The embedded workers run: one on every queue, one on photos and notifications.
+    queues = requests.get(f"{base}/readyz", timeout=10).json()["queues"]
+    assert queues["photos"]["workers"] == queues["notify"]["workers"] == 2
+    assert queues["forward"]["workers"] == queues["housekeeping"]["workers"] == 1
+
+
+def _embedded_workers(serve_pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(serve_pid)], capture_output=True,
+                         text=True, check=False).stdout
+    return [int(pid) for pid in out.split()
+            if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
+
+
+def test_an_embedded_worker_that_dies_is_started_again(served) -> None:  # noqa: ANN001
+    base, proc, log_path = served
+    before = _embedded_workers(proc.pid)
+    assert len(before) == 2, before
+    os.kill(before[0], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while True:
+        after = _embedded_workers(proc.pid)
+        if len(after) == 2 and before[0] not in after:
+            break
+        assert time.monotonic() < deadline, after
+        time.sleep(0.2)
+    assert before[1] in after  # the other one was left alone
+    assert "embedded worker (all queues) ended" in log_path.read_text()
+    # and the restarted one works: a photo report gets processed
+    from tests.shared_data import shared_data_dir
+
+    photo = (shared_data_dir() / "photos" / "cameras" / "Canon_40D.jpg").read_bytes()
+    created = requests.post(f"{base}/api/v1/reports", timeout=30, data={
+        "category": "ampel-ausfall", "lat": "48.1374", "lon": "11.5755",
+        "description": "Ampel dunkel"}, files={"photos": ("c.jpg", photo)})
+    assert created.status_code == 201, created.text
+    deadline = time.monotonic() + 30
+    while not requests.get(f"{base}/api/v1/reports/{created.json()['id']}",
+                           timeout=10).json().get("photos"):
+        assert time.monotonic() < deadline, "the photo was not processed"
+        time.sleep(0.2)
 
 
 def test_serve_stops_with_its_worker(served) -> None:  # noqa: ANN001
