@@ -42,15 +42,18 @@ from pathlib import Path
 
 import requests
 from common import percentile, shared_data  # type: ignore[import-not-found]
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from backend.db.engine import make_engine
-from backend.models import Department, Forwarding, Report
-from backend.workflow import OPEN_STATUSES
 from tests import servers
 from tests.peers.open311_server import Open311Server
-from tests.system.city import RunningCity, city_config, city_env, cli, metric, serve
+from tests.system.city import (
+    RunningCity,
+    city_config,
+    city_env,
+    cli,
+    forwarding_backlog,
+    metric,
+    serve,
+)
 
 PHOTOS = ("mobile/HMD_Nokia_8.3_5G.jpg", "mobile/iphone_13_pro_max.HEIC",
           "cameras/Canon_40D.jpg")
@@ -115,18 +118,8 @@ def postgis(work: Path) -> Iterator[Backend]:
 
 def _backlog(database_url: str) -> tuple[int, int]:
     """(open reports of the forwarding departments, forwardings not yet sent)."""
-    engine = make_engine(database_url)
-    try:
-        with Session(engine) as session:
-            reports = session.scalar(select(func.count()).select_from(Report).join(
-                Department, Department.id == Report.department_id).where(
-                Department.code.in_(FORWARDING_DEPARTMENTS),
-                Report.status.in_(sorted(s.value for s in OPEN_STATUSES))))
-            waiting = session.scalar(select(func.count()).select_from(Forwarding).where(
-                Forwarding.state != "sent"))
-            return reports or 0, waiting or 0
-    finally:
-        engine.dispose()
+    reports, states = forwarding_backlog(database_url, FORWARDING_DEPARTMENTS)
+    return reports, sum(n for state, n in states.items() if state != "sent")
 
 
 def _session_cpu_s(session_id: int) -> float:

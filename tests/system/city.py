@@ -17,8 +17,13 @@ from typing import Any
 
 import requests
 import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from backend.db.engine import make_engine
+from backend.models import Department, Forwarding, Report
 from backend.settings import BUNDLED_CITY_CONFIG
+from backend.workflow import OPEN_STATUSES
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,3 +126,20 @@ def metric(city: RunningCity, name: str, labels: str = "") -> float | None:
         if line.startswith(wanted + " "):
             return float(line.rsplit(" ", 1)[1])
     return None
+
+
+def forwarding_backlog(database_url: str, departments: tuple[str, ...]
+                       ) -> tuple[int, dict[str, int]]:
+    """(open reports of these departments, forwardings by state)."""
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            expected = session.scalar(select(func.count()).select_from(Report).join(
+                Department, Department.id == Report.department_id).where(
+                Department.code.in_(departments),
+                Report.status.in_(sorted(s.value for s in OPEN_STATUSES))))
+            states = dict(session.execute(select(Forwarding.state, func.count())
+                                          .group_by(Forwarding.state)).all())
+            return expected or 0, states
+    finally:
+        engine.dispose()

@@ -24,18 +24,21 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from backend.db.engine import make_engine
-from backend.models import Department, Forwarding, Report
-from backend.workflow import OPEN_STATUSES
 from tests import servers
 from tests.peers.open311_server import Open311Server
 from tests.peers.push_service import PushServiceReceiver, decrypt, make_subscription
 from tests.polling import wait_until
 from tests.shared_data import shared_data_dir
-from tests.system.city import RunningCity, city_config, city_env, cli, metric, serve
+from tests.system.city import (
+    RunningCity,
+    city_config,
+    city_env,
+    cli,
+    forwarding_backlog,
+    metric,
+    serve,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -91,18 +94,7 @@ def city(request: pytest.FixtureRequest, tmp_path: Path, districts_file: Path
 
 def _open_reports_forwarded(database_url: str) -> tuple[int, dict[str, int]]:
     """(open reports of the forwarding departments, forwardings by state)."""
-    engine = make_engine(database_url)
-    try:
-        with Session(engine) as session:
-            expected = session.scalar(select(func.count()).select_from(Report).join(
-                Department, Department.id == Report.department_id).where(
-                Department.code.in_(FORWARDING_DEPARTMENTS),
-                Report.status.in_(sorted(s.value for s in OPEN_STATUSES))))
-            states = dict(session.execute(select(Forwarding.state, func.count())
-                                          .group_by(Forwarding.state)).all())
-            return expected, states
-    finally:
-        engine.dispose()
+    return forwarding_backlog(database_url, FORWARDING_DEPARTMENTS)
 
 
 def _report_with_photos(city: RunningCity) -> dict[str, Any]:
