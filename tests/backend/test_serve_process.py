@@ -85,8 +85,15 @@ def test_served_demo_routes_a_missing_sign_at_marienplatz_to_mitte(served) -> No
 def _embedded_workers(serve_pid: int) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(serve_pid)], capture_output=True,
                          text=True, check=False).stdout
-    return [int(pid) for pid in out.split()
-            if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
+    found = []
+    for pid in out.split():
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:  # ended meanwhile
+            continue
+        if b"worker" in command:
+            found.append(int(pid))
+    return found
 
 
 def test_an_embedded_worker_that_dies_is_started_again(served) -> None:  # noqa: ANN001

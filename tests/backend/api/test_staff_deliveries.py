@@ -16,6 +16,7 @@ from backend.db.engine import make_engine
 from backend.models import Department, Forwarding, Notification
 from backend.models.base import utcnow
 from backend.services import deliveries, forwarding
+from backend.services.city_state import bump_config_version
 from backend.services.destinations import figures
 from backend.services.destinations.policy import RetryPolicy
 from backend.services.workflow import StatusChange, change_status
@@ -48,6 +49,7 @@ def _failed_forwarding_and_push(app: Flask, settings: Settings,
             session.execute(update(Department).where(
                 Department.code == "bezirksinspektion-mitte").values(
                     open311={"url": f"http://127.0.0.1:{free_port()}/open311/v2"}))
+            bump_config_version(session)  # the shared PostGIS database is restored afterwards
             session.commit()
             forwarding.create_missing(session)
             forwarding_id = session.scalar(select(Forwarding.id))
