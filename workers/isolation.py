@@ -96,3 +96,19 @@ def killed_handlers() -> dict[str, KilledHandler]:
     from workers import photo_jobs
 
     return {"workers.photo_jobs.process_photo": photo_jobs.after_kill}
+
+
+def die_with_parent() -> None:
+    """In a forked child (a horse, rq's scheduler process): end when the worker that forked
+    it dies. A worker killed with SIGKILL cannot stop them itself, and an orphaned scheduler
+    process would live on, holding its connections, until the machine restarts (Linux only;
+    elsewhere nothing happens)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return
+    if os.getppid() == 1:  # the parent died before the line above
+        os.kill(os.getpid(), signal.SIGTERM)

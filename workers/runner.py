@@ -4,6 +4,7 @@ worker for the embedded setup, or as its own process when workers are scaled out
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Sequence
@@ -29,7 +30,7 @@ from backend.queue import (
 )
 from backend.settings import Settings
 from workers.context import configure
-from workers.isolation import TimeLimit, apply_limits, death, killed_handlers
+from workers.isolation import TimeLimit, apply_limits, death, die_with_parent, killed_handlers
 from workers.sweeper import Timing, run_schedule, start_sweeping
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ def run_worker(settings: Settings, *, with_scheduler: bool = True,
     """Work until stopped (SIGTERM finishes the current job first); with the scheduler in a
     thread unless it runs as its own process (`maengelmelder scheduler`)."""
     configure_logging(settings.log_level, settings.log_format)  # rq's lines too, scrubbed
+    os.register_at_fork(after_in_child=die_with_parent)
     worker = make_worker(settings, queue_names=queue_names)
     stop = None
     if with_scheduler:

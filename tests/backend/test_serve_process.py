@@ -123,6 +123,28 @@ def test_an_embedded_worker_that_dies_is_started_again(served) -> None:  # noqa:
                            timeout=10).json().get("photos"):
         assert time.monotonic() < deadline, "the photo was not processed"
         time.sleep(0.2)
+    # Stopping serve leaves no worker behind: not the restarted one, and not the rq scheduler
+    # process the killed worker had forked (it dies with its parent).
+    proc.terminate()
+    proc.wait(timeout=60)
+    data_dir = f"MM_DATA_DIR={log_path.parent}".encode()
+    deadline = time.monotonic() + 10
+    while left := _processes_with(data_dir):
+        assert time.monotonic() < deadline, left
+        time.sleep(0.2)
+
+
+def _processes_with(variable: bytes) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if variable in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
 
 
 def test_serve_stops_with_its_worker(served) -> None:  # noqa: ANN001
