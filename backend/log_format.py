@@ -69,6 +69,9 @@ def configure_logging(level: str, fmt: str) -> None:
     there is none; handlers of others, like pytest's log capture, are left alone)."""
     root = logging.getLogger()
     root.setLevel(level)
+    # Flask-Limiter logs every refused request at INFO with its key: a client's full address
+    # or an Open311 api_key. The access log already has the 429, with the address shortened.
+    logging.getLogger("flask-limiter").setLevel(logging.WARNING)
     if not root.handlers:
         root.addHandler(logging.StreamHandler())
     formatter = JsonFormatter() if fmt == "json" else ScrubbingFormatter(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 
-from backend.log_format import JsonFormatter, ScrubbingFormatter, scrub
+import pytest
+
+from backend.log_format import JsonFormatter, ScrubbingFormatter, configure_logging, scrub
 
 
 def _record(message: str, *args: object) -> logging.LogRecord:
@@ -27,3 +29,18 @@ def test_json_lines() -> None:
     assert entry["level"] == "WARNING" and entry["logger"] == "backend.test"
     assert entry["message"] == "sent to [e-mail]" and entry["time"].endswith("+00:00")
     assert "rita" not in ScrubbingFormatter().format(_record("rita@example.org"))
+
+
+def test_refused_requests_leave_no_client_address_in_the_app_log(
+    app_with: object, caplog: pytest.LogCaptureFixture,
+) -> None:
+    app, _ = app_with(rate_limits_enabled=True, rate_limit_reports="1/minute")  # type: ignore[operator]
+    configure_logging("INFO", "text")
+    client = app.test_client()
+    body = {"category": "schild-fehlt", "lat": 48.1374, "lon": 11.5755, "description": "x"}
+    outside = {"REMOTE_ADDR": "203.0.113.77"}
+    with caplog.at_level(logging.INFO):
+        statuses = [client.post("/api/v1/reports", json=body, environ_base=outside).status_code
+                    for _ in range(2)]
+    assert statuses == [201, 429]
+    assert not [r for r in caplog.records if "203.0.113.77" in r.getMessage()]
