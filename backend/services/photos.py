@@ -169,8 +169,14 @@ def process_photo(session: Session, storage: PhotoStorage, photo_id: int, *,
     photo.status = PhotoStatus.READY
     photo.failure_reason = None
     photo.updated_at = utcnow()
+    original = photo.original_key
+    if not keep_original:
+        # In the same commit as READY: a worker killed right after it leaves a file no row
+        # names, which the hourly sweep of orphaned originals removes.
+        photo.original_key = None
     session.commit()
-    _drop_original(session, storage, photo, keep_original)
+    if not keep_original and original is not None:
+        _remove_unless_referenced(session, storage, original)
     return photo.status
 
 
