@@ -1,6 +1,7 @@
-"""rq jobs for housekeeping: retention of personal data, and originals orphaned by requests
-that died before their commit. The scheduler hands them out; they run on their own queue, so
-a slow sweep never holds up the scheduler's dispatching of notifications."""
+"""rq jobs for housekeeping: retention of personal data, originals orphaned by requests
+that died before their commit, and public views no write service rendered. The scheduler
+hands them out; they run on their own queue, so a slow sweep never holds up the scheduler's
+dispatching of notifications."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ from sqlalchemy.orm import Session
 
 from backend.services import photos as photo_service
 from backend.services import privacy
+from backend.services.public_views.store import render_missing
 from workers.context import job_context
 
 RETENTION_JOB = "workers.housekeeping_jobs.apply_retention"
 ORPHANS_JOB = "workers.housekeeping_jobs.remove_orphan_originals"
+VIEWS_JOB = "workers.housekeeping_jobs.render_missing_views"
+# Public views rendered per job at most: a big backlog (after an upgrade) is worked off over
+# several sweeps rather than in one job that would hit the job timeout.
+VIEWS_PER_JOB = 50_000
 
 
 def apply_retention() -> int:
@@ -27,3 +33,11 @@ def remove_orphan_originals() -> int:
     ctx = job_context()
     with Session(ctx.engine) as session:
         return photo_service.sweep_orphan_originals(session, ctx.storage)
+
+
+def render_missing_views() -> int:
+    """Render the public views that are missing (existing reports after the upgrade, reports
+    changed by bulk statements); readers render them on the spot meanwhile."""
+    ctx = job_context()
+    with Session(ctx.engine) as session:
+        return render_missing(session, limit=VIEWS_PER_JOB)

@@ -24,7 +24,7 @@ from backend.services import deliveries, forwarding
 from backend.services import photos as photo_service
 from backend.services.workflow import enqueue_deliveries
 from backend.settings import Settings
-from workers.housekeeping_jobs import ORPHANS_JOB, RETENTION_JOB
+from workers.housekeeping_jobs import ORPHANS_JOB, RETENTION_JOB, VIEWS_JOB
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +88,11 @@ def pull(jobs: JobQueue) -> None:
 
 
 def housekeep(jobs: JobQueue, *, orphans: bool) -> None:
-    """Hand out retention (and, when `orphans`, the removal of orphaned originals) as jobs
-    on the housekeeping queue: a long sweep must never delay the dispatching here."""
+    """Hand out retention, missing public views (and, when `orphans`, the removal of orphaned
+    originals) as jobs on the housekeeping queue: a long sweep must never delay the
+    dispatching here."""
     jobs.submit(RETENTION_JOB, job_id="housekeeping-retention", description="retention")
+    jobs.submit(VIEWS_JOB, job_id="housekeeping-views", description="public views")
     if orphans:
         jobs.submit(ORPHANS_JOB, job_id="housekeeping-orphans", description="orphan originals")
 

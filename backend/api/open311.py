@@ -9,7 +9,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import orjson
 from flask import Blueprint, Response, current_app, request
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
@@ -22,8 +24,8 @@ from backend.api.context import (
     snapshot,
     storage,
 )
+from backend.api.fragment_answers import current_expansion, etag, fragment_answer, not_modified
 from backend.api.open311_format import FORMATS, answer, error_answer
-from backend.api.presenters import photo_url
 from backend.api.query_schemas import utc_instant
 from backend.api.rate_limits import api_key_or_address, limiter, open311_limit
 from backend.api.request_io import NUL_MESSAGE, bounded_form, request_locale
@@ -31,6 +33,8 @@ from backend.errors import DomainError, NotFound, UnsupportedMediaType
 from backend.services import api_keys, open311
 from backend.services.media_fetch import fetch_media
 from backend.services.open311 import MAX_PAGE_SIZE, Open311BadRequest, RequestQuery
+from backend.services.public_views import read as public_read
+from backend.services.public_views.render import with_extensions
 from backend.services.reports import NewReport
 from backend.services.submissions import submit_report
 
@@ -162,14 +166,20 @@ def service_definition(code: str, fmt: str) -> Response:
                   open311.service_definition(snapshot(), code, request_locale()))
 
 
-def _views(rows: list, extensions: bool) -> list[dict[str, Any]]:
-    snap, locale, base = snapshot(), request_locale(), settings().base_url
-
-    def media(photo: Any) -> str | None:
-        display = [d for d in photo.derivatives if d.name == "display" and d.format == "jpeg"]
-        return photo_url(base, display[0].sha256, "jpeg") if display else None
-    return [open311.request_view(report, lon, lat, snap, locale, media, extensions)
-            for report, lon, lat in rows]
+def _requests(fmt: str, sess: Session, rows: list, extensions: bool) -> Response:
+    """Service requests from (id, request, extended attributes) rows, in the asked format:
+    stored fragments, expanded (XML is written from the same JSON)."""
+    requests = public_read.complete(sess, [(r[0], r[1]) for r in rows], "open311")
+    if extensions:
+        extended = public_read.complete(sess, [(r[0], r[2]) for r in rows], "open311_ext")
+        requests = [with_extensions(q.encode(), e.encode()).decode()
+                    for q, e in zip(requests, extended, strict=True)]
+    joined = "[" + ",".join(requests) + "]"
+    expand, key = current_expansion()
+    if fmt == "xml":
+        return answer(fmt, "service_requests", orjson.loads(expand(joined.encode())))
+    tag = etag(key, joined)
+    return not_modified(tag) or fragment_answer(expand(joined.encode()), tag)
 
 
 @bp.get("/requests.<fmt>")
@@ -195,8 +205,9 @@ def list_requests(fmt: str) -> Response:
         start=_datetime("start_date"), end=_datetime("end_date"), status=status, bbox=bbox,
         updated_after=_datetime("updated_after"), updated_before=_datetime("updated_before"),
         page=page, page_size=page_size)
-    rows = open311.find_requests(read_session(), snapshot(), query)  # lists: the replica
-    return answer(fmt, "service_requests", _views(rows, args.get("extensions") == "true"))
+    replica = read_session()  # lists: the replica
+    rows = open311.find_requests(replica, snapshot(), query)
+    return _requests(fmt, replica, rows, args.get("extensions") == "true")
 
 
 @bp.get("/requests/<public_id>.<fmt>")
@@ -206,8 +217,7 @@ def get_request(public_id: str, fmt: str) -> Response:
     rows = open311.find_requests(session(), snapshot(), RequestQuery(ids=(public_id,)))
     if not rows:
         raise NotFound(f"No service request '{public_id}'.", {"service_request_id": ["not found"]})
-    return answer(fmt, "service_requests",
-                  _views(rows, request.args.get("extensions") == "true"))
+    return _requests(fmt, session(), rows, request.args.get("extensions") == "true")
 
 
 @bp.get("/tokens/<token>.<fmt>")

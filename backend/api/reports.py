@@ -14,7 +14,13 @@ from backend.api.context import (
     snapshot,
     storage,
 )
-from backend.api.presenters import report_feature, report_view, uploaded_photo
+from backend.api.fragment_answers import (
+    current_expansion,
+    etag,
+    fragment_answer,
+    not_modified,
+)
+from backend.api.presenters import uploaded_photo
 from backend.api.query_schemas import NearbyQuery, ReportListQuery, encode_cursor
 from backend.api.rate_limits import limiter, photos_limit, reports_limit
 from backend.api.request_io import (
@@ -25,15 +31,16 @@ from backend.api.request_io import (
     request_locale,
 )
 from backend.api.schemas import (
-    CreatedReportSchema,
-    ReportCollectionSchema,
     ReportCreateSchema,
-    ReportSchema,
+    UploadedPhotoSchema,
     UploadedPhotosSchema,
 )
 from backend.errors import InvalidInput, UnsupportedMediaType
+from backend.jsonout import safe_json
 from backend.services import report_queries, reports, submissions
 from backend.services.city_cache import CitySnapshot, last_snapshot
+from backend.services.public_views import read as public_read
+from backend.services.public_views.render import report_path, with_distance
 from backend.services.routing import active_category
 from backend.services.submissions import submit_report
 from backend.workflow import expand_status_filter
@@ -42,9 +49,7 @@ bp = Blueprint("reports", __name__, url_prefix="/api/v1")
 
 # Schemas are built once: instantiating them per request costs more than using them.
 REPORT_CREATE_SCHEMA = ReportCreateSchema()
-CREATED_REPORT_SCHEMA = CreatedReportSchema()
-REPORT_SCHEMA = ReportSchema()
-REPORT_COLLECTION_SCHEMA = ReportCollectionSchema()
+UPLOADED_PHOTO_SCHEMA = UploadedPhotoSchema()
 REPORT_LIST_QUERY_SCHEMA = ReportListQuery()
 NEARBY_QUERY_SCHEMA = NearbyQuery()
 UPLOADED_PHOTOS_SCHEMA = UploadedPhotosSchema()
@@ -132,14 +137,19 @@ def create_report() -> tuple[Response, int]:
             session(), reports.NewReport(**data), secret_key=cfg.secret_key,
             idempotency_key=key, locale=locale, snapshot=snap,
         )
-    view = report_view(
-        result.report, result.lon, result.lat, result.snapshot, locale, cfg.base_url
-    )
-    view["uploads"] = [uploaded_photo(p) for p in (result.photos or result.report.photos)]
-    view["tracking_token"] = result.tracking_token
-    view["tracking_url"] = f"{cfg.base_url}/api/v1/track/{result.tracking_token}"
-    response = jsonify(CREATED_REPORT_SCHEMA.dump(view))
-    response.headers["Location"] = view["url"]
+    expand, _ = current_expansion()
+    detail = (result.views.detail if result.views is not None else
+              public_read.by_report_id(session(), result.report.id, "detail").encode())
+    token = result.tracking_token
+    extra = safe_json({
+        "uploads": [UPLOADED_PHOTO_SCHEMA.dump(uploaded_photo(p))
+                    for p in (result.photos or result.report.photos)],
+        "tracking_token": token,
+        "tracking_url": f"{cfg.base_url}/api/v1/track/{token}",
+    })
+    response = fragment_answer(expand(detail)[:-1] + b"," + extra[1:], None,
+                               cache_control="no-store")
+    response.headers["Location"] = f"{cfg.base_url}{report_path(result.report.public_id)}"
     if not result.created:
         response.headers["Idempotent-Replayed"] = "true"
     return response, 201
@@ -161,9 +171,10 @@ def get_report(public_id: str) -> Response:
               schema: ReportSchema
         404: {$ref: '#/components/responses/Error'}
     """
-    report, lon, lat = reports.get_report(session(), public_id)
-    view = report_view(report, lon, lat, snapshot(), request_locale(), settings().base_url)
-    return jsonify(REPORT_SCHEMA.dump(view))
+    detail = public_read.detail_by_public_id(session(), public_id)
+    expand, key = current_expansion()
+    tag = etag(key, detail)
+    return not_modified(tag) or fragment_answer(expand(detail.encode()), tag)
 
 
 @bp.get("/reports")
@@ -205,7 +216,7 @@ def list_reports() -> Response:
     # shows the reporter's own new report from its local list meanwhile).
     replica = read_session()
     rows, next_id = report_queries.list_reports(replica, flt)
-    return _feature_collection(replica, rows, snap,
+    return _feature_collection(replica, rows,
                                encode_cursor(next_id) if next_id is not None else None)
 
 
@@ -233,22 +244,25 @@ def nearby_reports() -> Response:
     rows = report_queries.nearby_open_reports(
         session(), snap, args["category"], args["lon"], args["lat"], radius
     )
-    return _feature_collection(session(), rows, snap, None)
+    features = public_read.complete(session(), [(row[0], row[1]) for row in rows], "feature")
+    distances = {row[0]: row[2] for row in rows}
+    features = [with_distance(f.encode(), distances[row_id]).decode()
+                for f, row_id in zip(features, distances, strict=True)]
+    return _feature_collection(session(), [], None, features)
 
 
-def _feature_collection(sess: Session, rows: list, snap: CitySnapshot,
-                        next_cursor: str | None) -> Response:
-    """Rows of a report query (read through `sess`) as a GeoJSON FeatureCollection."""
-    locale, base_url = request_locale(), settings().base_url
-    thumbs = report_queries.first_thumbnails(sess, [row.id for row in rows])
-    response = jsonify(REPORT_COLLECTION_SCHEMA.dump({
-        "type": "FeatureCollection",
-        "features": [report_feature(row, snap, locale, base_url, thumbs.get(row.id))
-                     for row in rows],
-        "next_cursor": next_cursor,
-    }))
-    response.mimetype = "application/geo+json"
-    return response
+def _feature_collection(sess: Session, rows: list, next_cursor: str | None,
+                        features: list[str] | None = None) -> Response:
+    """(id, feature) rows of a report query (read through `sess`) as a GeoJSON
+    FeatureCollection, with an ETag over the features (304 before anything is assembled)."""
+    if features is None:
+        features = public_read.complete(sess, rows, "feature")
+    joined = ",".join(features)
+    expand, key = current_expansion()
+    tag = etag(key, joined, next_cursor or "")
+    return not_modified(tag) or fragment_answer(
+        b'{"type":"FeatureCollection","features":[' + expand(joined.encode())
+        + b'],"next_cursor":' + safe_json(next_cursor) + b"}", tag, "application/geo+json")
 
 
 @bp.post("/reports/<public_id>/photos")

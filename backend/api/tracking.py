@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from backend.api.context import jobs, session, settings, snapshot
-from backend.api.presenters import report_view, uploaded_photo
+from backend.api.context import jobs, session, settings
+from backend.api.fragment_answers import current_expansion, etag, fragment_answer, not_modified
+from backend.api.presenters import uploaded_photo
 from backend.api.request_io import json_body, load, request_locale
 from backend.api.schemas import (
     CreatedIdSchema,
@@ -16,14 +14,16 @@ from backend.api.schemas import (
     FollowSchema,
     PublicKeySchema,
     PushSubscriptionSchema,
-    TrackedReportSchema,
+    UploadedPhotoSchema,
 )
+from backend.jsonout import safe_json
 from backend.services import deliveries, recipients, reports, workflow
+from backend.services.public_views import read as public_read
 from backend.workflow import Actor, Status
 
 bp = Blueprint("tracking", __name__, url_prefix="/api/v1")
 # Schemas are built once: instantiating them per request costs more than using them.
-TRACKED_REPORT_SCHEMA = TrackedReportSchema()
+UPLOADED_PHOTO_SCHEMA = UploadedPhotoSchema()
 PUSH_SUBSCRIPTION_SCHEMA = PushSubscriptionSchema()
 FIXED_ANSWER_SCHEMA = FixedAnswerSchema()
 CREATED_ID_SCHEMA = CreatedIdSchema()
@@ -49,19 +49,16 @@ def track(token: str) -> Response:
           description: Unchanged since the ETag sent in If-None-Match
         404: {$ref: '#/components/responses/Error'}
     """
-    report, lon, lat = reports.get_report_by_token(session(), token)
-    view = report_view(report, lon, lat, snapshot(), request_locale(), settings().base_url)
-    view["email_on_file"] = report.reporter_email is not None
-    view["uploads"] = [uploaded_photo(p) for p in report.photos]
-    body = TRACKED_REPORT_SCHEMA.dump(view)
-    etag = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
-    headers = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer",
-               "ETag": f'"{etag[:32]}"'}
-    if request.if_none_match.contains_weak(etag[:32]):  # a proxy may weaken it (gzip)
-        return Response(status=304, headers=headers)
-    response = jsonify(body)
-    response.headers.update(headers)
-    return response
+    detail, email_on_file, uploads = public_read.tracked(session(), token)
+    expand, key = current_expansion()
+    extra = safe_json({"email_on_file": email_on_file, "uploads": [
+        UPLOADED_PHOTO_SCHEMA.dump(uploaded_photo(dict(row._mapping))) for row in uploads]})
+    tag = etag(key, detail, extra)[:32]
+    private = "private, no-store"
+    answer = not_modified(tag, private) or fragment_answer(
+        expand(detail.encode())[:-1] + b"," + extra[1:], tag, cache_control=private)
+    answer.headers["Referrer-Policy"] = "no-referrer"
+    return answer
 
 
 @bp.post("/track/<token>/push-subscriptions")

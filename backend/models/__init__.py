@@ -12,6 +12,7 @@ from backend.models.notification import (
     ServerKey,
 )
 from backend.models.photo import Photo, PhotoDerivative, PhotoStatus
+from backend.models.public_view import ReportPublicView
 from backend.models.report import Report, ReportEvent
 from backend.models.staff import (
     ApiKey,
@@ -51,5 +52,6 @@ __all__ = [
     "PhotoStatus",
     "Report",
     "ReportEvent",
+    "ReportPublicView",
     "RoutingRule",
 ]

@@ -10,15 +10,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from backend.db.spatial import in_box
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.models import Report, ReportEvent
 from backend.models.base import utcnow
+from backend.models.public_view import ReportPublicView
 from backend.services.city_cache import CategoryInfo, CitySnapshot
-from backend.workflow import CLOSED_STATUSES, OPEN311_STATE, OPEN_STATUSES, Status
+from backend.workflow import CLOSED_STATUSES, OPEN_STATUSES
 
 MAX_WINDOW = timedelta(days=90)
 MAX_PAGE_SIZE = 1000
@@ -163,11 +164,12 @@ def date_window(start: datetime | None, end: datetime | None) -> tuple[datetime,
     return start, end
 
 
-def find_requests(session: Session, snapshot: CitySnapshot, query: RequestQuery
-                  ) -> list[tuple[Report, float, float]]:
-    """The matching reports (newest first) with lon/lat."""
+def find_requests(session: Session, snapshot: CitySnapshot, query: RequestQuery) -> list[Row]:
+    """The matching reports (newest first) as (id, stored request, stored extended attributes)
+    rows; a view not stored yet is None (see public_views.read.complete)."""
     dialect = session.get_bind().dialect.name
-    stmt = select(Report, func.ST_X(Report.geom), func.ST_Y(Report.geom))
+    stmt = select(Report.id, ReportPublicView.open311, ReportPublicView.open311_ext).outerjoin(
+        ReportPublicView, ReportPublicView.report_id == Report.id)
     if query.ids is not None:
         stmt = stmt.where(Report.public_id.in_(query.ids))
     else:
@@ -188,47 +190,7 @@ def find_requests(session: Session, snapshot: CitySnapshot, query: RequestQuery
             stmt = stmt.where(Report.updated_at < query.updated_before)
     stmt = (stmt.order_by(Report.created_at.desc(), Report.id.desc())
             .offset((query.page - 1) * query.page_size).limit(query.page_size))
-    return [(row[0], float(row[1]), float(row[2])) for row in session.execute(stmt)]
-
-
-def request_view(report: Report, lon: float, lat: float, snapshot: CitySnapshot, locale: str,
-                 photo_url: Any, extensions: bool) -> dict[str, Any]:
-    """One service request as Open311 shows it (public fields only)."""
-    category = snapshot.categories_by_id[report.category_id]
-    department = snapshot.departments_by_id[report.department_id]
-    notes = [e.public_note for e in report.events if e.public_note]
-    photos = [p for p in report.photos if p.status == "ready"]
-    media = [photo_url(p) for p in photos]
-    view: dict[str, Any] = {
-        "service_request_id": report.public_id,
-        "status": OPEN311_STATE[Status(report.status)],
-        "status_notes": notes[-1] if notes else None,
-        "service_name": category.name.get(locale),
-        "service_code": category.code,
-        "description": report.description,
-        "agency_responsible": department.name.get(locale),
-        "service_notice": None,
-        "requested_datetime": report.created_at.isoformat(timespec="seconds"),
-        "updated_datetime": report.updated_at.isoformat(timespec="seconds"),
-        "expected_datetime": report.due_at.isoformat(timespec="seconds")
-        if report.due_at and Status(report.status) in OPEN_STATUSES else None,
-        "address": report.address,
-        "address_id": None,
-        "zipcode": None,
-        "lat": lat,
-        "long": lon,
-        "media_url": media[0] if media else None,
-    }
-    if extensions:
-        district = snapshot.districts_by_id.get(report.district_id)
-        view["extended_attributes"] = {
-            "detailed_status": report.status,
-            "district": district.number if district else None,
-            "district_name": district.name if district else None,
-            "department": department.code,
-            "media_urls": media,
-        }
-    return view
+    return list(session.execute(stmt).all())
 
 
 def request_updates(session: Session, start: datetime | None, end: datetime | None,

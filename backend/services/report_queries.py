@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, Select, TextClause, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from backend.db.spatial import degree_box, distance_m, in_box
 from backend.models import Photo, PhotoDerivative, PhotoStatus, Report
+from backend.models.base import UTCDateTime
+from backend.models.public_view import ReportPublicView
 from backend.services.city_cache import CitySnapshot
 from backend.workflow import OPEN_STATUSES, Status
 
@@ -26,28 +29,77 @@ class ReportFilter:
     updated_after: datetime | None = None
 
 
-LIST_COLUMNS = (
-    Report.id, Report.public_id, Report.category_id, Report.status, Report.priority,
-    Report.district_id, Report.department_id, Report.created_at, Report.updated_at,
-    func.ST_X(Report.geom).label("lon"), func.ST_Y(Report.geom).label("lat"),
-)
+# A report's id and its stored map feature (None where it must be rendered on the spot).
+LIST_COLUMNS = (Report.id, ReportPublicView.feature)
+# Above this many points in a box, scanning the newest reports finds a page sooner than
+# collecting the box's points from the R*Tree first (SpatiaLite).
+DENSE_BOX = 5000
+_RTREE = ("SELECT pkid FROM idx_report_geom WHERE xmin <= :maxx AND xmax >= :minx "
+          "AND ymin <= :maxy AND ymax >= :miny")
+_EXACT = "ST_X(r.geom) BETWEEN :minx AND :maxx AND ST_Y(r.geom) BETWEEN :miny AND :maxy"
+_BOX_SQL = {
+    "postgresql": "r.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AND " + _EXACT,
+    "sqlite": f"r.id IN ({_RTREE}) AND {_EXACT}",
+    "dense": _EXACT,
+}
+_statements: dict[str, TextClause] = {}
+
+
+def _statement(sql: str, with_time: bool) -> TextClause:
+    """A text statement, built once per distinct SQL (building one costs more than running
+    this query)."""
+    found = _statements.get(sql)
+    if found is None:
+        found = text(sql)
+        if with_time:
+            found = found.bindparams(bindparam("updated_after", type_=UTCDateTime()))
+        _statements[sql] = found
+    return found
+
+
+def _listing() -> Select:
+    return select(*LIST_COLUMNS).outerjoin(
+        ReportPublicView, ReportPublicView.report_id == Report.id)
+
+
+def _dense(session: Session, box: tuple[float, float, float, float]) -> bool:
+    """Whether the SpatiaLite R*Tree holds more than DENSE_BOX points in the box."""
+    minx, miny, maxx, maxy = box
+    hits = session.connection().execute(
+        _statement(f"SELECT count(*) FROM ({_RTREE} LIMIT {DENSE_BOX + 1})", False),
+        {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}).scalar()
+    return bool(hits and hits > DENSE_BOX)
 
 
 def list_reports(session: Session, flt: ReportFilter) -> tuple[list[Row], int | None]:
-    """Newest first, keyset-paginated: the rows and the id to continue before (or None)."""
+    """Newest first, keyset-paginated: (id, feature) rows and the id to continue before (or
+    None). Plain SQL: this is the public map's query, run for every viewport."""
     dialect = session.get_bind().dialect.name
-    query = select(*LIST_COLUMNS)
+    where: list[str] = []
+    params: dict[str, Any] = {"limit": flt.limit + 1}
     if flt.bbox is not None:
-        query = query.where(in_box(dialect, "report", Report.id, Report.geom, flt.bbox))
+        kind = "dense" if dialect == "sqlite" and _dense(session, flt.bbox) else dialect
+        where.append(_BOX_SQL[kind])
+        params.update(zip(("minx", "miny", "maxx", "maxy"), flt.bbox, strict=True))
     if flt.statuses:
-        query = query.where(Report.status.in_(sorted(s.value for s in flt.statuses)))
+        values = sorted(s.value for s in flt.statuses)
+        where.append(f"r.status IN ({', '.join(f':s{i}' for i in range(len(values)))})")
+        params.update({f"s{i}": v for i, v in enumerate(values)})
     if flt.category_ids:
-        query = query.where(Report.category_id.in_(sorted(flt.category_ids)))
+        ids = sorted(flt.category_ids)
+        where.append(f"r.category_id IN ({', '.join(f':c{i}' for i in range(len(ids)))})")
+        params.update({f"c{i}": v for i, v in enumerate(ids)})
     if flt.before_id is not None:
-        query = query.where(Report.id < flt.before_id)
+        where.append("r.id < :before_id")
+        params["before_id"] = flt.before_id
     if flt.updated_after is not None:
-        query = query.where(Report.updated_at >= flt.updated_after)
-    rows = session.execute(query.order_by(Report.id.desc()).limit(flt.limit + 1)).all()
+        where.append("r.updated_at >= :updated_after")
+        params["updated_after"] = flt.updated_after
+    sql = ("SELECT r.id, v.feature FROM report r LEFT JOIN report_public v "
+           "ON v.report_id = r.id" + (" WHERE " + " AND ".join(where) if where else "")
+           + " ORDER BY r.id DESC LIMIT :limit")
+    rows = session.connection().execute(
+        _statement(sql, flt.updated_after is not None), params).all()
     if len(rows) > flt.limit:
         return rows[: flt.limit], rows[flt.limit - 1].id
     return rows, None
@@ -64,7 +116,7 @@ def nearby_open_reports(session: Session, snapshot: CitySnapshot, category_code:
     dialect = session.get_bind().dialect.name
     distance = distance_m(dialect, Report.geom, lon, lat).label("distance_m")
     query = (
-        select(*LIST_COLUMNS, distance)
+        _listing().add_columns(distance)
         .where(in_box(dialect, "report", Report.id, Report.geom, degree_box(lon, lat, radius_m)))
         .where(Report.status.in_(sorted(s.value for s in OPEN_STATUSES)))
         .where(Report.category_id.in_(same_group))

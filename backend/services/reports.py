@@ -18,6 +18,8 @@ from backend.models import Report
 from backend.models.base import utcnow
 from backend.services.city_cache import CitySnapshot, last_snapshot, snapshot_for_versions
 from backend.services.photos import insert_photo_rows, photo_rows
+from backend.services.public_views.render import Event, Fragments, ReportData, render
+from backend.services.public_views.store import store
 from backend.services.routing import RoutingDecision, route_report
 from backend.tokens import (
     fingerprint,
@@ -77,6 +79,23 @@ class CreatedReport:
     snapshot: CitySnapshot
     photo_ids: list[int] = field(default_factory=list)
     photos: list[dict[str, Any]] = field(default_factory=list)  # rows, for the uploader only
+    views: Fragments | None = None  # the public views, when this call rendered them
+
+
+def _new_report_views(session: Session, report_id: int, values: dict[str, Any], lon: float,
+                      lat: float) -> Fragments:
+    """Render and store the public views of a report just inserted (from what was inserted:
+    no photo is ready yet, the history is its first entry)."""
+    data = ReportData(
+        id=report_id, public_id=values["public_id"], category_id=values["category_id"],
+        department_id=values["department_id"], district_id=values["district_id"],
+        status=values["status"], priority=values["priority"],
+        description=values["description"], address=values["address"], lon=lon, lat=lat,
+        created_at=values["created_at"], updated_at=values["updated_at"],
+        due_at=values["due_at"], events=(Event(values["status"], values["created_at"], None),))
+    views = render(data)
+    store(session, [(report_id, views)])
+    return views
 
 
 def _existing_for_key(session: Session, key: str, request_fingerprint: str | None,
@@ -187,6 +206,9 @@ def create_report(session: Session, data: NewReport, *, secret_key: str,
             if outcome.report_id is not None and photos:
                 rows = photo_rows(outcome.report_id, photos, 0)
                 photo_ids = insert_photo_rows(session, rows)
+            if outcome.report_id is not None:
+                views = _new_report_views(session, outcome.report_id, values, data.lon,
+                                          data.lat)
         except (PublicIdTaken, IntegrityError):
             # A random public id (of the report or a photo) collided: draw new ones.
             session.rollback()
@@ -197,7 +219,7 @@ def create_report(session: Session, data: NewReport, *, secret_key: str,
                 _stored(outcome.report_id, values, REPORTER),
                 tracking_token(secret_key, values["public_id"], values["tracking_salt"]),
                 True, data.lon, data.lat,
-                snap, photo_ids, rows,
+                snap, photo_ids, rows, views,
             )
         session.rollback()
         if outcome.versions != snap.versions:

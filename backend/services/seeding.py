@@ -20,6 +20,7 @@ from backend.db.report_insert import sqlite_time
 from backend.errors import ServiceNotReady
 from backend.models import Report
 from backend.services.city_cache import CitySnapshot, city_snapshot
+from backend.services.public_views.store import render_missing
 from backend.tokens import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
 from backend.workflow import Status
 from geo.cells import h3_cells, metric_xy
@@ -225,6 +226,7 @@ def seed_reports(session: Session, count: int, *, random_seed: int = 1) -> SeedR
         session.connection().exec_driver_sql("ANALYZE report")
         session.connection().exec_driver_sql("ANALYZE report_event")
         session.commit()
+    render_missing(session)  # the public views of the new reports
     return SeedResult(count, total_events, time.perf_counter() - started)
 
 

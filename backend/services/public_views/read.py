@@ -1,0 +1,86 @@
+"""Stored views for readers, a missing one rendered on the spot; expansions and ETags."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Literal
+
+from sqlalchemy import Row, select
+from sqlalchemy.orm import Session
+
+from backend.errors import NotFound
+from backend.models import Photo, Report
+from backend.models.public_view import ReportPublicView
+from backend.services.city_cache import CitySnapshot
+from backend.services.public_views.markers import Expansion
+from backend.services.public_views.render import render
+from backend.services.public_views.store import load
+from backend.tokens import hash_token
+
+View = Literal["feature", "detail", "open311", "open311_ext"]
+_expansions: dict[tuple[int, tuple[str, str], str, str], Expansion] = {}
+
+
+def expansion(snapshot: CitySnapshot, locale: str, base_url: str) -> Expansion:
+    """The marker expansion for this snapshot, language and base URL (built once)."""
+    key = (id(snapshot), snapshot.versions, locale, base_url)
+    found = _expansions.get(key)
+    if found is None:
+        if len(_expansions) > 32:
+            _expansions.clear()
+        found = _expansions[key] = Expansion(snapshot, locale, base_url)
+    return found
+
+
+def complete(session: Session, rows: Sequence[tuple[int, str | None]], view: View) -> list[str]:
+    """The stored fragment of each (report id, fragment or None) row, rendering the missing
+    ones from the database now (they are not stored: readers never write)."""
+    missing = [report_id for report_id, fragment in rows if fragment is None]
+    if not missing:
+        return [fragment for _, fragment in rows]  # type: ignore[misc]
+    live = {data.id: getattr(render(data), view).decode() for data in load(session, missing)}
+    return [fragment if fragment is not None else live[report_id]
+            for report_id, fragment in rows if fragment is not None or report_id in live]
+
+
+def etag(*parts: bytes | str) -> str:
+    """A strong ETag over what an answer is made of (before expansion)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def detail_by_public_id(session: Session, public_id: str) -> str:
+    """A report's page fragment, by its public id."""
+    row = session.execute(
+        select(Report.id, ReportPublicView.detail)
+        .outerjoin(ReportPublicView, ReportPublicView.report_id == Report.id)
+        .where(Report.public_id == public_id)).first()
+    if row is None:
+        raise NotFound("No report with this id.", {"id": ["not found"]})
+    return complete(session, [(row[0], row[1])], "detail")[0]
+
+
+def tracked(session: Session, tracking_token: str) -> tuple[str, bool, list[Row]]:
+    """The reporter's report: its page fragment, whether an e-mail address is on file, and
+    the reporter's uploads (every photo with its status and EXIF place, for them only)."""
+    row = session.execute(
+        select(Report.id, Report.reporter_email.is_not(None), ReportPublicView.detail)
+        .outerjoin(ReportPublicView, ReportPublicView.report_id == Report.id)
+        .where(Report.tracking_token_hash == hash_token(tracking_token))).first()
+    if row is None:
+        raise NotFound("No report with this tracking token.", {"token": ["not found"]})
+    uploads = session.execute(
+        select(Photo.public_id, Photo.status, Photo.exif_lat, Photo.exif_lon, Photo.taken_at)
+        .where(Photo.report_id == row[0]).order_by(Photo.position, Photo.id)).all()
+    return complete(session, [(row[0], row[2])], "detail")[0], bool(row[1]), uploads
+
+
+def by_report_id(session: Session, report_id: int, view: View) -> str:
+    """One view of a report by its row id."""
+    stored = session.scalar(select(getattr(ReportPublicView, view))
+                            .where(ReportPublicView.report_id == report_id))
+    return complete(session, [(report_id, stored)], view)[0]

