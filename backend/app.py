@@ -15,6 +15,7 @@ from backend.api import (
     open311,
     openapi,
     opendata,
+    report_clusters,
     reports,
     staff_admin,
     staff_auth,
@@ -37,12 +38,14 @@ from backend.db.engine import (
     engine_options,
     ensure_sqlite_dir,
     make_engine,
+    make_sqlite_read_engine,
     read_only_options,
 )
 from backend.extensions import db
 from backend.log_format import configure_logging
 from backend.media.storage import storage_from_settings
 from backend.queue import JobQueue
+from backend.services.city_state import VersionProbe
 from backend.settings import Settings
 
 
@@ -70,14 +73,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.database_read_url:
         app.extensions["mm_read_engine"] = make_engine(settings.database_read_url,
                                                        **read_only_options(settings.database_read_url))
-        app.teardown_appcontext(close_read_session)
+    if database_url.startswith("sqlite"):
+        app.extensions["mm_sqlite_read_engine"] = make_sqlite_read_engine(database_url)
+    app.teardown_appcontext(close_read_session)
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+        app.extensions["mm_version_probe"] = VersionProbe(
+            app.extensions.get("mm_sqlite_read_engine") or db.engine)
     for blueprint in (categories.bp, reports.bp, tracking.bp, media.bp, openapi.bp,
                       staff_auth.bp, staff_reports.bp, staff_admin.bp, staff_deliveries.bp,
                       analytics.bp, opendata.bp, open311.bp, health.bp, metrics.bp,
-                      app_shell.bp):
+                      app_shell.bp, report_clusters.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     refuse_nul_in_urls(app)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify
 
 from backend.api.context import snapshot
+from backend.api.fragment_answers import catalogue_answer
 from backend.api.request_io import request_locale
 from backend.api.schemas import CategoryListSchema
+from backend.jsonout import safe_json
 from backend.services.catalogue import category_catalogue, district_points
 
 bp = Blueprint("categories", __name__, url_prefix="/api/v1")
@@ -32,7 +34,8 @@ def list_categories() -> Response:
             application/json:
               schema: CategoryListSchema
     """
-    return jsonify(CATEGORY_LIST_SCHEMA.dump(category_catalogue(snapshot(), request_locale())))
+    return catalogue_answer("categories", lambda snap, locale: safe_json(
+        CATEGORY_LIST_SCHEMA.dump(category_catalogue(snap, locale))))
 
 
 @bp.get("/districts")

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from backend.extensions import db
 from backend.media.storage import PhotoStorage
 from backend.queue import JobQueue
-from backend.services.city_cache import CitySnapshot, city_snapshot
+from backend.services.city_cache import CitySnapshot, city_snapshot, snapshot_for_versions
 from backend.services.submissions import PhotoLimits
 from backend.settings import Settings
 
@@ -40,30 +40,49 @@ def session() -> Session:
     return db.session
 
 
+def _session_on(engine: object, name: str) -> Session:
+    read = g.get(name)
+    if read is None:
+        read = Session(engine)  # type: ignore[arg-type]
+        setattr(g, name, read)
+    return read
+
+
 def read_session() -> Session:
     """A session for heavy public reads: on the read replica (MM_DATABASE_READ_URL) when
-    there is one, else the request's session. Never write through it; what it shows may lag
+    there is one, else `primary_read_session()`. Never write through it; what it shows may lag
     the primary by the replication delay, so nothing that must see the caller's own writes
     reads here."""
     engine = current_app.extensions.get("mm_read_engine")
     if engine is None:
+        return primary_read_session()
+    return _session_on(engine, "mm_read_session")
+
+
+def primary_read_session() -> Session:
+    """A session for reads on the primary database. On SQLite a read-only one whose
+    transactions begin deferred (the request's session takes the write lock up front, which
+    would line up every reader behind every other); on PostgreSQL the request's session."""
+    engine = current_app.extensions.get("mm_sqlite_read_engine")
+    if engine is None:
         return db.session
-    read = g.get("mm_read_session")
-    if read is None:
-        read = g.mm_read_session = Session(engine)
-    return read
+    return _session_on(engine, "mm_primary_read_session")
 
 
 def close_read_session(_exc: BaseException | None = None) -> None:
-    """End the request's replica session (app teardown)."""
-    read = g.pop("mm_read_session", None)
-    if read is not None:
-        read.close()
+    """End the request's read sessions (app teardown)."""
+    for name in ("mm_read_session", "mm_primary_read_session"):
+        read = g.pop(name, None)
+        if read is not None:
+            read.close()
 
 
 def snapshot() -> CitySnapshot:
-    """The city snapshot, checked for changes once per request."""
+    """The city snapshot, checked for changes once per request (by the version probe, which
+    needs no session; through the session when the probe cannot ask)."""
     snap = g.get("mm_snapshot")
     if snap is None:
-        snap = g.mm_snapshot = city_snapshot(db.session)
+        versions = current_app.extensions["mm_version_probe"].read()
+        snap = g.mm_snapshot = (city_snapshot(db.session) if versions is None
+                                else snapshot_for_versions(db.session, versions))
     return snap

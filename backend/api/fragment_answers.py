@@ -3,15 +3,21 @@ base URL, a strong ETag computed before any expansion, and 304 without assemblin
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Response, request
 
 from backend.api.context import settings, snapshot
 from backend.api.request_io import request_locale
+from backend.services.city_cache import CitySnapshot
 from backend.services.public_views.markers import Expansion
 from backend.services.public_views.read import etag, expansion
 
 # Public data: anyone may cache it, but must ask whether it changed before using it again.
 REVALIDATE = "public, no-cache"
+# The city's catalogue (categories, services): changes rarely; a minute's reuse is harmless.
+CATALOGUE = "public, max-age=60"
+_catalogues: dict[tuple[str, tuple[str, str], str, str], tuple[bytes, str]] = {}
 
 
 def current_expansion() -> tuple[Expansion, str]:
@@ -37,4 +43,21 @@ def fragment_answer(body: bytes, tag: str | None, mimetype: str = "application/j
     return response
 
 
-__all__ = ["REVALIDATE", "current_expansion", "etag", "fragment_answer", "not_modified"]
+def catalogue_answer(name: str, build: Callable[[CitySnapshot, str], bytes],
+                     mimetype: str = "application/json") -> Response:
+    """An answer that depends only on the city's configuration and the language, built once
+    per configuration version (the version probe needs no session), with an ETag."""
+    snap, locale = snapshot(), request_locale()
+    key = (name, snap.versions, locale, settings().base_url)
+    found = _catalogues.get(key)
+    if found is None:
+        if len(_catalogues) > 64:
+            _catalogues.clear()
+        body = build(snap, locale)
+        found = _catalogues[key] = (body, etag(*map(str, key), body))
+    body, tag = found
+    return not_modified(tag, CATALOGUE) or fragment_answer(body, tag, mimetype, CATALOGUE)
+
+
+__all__ = ["CATALOGUE", "REVALIDATE", "catalogue_answer", "current_expansion", "etag",
+           "fragment_answer", "not_modified"]

@@ -18,13 +18,20 @@ from werkzeug.exceptions import HTTPException
 from backend.api.context import (
     jobs,
     photo_limits,
+    primary_read_session,
     read_session,
     session,
     settings,
     snapshot,
     storage,
 )
-from backend.api.fragment_answers import current_expansion, etag, fragment_answer, not_modified
+from backend.api.fragment_answers import (
+    catalogue_answer,
+    current_expansion,
+    etag,
+    fragment_answer,
+    not_modified,
+)
 from backend.api.open311_format import FORMATS, answer, error_answer
 from backend.api.query_schemas import utc_instant
 from backend.api.rate_limits import api_key_or_address, limiter, open311_limit
@@ -155,7 +162,9 @@ def discovery(fmt: str) -> Response:
 @open311_errors
 def services(fmt: str) -> Response:
     """Every active category as a service."""
-    return answer(fmt, "services", open311.services(snapshot(), request_locale()))
+    return catalogue_answer(f"open311-services.{fmt}", lambda snap, locale: answer(
+        fmt, "services", open311.services(snap, locale)).get_data(),
+        "text/xml" if fmt == "xml" else "application/json")
 
 
 @bp.get("/services/<code>.<fmt>")
@@ -214,10 +223,11 @@ def list_requests(fmt: str) -> Response:
 @open311_errors
 def get_request(public_id: str, fmt: str) -> Response:
     """One service request (as a list of one, like the spec)."""
-    rows = open311.find_requests(session(), snapshot(), RequestQuery(ids=(public_id,)))
+    reader = primary_read_session()
+    rows = open311.find_requests(reader, snapshot(), RequestQuery(ids=(public_id,)))
     if not rows:
         raise NotFound(f"No service request '{public_id}'.", {"service_request_id": ["not found"]})
-    return _requests(fmt, session(), rows, request.args.get("extensions") == "true")
+    return _requests(fmt, reader, rows, request.args.get("extensions") == "true")
 
 
 @bp.get("/tokens/<token>.<fmt>")

@@ -144,6 +144,20 @@ class ReportListQuery(Schema):
         return data
 
 
+class ClusterQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    bbox = BBox(required=True, metadata={"description": "minLon,minLat,maxLon,maxLat"})
+    zoom = fields.Integer(required=True, validate=validate.Range(3, 16), metadata={
+        "description": "The map's zoom level (cells are 64 px wide at it)."})
+    status = StatusList(load_default=None, metadata={
+        "description": "Comma list of statuses, or `open` / `closed`."})
+    category = CommaList(load_default=None, metadata={"description": "Comma list of codes."})
+    updated_after = fields.AwareDateTime(load_default=None, validate=_in_instant_range, metadata={
+        "description": "Only reports changed since (ISO 8601 with zone)."})
+
+
 class NearbyQuery(Schema):
     class Meta:
         unknown = EXCLUDE

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from backend.api.context import (
     jobs,
     photo_limits,
+    primary_read_session,
     read_session,
     session,
     settings,
@@ -171,7 +172,7 @@ def get_report(public_id: str) -> Response:
               schema: ReportSchema
         404: {$ref: '#/components/responses/Error'}
     """
-    detail = public_read.detail_by_public_id(session(), public_id)
+    detail = public_read.detail_by_public_id(primary_read_session(), public_id)
     expand, key = current_expansion()
     tag = etag(key, detail)
     return not_modified(tag) or fragment_answer(expand(detail.encode()), tag)
@@ -241,14 +242,15 @@ def nearby_reports() -> Response:
     snap = snapshot()
     active_category(snap, args["category"])
     radius = args["radius_m"] or settings().nearby_radius_m
+    reader = primary_read_session()
     rows = report_queries.nearby_open_reports(
-        session(), snap, args["category"], args["lon"], args["lat"], radius
+        reader, snap, args["category"], args["lon"], args["lat"], radius
     )
-    features = public_read.complete(session(), [(row[0], row[1]) for row in rows], "feature")
+    features = public_read.complete(reader, [(row[0], row[1]) for row in rows], "feature")
     distances = {row[0]: row[2] for row in rows}
     features = [with_distance(f.encode(), distances[row_id]).decode()
                 for f, row_id in zip(features, distances, strict=True)]
-    return _feature_collection(session(), [], None, features)
+    return _feature_collection(reader, [], None, features)
 
 
 def _feature_collection(sess: Session, rows: list, next_cursor: str | None,

@@ -254,6 +254,27 @@ class ReportFeaturePropertiesSchema(Schema):
         "description": "URL of the first photo's thumbnail (JPEG), if any is ready."})
 
 
+class ClusterPropertiesSchema(Schema):
+    count = fields.Integer(required=True, metadata={"description": "Reports in the cell"})
+    bbox = fields.List(fields.Float(), required=True,
+                       metadata={"description": "The cell: [minLon, minLat, maxLon, maxLat]"})
+
+
+class ClusterFeatureSchema(Schema):
+    type = constant("Feature")
+    id = fields.String(required=True, metadata={"description": "zoom/x/y of the cell"})
+    geometry = fields.Nested(PointGeometrySchema, required=True,
+                             metadata={"description": "The mean position of its reports"})
+    properties = fields.Nested(ClusterPropertiesSchema, required=True)
+
+
+class ClusterCollectionSchema(Schema):
+    type = constant("FeatureCollection")
+    features = fields.List(fields.Nested(ClusterFeatureSchema), required=True)
+    zoom = fields.Integer(required=True)
+    total = fields.Integer(required=True, metadata={"description": "Reports in the clusters"})
+
+
 class ReportFeatureSchema(Schema):
     type = constant("Feature")
     id = fields.String(required=True)

@@ -75,6 +75,15 @@ def _on_sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _on_sqlite_read_connect(dbapi_conn: Any, record: Any) -> None:
+    _on_sqlite_connect(dbapi_conn, record)
+    dbapi_conn.execute("PRAGMA query_only = ON")  # a stray write fails at once
+
+
+def _on_sqlite_read_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")  # deferred: readers never wait for the write lock
+
+
 def configure_engine(engine: Engine) -> Engine:
     """Attach the per-dialect connection setup (SpatiaLite loading, pragmas) to an engine."""
     if engine.dialect.name == "sqlite" and not event.contains(
@@ -82,6 +91,17 @@ def configure_engine(engine: Engine) -> Engine:
     ):
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
+    return engine
+
+
+def make_sqlite_read_engine(database_url: str) -> Engine:
+    """A read-only engine on a SQLite file: transactions begin deferred, so concurrent readers
+    (the public map, Open311 lists) neither wait for nor block each other or a writer; the
+    write engine's transactions take the write lock up front (see `_on_sqlite_begin`)."""
+    database_url = absolute_database_url(database_url)
+    engine = create_engine(database_url, **engine_options(database_url))
+    event.listen(engine, "connect", _on_sqlite_read_connect)
+    event.listen(engine, "begin", _on_sqlite_read_begin)
     return engine
 
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
 import uuid
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from backend.models import CityState
 from backend.models.base import utcnow
+
+VERSIONS_SQL = "SELECT config_version, layer_version FROM city_state WHERE id = 1"
+log = logging.getLogger(__name__)
 
 
 def get_city_state(session: Session) -> CityState:
@@ -24,10 +31,50 @@ def get_city_state(session: Session) -> CityState:
 def read_versions(session: Session) -> tuple[str, str]:
     """(config_version, layer_version) in one cheap query; empty strings before `init`."""
     # Raw SQL on purpose: this runs on every request, and skipping the ORM halves its cost.
-    row = session.connection().exec_driver_sql(
-        "SELECT config_version, layer_version FROM city_state WHERE id = 1"
-    ).first()
+    row = session.connection().exec_driver_sql(VERSIONS_SQL).first()
     return (row[0], row[1]) if row else ("", "")
+
+
+
+
+class VersionProbe:
+    """Reads the version tokens on a database connection of its own, outside any transaction
+    (one per thread, kept open): a request whose answer depends only on the city's
+    configuration (categories, services) then costs no session at all, yet sees an admin's
+    change at once."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._local = threading.local()
+
+    def _connect(self) -> Any:
+        raw = self.engine.raw_connection()
+        if self.engine.dialect.name == "postgresql":
+            raw.rollback()
+            raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+        return raw
+
+    def read(self) -> tuple[str, str] | None:
+        """(config_version, layer_version), or None when the database could not be asked
+        (the caller then asks through its session, which reports the problem)."""
+        conn = getattr(self._local, "conn", None)
+        try:
+            if conn is None:
+                conn = self._local.conn = self._connect()
+            cursor = conn.cursor()
+            try:
+                cursor.execute(VERSIONS_SQL)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        except Exception:  # noqa: BLE001 - a dropped connection: reconnect next time
+            log.warning("version probe failed; asking through the session", exc_info=True)
+            self._local.conn = None
+            if conn is not None:
+                with contextlib.suppress(Exception):  # it is gone either way
+                    conn.invalidate()
+            return None
+        return (row[0], row[1]) if row else ("", "")
 
 
 def bump_config_version(session: Session) -> None:

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, TextClause, bindparam, select, text
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
 from backend.db.spatial import degree_box, distance_m, in_box
+from backend.db.statements import statement
 from backend.models import Photo, PhotoDerivative, PhotoStatus, Report
 from backend.models.base import UTCDateTime
 from backend.models.public_view import ReportPublicView
@@ -42,21 +43,6 @@ _BOX_SQL = {
     "sqlite": f"r.id IN ({_RTREE}) AND {_EXACT}",
     "dense": _EXACT,
 }
-_statements: dict[str, TextClause] = {}
-
-
-def _statement(sql: str, with_time: bool) -> TextClause:
-    """A text statement, built once per distinct SQL (building one costs more than running
-    this query)."""
-    found = _statements.get(sql)
-    if found is None:
-        found = text(sql)
-        if with_time:
-            found = found.bindparams(bindparam("updated_after", type_=UTCDateTime()))
-        _statements[sql] = found
-    return found
-
-
 def _listing() -> Select:
     return select(*LIST_COLUMNS).outerjoin(
         ReportPublicView, ReportPublicView.report_id == Report.id)
@@ -66,7 +52,7 @@ def _dense(session: Session, box: tuple[float, float, float, float]) -> bool:
     """Whether the SpatiaLite R*Tree holds more than DENSE_BOX points in the box."""
     minx, miny, maxx, maxy = box
     hits = session.connection().execute(
-        _statement(f"SELECT count(*) FROM ({_RTREE} LIMIT {DENSE_BOX + 1})", False),
+        statement(f"SELECT count(*) FROM ({_RTREE} LIMIT {DENSE_BOX + 1})"),
         {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}).scalar()
     return bool(hits and hits > DENSE_BOX)
 
@@ -98,8 +84,8 @@ def list_reports(session: Session, flt: ReportFilter) -> tuple[list[Row], int | 
     sql = ("SELECT r.id, v.feature FROM report r LEFT JOIN report_public v "
            "ON v.report_id = r.id" + (" WHERE " + " AND ".join(where) if where else "")
            + " ORDER BY r.id DESC LIMIT :limit")
-    rows = session.connection().execute(
-        _statement(sql, flt.updated_after is not None), params).all()
+    types = {"updated_after": UTCDateTime()} if flt.updated_after is not None else {}
+    rows = session.connection().execute(statement(sql, **types), params).all()
     if len(rows) > flt.limit:
         return rows[: flt.limit], rows[flt.limit - 1].id
     return rows, None

@@ -9,8 +9,9 @@ from typing import Literal
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
+from backend.db.statements import statement
 from backend.errors import NotFound
-from backend.models import Photo, Report
+from backend.models import Photo
 from backend.models.public_view import ReportPublicView
 from backend.services.city_cache import CitySnapshot
 from backend.services.public_views.markers import Expansion
@@ -53,12 +54,16 @@ def etag(*parts: bytes | str) -> str:
     return digest.hexdigest()
 
 
+_DETAIL_SQL = ("SELECT r.id, v.detail FROM report r LEFT JOIN report_public v "
+               "ON v.report_id = r.id WHERE r.public_id = :public_id")
+_TRACKED_SQL = ("SELECT r.id, r.reporter_email IS NOT NULL, v.detail FROM report r "
+                "LEFT JOIN report_public v ON v.report_id = r.id "
+                "WHERE r.tracking_token_hash = :token_hash")
+
+
 def detail_by_public_id(session: Session, public_id: str) -> str:
     """A report's page fragment, by its public id."""
-    row = session.execute(
-        select(Report.id, ReportPublicView.detail)
-        .outerjoin(ReportPublicView, ReportPublicView.report_id == Report.id)
-        .where(Report.public_id == public_id)).first()
+    row = session.connection().execute(statement(_DETAIL_SQL), {"public_id": public_id}).first()
     if row is None:
         raise NotFound("No report with this id.", {"id": ["not found"]})
     return complete(session, [(row[0], row[1])], "detail")[0]
@@ -67,10 +72,8 @@ def detail_by_public_id(session: Session, public_id: str) -> str:
 def tracked(session: Session, tracking_token: str) -> tuple[str, bool, list[Row]]:
     """The reporter's report: its page fragment, whether an e-mail address is on file, and
     the reporter's uploads (every photo with its status and EXIF place, for them only)."""
-    row = session.execute(
-        select(Report.id, Report.reporter_email.is_not(None), ReportPublicView.detail)
-        .outerjoin(ReportPublicView, ReportPublicView.report_id == Report.id)
-        .where(Report.tracking_token_hash == hash_token(tracking_token))).first()
+    row = session.connection().execute(
+        statement(_TRACKED_SQL), {"token_hash": hash_token(tracking_token)}).first()
     if row is None:
         raise NotFound("No report with this tracking token.", {"token": ["not found"]})
     uploads = session.execute(

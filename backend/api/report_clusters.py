@@ -1,0 +1,77 @@
+"""GET /api/v1/reports/clusters: the zoomed-out public map, as counts per grid cell."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, Response, current_app, request
+
+from backend.api.context import read_session, snapshot
+from backend.api.fragment_answers import etag, fragment_answer, not_modified
+from backend.api.query_schemas import ClusterQuery
+from backend.api.request_io import load
+from backend.errors import InvalidInput
+from backend.services.public_map.clusters import ClusterCache, ClusterFilter, clusters_in
+from backend.services.public_map.points import PointIndex
+from backend.workflow import expand_status_filter
+
+bp = Blueprint("report_clusters", __name__, url_prefix="/api/v1")
+CLUSTER_QUERY_SCHEMA = ClusterQuery()
+
+
+def _index() -> tuple[PointIndex, ClusterCache]:
+    found = current_app.extensions.get("mm_report_points")
+    if found is None:
+        found = current_app.extensions["mm_report_points"] = (PointIndex(), ClusterCache())
+    return found
+
+
+def _epoch(value: datetime | None) -> int | None:
+    return int(value.timestamp()) if value is not None else None
+
+
+@bp.get("/reports/clusters")
+def report_clusters() -> Response:
+    """Reports per map cell.
+    ---
+    get:
+      summary: "The map zoomed out: reports counted per grid cell (64 px at the zoom level)"
+      description: >
+        Instead of hundreds of pins, one point per non-empty cell of the viewport at the mean
+        position of its reports, with the count and the cell's bounds. Same filters as the
+        report list; an ETag changes with any report that could change the answer.
+      parameters:
+        - in: query
+          schema: ClusterQuery
+      responses:
+        200:
+          description: A FeatureCollection of cells
+          content:
+            application/geo+json:
+              schema: ClusterCollectionSchema
+        304:
+          description: Unchanged since the ETag sent in If-None-Match
+        422: {$ref: '#/components/responses/Error'}
+    """
+    args = load(CLUSTER_QUERY_SCHEMA, request.args)
+    snap = snapshot()
+    category_ids = None
+    if args["category"]:
+        unknown = [c for c in args["category"] if c not in snap.categories]
+        if unknown:
+            raise InvalidInput(
+                "Unknown category.", {"category": [f"unknown: {', '.join(unknown)}"]})
+        category_ids = frozenset(snap.categories[c].id for c in args["category"])
+    statuses = (frozenset(s.value for s in expand_status_filter(args["status"]))
+                if args["status"] else None)
+    flt = ClusterFilter(args["zoom"], statuses, category_ids, _epoch(args["updated_after"]))
+    index, cache = _index()
+    points = index.current(read_session())
+    tag = etag(str(points.revision), repr(flt), repr(args["bbox"]))
+    answer = not_modified(tag)
+    if answer is not None:
+        return answer
+    features, total = clusters_in(cache.cells(points, flt), flt.zoom, args["bbox"])
+    body = (b'{"type":"FeatureCollection","features":[' + b",".join(features)
+            + b'],"zoom":%d,"total":%d}' % (flt.zoom, total))
+    return fragment_answer(body, tag, "application/geo+json")
