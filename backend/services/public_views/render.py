@@ -2,7 +2,8 @@
 
 This is the only place the public JSON of a report is built: the map feature, the report page
 (also the reporter's tracking view and the answer to a new report) and the Open311 request.
-The output schemas dump every view, so the contract is the one the OpenAPI document states.
+Views are built directly (no schema dump: a bulk rendering does this for every report); tests
+check each against its output schema's own dump, the contract the OpenAPI document states.
 """
 
 from __future__ import annotations
@@ -11,13 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from backend.api.schemas import ReportFeatureSchema, ReportSchema
 from backend.jsonout import safe_json
 from backend.services.public_views.markers import BASE, finish, fold, value
 from backend.workflow import OPEN311_STATE, OPEN_STATUSES, Status
-
-FEATURE_SCHEMA = ReportFeatureSchema()
-DETAIL_SCHEMA = ReportSchema()
 
 
 @dataclass(frozen=True)
@@ -111,61 +108,58 @@ def _display(photo: PublicPhoto) -> str | None:
     return BASE + photo_path(files[0].sha256, "jpeg") if files else None
 
 
+def _iso(value: datetime) -> str:
+    return value.isoformat()  # what the output schemas' DateTime fields write
+
+
 def feature(report: ReportData) -> bytes:
-    """The map's GeoJSON Feature."""
+    """The map's GeoJSON Feature (ReportFeatureSchema, built directly: this runs for every
+    report of a bulk rendering; tests check it against the schema's own dump)."""
     status = Status(report.status)
-    dumped = FEATURE_SCHEMA.dump({
-        "type": "Feature",
-        "id": report.public_id,
-        "geometry": {"type": "Point", "coordinates": [report.lon, report.lat]},
-        "properties": {
-            "id": report.public_id,
-            "url": BASE + report_path(report.public_id),
-            "category": "", "category_name": "", "group": "",
-            "status": report.status,
-            "open311_status": OPEN311_STATE[status],
-            "priority": report.priority,
-            "district": None,
-            "created_at": report.created_at,
-            "updated_at": report.updated_at,
-            "thumb": _first_file(report, "thumb"),
-        },
-    })
-    props = dumped["properties"]
-    props["category"] = value("cc", report.category_id)
-    props["category_name"] = value("cn", report.category_id)
-    props["group"] = value("cg", report.category_id)
-    if report.district_id is not None:
-        props["district"] = value("dn", report.district_id)
-    return fold(finish(safe_json(dumped)))
-
-
-def detail(report: ReportData) -> bytes:
-    """The report page: what anyone may see of a report."""
-    status = Status(report.status)
-    dumped = DETAIL_SCHEMA.dump({
+    properties = {
         "id": report.public_id,
         "url": BASE + report_path(report.public_id),
-        "category": {"code": "", "name": "", "group": {"code": "", "name": ""}},
-        "description": report.description,
-        "address": report.address,
-        "location": {"lat": report.lat, "lon": report.lon},
-        "district": None,
-        "department": {"code": "", "name": ""},
+        "category": value("cc", report.category_id),
+        "category_name": value("cn", report.category_id),
+        "group": value("cg", report.category_id),
         "status": report.status,
         "open311_status": OPEN311_STATE[status],
         "priority": report.priority,
-        "created_at": report.created_at,
-        "updated_at": report.updated_at,
-        "history": [{"status": e.to_status, "at": e.at, "note": e.public_note}
+        "district": value("dn", report.district_id) if report.district_id is not None else None,
+        "created_at": _iso(report.created_at),
+        "updated_at": _iso(report.updated_at),
+        "thumb": _first_file(report, "thumb"),
+    }
+    return fold(finish(safe_json({
+        "type": "Feature",
+        "id": report.public_id,
+        "geometry": {"type": "Point", "coordinates": [float(report.lon), float(report.lat)]},
+        "properties": properties,
+    })))
+
+
+def detail(report: ReportData) -> bytes:
+    """The report page: what anyone may see of a report (ReportSchema, built directly)."""
+    status = Status(report.status)
+    district = report.district_id
+    return finish(safe_json({
+        "id": report.public_id,
+        "url": BASE + report_path(report.public_id),
+        "category": value("cd", report.category_id),
+        "description": report.description,
+        "address": report.address,
+        "location": {"lat": float(report.lat), "lon": float(report.lon)},
+        "district": value("dd", district) if district is not None else None,
+        "department": value("pd", report.department_id),
+        "status": report.status,
+        "open311_status": OPEN311_STATE[status],
+        "priority": report.priority,
+        "created_at": _iso(report.created_at),
+        "updated_at": _iso(report.updated_at),
+        "history": [{"status": e.to_status, "at": _iso(e.at), "note": e.public_note}
                     for e in report.events],
         "photos": [_photo_view(p) for p in report.photos],
-    })
-    dumped["category"] = value("cd", report.category_id)
-    dumped["department"] = value("pd", report.department_id)
-    if report.district_id is not None:
-        dumped["district"] = value("dd", report.district_id)
-    return finish(safe_json(dumped))
+    }))
 
 
 def open311(report: ReportData) -> tuple[bytes, bytes]:
