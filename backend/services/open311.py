@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from backend.db.spatial import in_box
+from backend.db.statements import statement
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.models import Report, ReportEvent
-from backend.models.base import utcnow
-from backend.models.public_view import ReportPublicView
+from backend.models.base import UTCDateTime, utcnow
 from backend.services.city_cache import CategoryInfo, CitySnapshot
+from backend.services.report_queries import box_condition, in_list
 from backend.workflow import CLOSED_STATUSES, OPEN_STATUSES
 
 MAX_WINDOW = timedelta(days=90)
@@ -166,31 +166,46 @@ def date_window(start: datetime | None, end: datetime | None) -> tuple[datetime,
 
 def find_requests(session: Session, snapshot: CitySnapshot, query: RequestQuery) -> list[Row]:
     """The matching reports (newest first) as (id, stored request, stored extended attributes)
-    rows; a view not stored yet is None (see public_views.read.complete)."""
-    dialect = session.get_bind().dialect.name
-    stmt = select(Report.id, ReportPublicView.open311, ReportPublicView.open311_ext).outerjoin(
-        ReportPublicView, ReportPublicView.report_id == Report.id)
+    rows; a view not stored yet is None (see public_views.read.complete). Plain SQL: Open311
+    clients poll these pages."""
+    where: list[str] = []
+    params: dict[str, Any] = {"limit": query.page_size,
+                              "offset": (query.page - 1) * query.page_size}
+    types: dict[str, UTCDateTime] = {}
     if query.ids is not None:
-        stmt = stmt.where(Report.public_id.in_(query.ids))
+        if not query.ids:
+            return []
+        clause, values = in_list("r.public_id", "p", list(query.ids))
+        where.append(clause)
+        params.update(values)
     else:
         start, end = date_window(query.start, query.end)
-        stmt = stmt.where(Report.created_at >= start, Report.created_at <= end)
+        where.append("r.created_at >= :start AND r.created_at <= :end")
+        params.update(start=start, end=end)
+        types.update(start=UTCDateTime(), end=UTCDateTime())
+        parts = []
         if query.service_codes:
-            ids = [snapshot.categories[c].id for c in query.service_codes
-                   if c in snapshot.categories]
-            stmt = stmt.where(Report.category_id.in_(ids))
+            parts.append(in_list("r.category_id", "c", [
+                snapshot.categories[c].id for c in query.service_codes
+                if c in snapshot.categories] or [-1]))
         if query.status:
             statuses = OPEN_STATUSES if query.status == "open" else CLOSED_STATUSES
-            stmt = stmt.where(Report.status.in_(sorted(s.value for s in statuses)))
+            parts.append(in_list("r.status", "s", sorted(s.value for s in statuses)))
         if query.bbox:
-            stmt = stmt.where(in_box(dialect, "report", Report.id, Report.geom, query.bbox))
-        if query.updated_after:
-            stmt = stmt.where(Report.updated_at >= query.updated_after)
-        if query.updated_before:
-            stmt = stmt.where(Report.updated_at < query.updated_before)
-    stmt = (stmt.order_by(Report.created_at.desc(), Report.id.desc())
-            .offset((query.page - 1) * query.page_size).limit(query.page_size))
-    return list(session.execute(stmt).all())
+            parts.append(box_condition(session, query.bbox))
+        for clause, values in parts:
+            where.append(clause)
+            params.update(values)
+        for name, op, value in (("updated_after", ">=", query.updated_after),
+                                ("updated_before", "<", query.updated_before)):
+            if value is not None:
+                where.append(f"r.updated_at {op} :{name}")
+                params[name] = value
+                types[name] = UTCDateTime()
+    sql = ("SELECT r.id, v.open311, v.open311_ext FROM report r LEFT JOIN report_public v "
+           "ON v.report_id = r.id WHERE " + " AND ".join(where)
+           + " ORDER BY r.created_at DESC, r.id DESC LIMIT :limit OFFSET :offset")
+    return list(session.connection().execute(statement(sql, **types), params).all())
 
 
 def request_updates(session: Session, start: datetime | None, end: datetime | None,

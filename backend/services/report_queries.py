@@ -57,24 +57,35 @@ def _dense(session: Session, box: tuple[float, float, float, float]) -> bool:
     return bool(hits and hits > DENSE_BOX)
 
 
+def box_condition(session: Session, bbox: tuple[float, float, float, float]
+                  ) -> tuple[str, dict[str, float]]:
+    """SQL (on `report r`) for the points in a lon/lat box, by the spatial index, and its
+    parameters; on SpatiaLite a box holding most reports is scanned instead (see DENSE_BOX)."""
+    dialect = session.get_bind().dialect.name
+    kind = "dense" if dialect == "sqlite" and _dense(session, bbox) else dialect
+    return _BOX_SQL[kind], dict(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))
+
+
+def in_list(column: str, name: str, values: list[Any]) -> tuple[str, dict[str, Any]]:
+    """`column IN (:name0, :name1, ...)` and its parameters."""
+    names = [f"{name}{i}" for i in range(len(values))]
+    return (f"{column} IN ({', '.join(':' + n for n in names)})",
+            dict(zip(names, values, strict=True)))
+
+
 def list_reports(session: Session, flt: ReportFilter) -> tuple[list[Row], int | None]:
     """Newest first, keyset-paginated: (id, feature) rows and the id to continue before (or
     None). Plain SQL: this is the public map's query, run for every viewport."""
-    dialect = session.get_bind().dialect.name
     where: list[str] = []
     params: dict[str, Any] = {"limit": flt.limit + 1}
-    if flt.bbox is not None:
-        kind = "dense" if dialect == "sqlite" and _dense(session, flt.bbox) else dialect
-        where.append(_BOX_SQL[kind])
-        params.update(zip(("minx", "miny", "maxx", "maxy"), flt.bbox, strict=True))
-    if flt.statuses:
-        values = sorted(s.value for s in flt.statuses)
-        where.append(f"r.status IN ({', '.join(f':s{i}' for i in range(len(values)))})")
-        params.update({f"s{i}": v for i, v in enumerate(values)})
-    if flt.category_ids:
-        ids = sorted(flt.category_ids)
-        where.append(f"r.category_id IN ({', '.join(f':c{i}' for i in range(len(ids)))})")
-        params.update({f"c{i}": v for i, v in enumerate(ids)})
+    parts = [box_condition(session, flt.bbox) if flt.bbox is not None else None,
+             in_list("r.status", "s", sorted(s.value for s in flt.statuses))
+             if flt.statuses else None,
+             in_list("r.category_id", "c", sorted(flt.category_ids))
+             if flt.category_ids else None]
+    for clause, values in filter(None, parts):
+        where.append(clause)
+        params.update(values)
     if flt.before_id is not None:
         where.append("r.id < :before_id")
         params["before_id"] = flt.before_id

@@ -55,7 +55,8 @@ class Expansion:
     def __init__(self, snapshot: CitySnapshot, locale: str, base_url: str) -> None:
         from backend.api.schemas import CategoryRefSchema, DistrictRefSchema, NamedSchema
 
-        table: dict[bytes, bytes] = {b"<b>": safe_json(base_url)[1:-1]}
+        self.base = safe_json(base_url)[1:-1]
+        table: dict[bytes, bytes] = {b"<b>": self.base}
         category_ref, district_ref, named = CategoryRefSchema(), DistrictRefSchema(), NamedSchema()
         for c in snapshot.categories_by_id.values():
             code, name, group = safe_json(c.code), safe_json(c.name.get(locale)), safe_json(
@@ -84,5 +85,6 @@ class Expansion:
         self._replace: Callable[[re.Match[bytes]], bytes] = lambda m: get(m.group(), b"null")
 
     def __call__(self, fragment: bytes) -> bytes:
-        """The fragment (or a concatenation of fragments) with every marker expanded."""
-        return MARKER.sub(self._replace, fragment)
+        """The fragment (or a concatenation of fragments) with every marker expanded (the
+        base URL, the most frequent one, in a single pass of its own)."""
+        return MARKER.sub(self._replace, fragment.replace(b"<b>", self.base))

@@ -96,9 +96,14 @@ def refresh(session: Session, ids: Iterable[int]) -> int:
     wanted = sorted(set(ids))
     done = 0
     for start in range(0, len(wanted), BATCH):
-        reports = load(session, wanted[start:start + BATCH], lock=True)
-        store(session, [(r.id, render(r)) for r in reports])
-        done += len(reports)
+        rendered = []
+        for report in load(session, wanted[start:start + BATCH], lock=True):
+            try:
+                rendered.append((report.id, render(report)))
+            except Exception:  # a rendering bug must not cost the write it follows
+                log.exception("public views: report %d could not be rendered", report.id)
+        store(session, rendered)
+        done += len(rendered)
     return done
 
 
