@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -59,3 +60,17 @@ def bench_settings(url: str, work: str, **overrides: object) -> object:
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def wrk_figures(out: str) -> dict[str, float]:
+    """req/s, p50 and p99 (ms) and the count of non-2xx/3xx answers from wrk's --latency
+    output."""
+
+    def ms(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(match.group(1)), match.group(2)  # type: ignore[union-attr]
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rate": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+            "p50": ms("50"), "p99": ms("99"), "non2xx": int(non2xx.group(1)) if non2xx else 0}

@@ -19,7 +19,6 @@ import argparse
 import io
 import os
 import random
-import re
 import shutil
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import requests
 import urllib3
-from common import ROOT, postgis, shared_data  # type: ignore[import-not-found]
+from common import ROOT, postgis, shared_data, wrk_figures  # type: ignore[import-not-found]
 from PIL import Image
 from sqlalchemy.orm import Session
 
@@ -82,17 +81,7 @@ def wrk(url: str, seconds: int, connections: int, *args: str) -> subprocess.Pope
 
 
 def figures(proc: subprocess.Popen) -> dict[str, float]:
-    out = proc.communicate()[0]
-
-    def ms(label: str) -> float:
-        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        value, unit = float(match.group(1)), match.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rate": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50": ms("50"), "p99": ms("99"),
-            "non2xx": int(non2xx.group(1)) if non2xx else 0}
+    return wrk_figures(proc.communicate()[0])
 
 
 def main() -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import shutil
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
-from common import ROOT, postgis, shared_data  # type: ignore[import-not-found]
+from common import ROOT, postgis, shared_data, wrk_figures  # type: ignore[import-not-found]
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -140,14 +139,7 @@ def wrk(base: str, paths: list[str], seconds: int, connections: int, work: Path
          "-s", str(ROOT / "bench" / "paths.lua"), base, "--", str(listing)],
         capture_output=True, text=True, check=True).stdout
 
-    def ms(label: str) -> float:
-        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        value, unit = float(match.group(1)), match.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rate": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50": ms("50"), "p99": ms("99"), "bad": int(bad.group(1)) if bad else 0}
+    return wrk_figures(out)
 
 
 def check(base: str, case: Case) -> str | None:
@@ -234,7 +226,7 @@ def print_table(name: str, count: int, rows: list, bare: float) -> None:
             continue
         ratio = r["rate"] / bare
         verdict = "" if goal is None else f"≥ {goal:.0%} {'ok' if ratio >= goal else 'MISSED'}"
-        bad = f"  non-2xx/3xx {r['bad']}" if r["bad"] and "(304)" not in label else ""
+        bad = f"  non-2xx/3xx {r['bad']}" if r["non2xx"] and "(304)" not in label else ""
         print(f"  {label:44} {r['rate']:8,.0f} {r['p50']:7.2f} {r['p99']:7.2f} "
               f"{ratio:8.1%}  {verdict}{bad}")
 

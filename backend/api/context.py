@@ -8,7 +8,12 @@ from sqlalchemy.orm import Session
 from backend.extensions import db
 from backend.media.storage import PhotoStorage
 from backend.queue import JobQueue
-from backend.services.city_cache import CitySnapshot, city_snapshot, snapshot_for_versions
+from backend.services.city_cache import (
+    CitySnapshot,
+    cached_snapshot,
+    city_snapshot,
+    snapshot_for_versions,
+)
 from backend.services.submissions import PhotoLimits
 from backend.settings import Settings
 
@@ -83,6 +88,10 @@ def snapshot() -> CitySnapshot:
     snap = g.get("mm_snapshot")
     if snap is None:
         versions = current_app.extensions["mm_version_probe"].read()
-        snap = g.mm_snapshot = (city_snapshot(db.session) if versions is None
-                                else snapshot_for_versions(db.session, versions))
+        if versions is None:
+            snap = city_snapshot(db.session)
+        else:
+            snap = (cached_snapshot(db.engine, versions)
+                    or snapshot_for_versions(db.session, versions))
+        g.mm_snapshot = snap
     return snap

@@ -10,9 +10,9 @@ from backend.api.context import read_session, snapshot
 from backend.api.fragment_answers import etag, fragment_answer, not_modified
 from backend.api.query_schemas import ClusterQuery
 from backend.api.request_io import load
-from backend.errors import InvalidInput
 from backend.services.public_map.clusters import ClusterCache, ClusterFilter, clusters_in
 from backend.services.public_map.points import PointIndex
+from backend.services.report_queries import category_ids as category_ids_of
 from backend.workflow import expand_status_filter
 
 bp = Blueprint("report_clusters", __name__, url_prefix="/api/v1")
@@ -54,14 +54,7 @@ def report_clusters() -> Response:
         422: {$ref: '#/components/responses/Error'}
     """
     args = load(CLUSTER_QUERY_SCHEMA, request.args)
-    snap = snapshot()
-    category_ids = None
-    if args["category"]:
-        unknown = [c for c in args["category"] if c not in snap.categories]
-        if unknown:
-            raise InvalidInput(
-                "Unknown category.", {"category": [f"unknown: {', '.join(unknown)}"]})
-        category_ids = frozenset(snap.categories[c].id for c in args["category"])
+    category_ids = category_ids_of(snapshot(), args["category"])
     statuses = (frozenset(s.value for s in expand_status_filter(args["status"]))
                 if args["status"] else None)
     flt = ClusterFilter(args["zoom"], statuses, category_ids, _epoch(args["updated_after"]))

@@ -196,19 +196,10 @@ def list_reports() -> Response:
         422: {$ref: '#/components/responses/Error'}
     """
     args = load(REPORT_LIST_QUERY_SCHEMA, request.args)
-    snap = snapshot()
-    category_ids = None
-    if args["category"]:
-        unknown = [c for c in args["category"] if c not in snap.categories]
-        if unknown:
-            raise InvalidInput(
-                "Unknown category.", {"category": [f"unknown: {', '.join(unknown)}"]}
-            )
-        category_ids = frozenset(snap.categories[c].id for c in args["category"])
     flt = report_queries.ReportFilter(
         bbox=args["bbox"],
         statuses=frozenset(expand_status_filter(args["status"])) if args["status"] else None,
-        category_ids=category_ids,
+        category_ids=report_queries.category_ids(snapshot(), args["category"]),
         limit=args["limit"],
         before_id=args["before_id"],
         updated_after=args["updated_after"],

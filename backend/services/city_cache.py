@@ -183,6 +183,13 @@ def _cache_key(session: Session) -> Engine:
     return session.get_bind()  # type: ignore[return-value]
 
 
+def cached_snapshot(engine: Engine, versions: tuple[str, str]) -> CitySnapshot | None:
+    """The snapshot this process holds for the engine's database, if it has these versions
+    (no session needed: the cheapest check, for every request)."""
+    snapshot = _snapshots.get(engine)
+    return snapshot if snapshot is not None and snapshot.versions == versions else None
+
+
 def last_snapshot(session: Session) -> CitySnapshot:
     """The snapshot this process last saw, without asking the database whether it is current.
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.spatial import degree_box, distance_m, in_box
 from backend.db.statements import statement
+from backend.errors import InvalidInput
 from backend.models import Photo, PhotoDerivative, PhotoStatus, Report
 from backend.models.base import UTCDateTime
 from backend.models.public_view import ReportPublicView
@@ -28,6 +29,16 @@ class ReportFilter:
     limit: int = 100
     before_id: int | None = None
     updated_after: datetime | None = None
+
+
+def category_ids(snapshot: CitySnapshot, codes: list[str] | None) -> frozenset[int] | None:
+    """The ids of the category codes a query names (None: any), refusing unknown codes."""
+    if not codes:
+        return None
+    unknown = [c for c in codes if c not in snapshot.categories]
+    if unknown:
+        raise InvalidInput("Unknown category.", {"category": [f"unknown: {', '.join(unknown)}"]})
+    return frozenset(snapshot.categories[c].id for c in codes)
 
 
 # A report's id and its stored map feature (None where it must be rendered on the spot).
