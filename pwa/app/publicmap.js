@@ -195,12 +195,12 @@ function renderMarkers(shown) {
 }
 
 // Open cells in the status colour of open work, centred on their spot; fixed ones in the
-// colour of "resolved", with a check mark (app.css), hanging just below right of their spot and
-// drawn on top: the two differ without colour, and where both fall into one cell neither hides
-// the other's centre (where a tap lands).
+// colour of "resolved", with a check mark (app.css), to the right of their spot and a little
+// lower, drawn on top: the two differ without colour, and where both fall into one cell the
+// fixed one covers neither the open one's number nor its centre (where a tap lands).
 const CLUSTER_LOOK = {
-  open: { className: 'status-acknowledged', text: 'map.clusterOpen', anchor: (size) => size / 2, z: 0 },
-  fixed: { className: 'status-resolved', text: 'map.clusterFixed', anchor: () => -4, z: 1000 },
+  open: { className: 'status-acknowledged', text: 'map.clusterOpen', anchor: (size) => [size / 2, size / 2], z: 0 },
+  fixed: { className: 'status-resolved', text: 'map.clusterFixed', anchor: (size) => [-14, size / 2 - 10], z: 1000 },
 };
 
 const clusterSize = (count) => (count < 10 ? 34 : count < 100 ? 40 : count < 1000 ? 48 : 56);
@@ -220,7 +220,7 @@ function renderAggregates(clusters) {
         className: `report-cluster report-cluster-${kind} ${look.className}`,
         html: `<span role="img" aria-label="${escapeHtml(label)}">${escapeHtml(formatNumber(count))}</span>`,
         iconSize: [size, size],
-        iconAnchor: [anchor, anchor],
+        iconAnchor: anchor,
       }),
       title: label,
       alt: label,
