@@ -20,6 +20,7 @@ APP_TABLES = {
     "report", "report_event", "photo", "photo_derivative", "recipient", "push_subscription",
     "notification", "server_key", "staff_user", "staff_membership", "staff_session",
     "api_token", "audit_log", "report_note", "api_key", "forwarding", "destination_circuit",
+    "report_public",
 }
 MARIENPLATZ = (11.5755, 48.1374)
 
