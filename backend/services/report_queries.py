@@ -84,13 +84,23 @@ def in_list(column: str, name: str, values: list[Any]) -> tuple[str, dict[str, A
             dict(zip(names, values, strict=True)))
 
 
-def list_reports(session: Session, flt: ReportFilter) -> tuple[list[Row], int | None]:
+# SpatiaLite, optimistic: the box's R*Tree hits (at most DENSE_BOX + 1) feed the page in the
+# same statement, and every row says how many there were; at more than DENSE_BOX the box is
+# dense and the page is fetched again by scanning (see DENSE_BOX).
+_SQLITE_HITS = "WITH hits AS MATERIALIZED ({rtree} LIMIT {cap}) "
+_SQLITE_BOX = f"r.id IN (SELECT pkid FROM hits) AND {_EXACT}"
+# Boxes up to about a district's size (in square degrees; a phone's street view is ~4e-5) try
+# that first; bigger ones count their hits before choosing.
+SMALL_BOX_DEG2 = 1e-3
+
+
+def list_reports(session: Session, flt: ReportFilter
+                 ) -> tuple[list[tuple[int, str | None]], int | None]:
     """Newest first, keyset-paginated: (id, feature) rows and the id to continue before (or
     None). Plain SQL: this is the public map's query, run for every viewport."""
     where: list[str] = []
     params: dict[str, Any] = {"limit": flt.limit + 1}
-    parts = [box_condition(session, flt.bbox) if flt.bbox is not None else None,
-             in_list("r.status", "s", sorted(s.value for s in flt.statuses))
+    parts = [in_list("r.status", "s", sorted(s.value for s in flt.statuses))
              if flt.statuses else None,
              in_list("r.category_id", "c", sorted(flt.category_ids))
              if flt.category_ids else None]
@@ -103,13 +113,38 @@ def list_reports(session: Session, flt: ReportFilter) -> tuple[list[Row], int | 
     if flt.updated_after is not None:
         where.append("r.updated_at >= :updated_after")
         params["updated_after"] = flt.updated_after
-    sql = ("SELECT r.id, v.feature FROM report r LEFT JOIN report_public v "
-           "ON v.report_id = r.id" + (" WHERE " + " AND ".join(where) if where else "")
-           + " ORDER BY r.id DESC LIMIT :limit")
     types = {"updated_after": UTCDateTime()} if flt.updated_after is not None else {}
-    rows = session.connection().execute(statement(sql, **types), params).all()
+
+    def page(box: str | None, prefix: str = "", hits: str = "") -> list[Row]:
+        conditions = ([box] if box else []) + (
+            # Scanning newest first: keep SQLite off the status/time indexes (a unary plus),
+            # which would fetch every open report of the city and sort them.
+            [c if c.startswith("r.id ") else f"+{c}" for c in where]
+            if box == _BOX_SQL["dense"] else where)
+        sql = (f"{prefix}SELECT r.id, v.feature{hits} FROM report r LEFT JOIN report_public v "
+               "ON v.report_id = r.id" + (" WHERE " + " AND ".join(conditions)
+                                          if conditions else "")
+               + " ORDER BY r.id DESC LIMIT :limit")
+        return session.connection().execute(statement(sql, **types), params).all()
+
+    if flt.bbox is None:
+        rows = page(None)
+    else:
+        params.update(zip(("minx", "miny", "maxx", "maxy"), flt.bbox, strict=True))
+        if session.get_bind().dialect.name == "postgresql":
+            rows = page(_BOX_SQL["postgresql"])
+        else:
+            minx, miny, maxx, maxy = flt.bbox
+            if (maxx - minx) * (maxy - miny) > SMALL_BOX_DEG2:
+                rows = page(_BOX_SQL["dense" if _dense(session, flt.bbox) else "sqlite"])
+            else:
+                rows = page(_SQLITE_BOX, _SQLITE_HITS.format(rtree=_RTREE, cap=DENSE_BOX + 1),
+                            ", (SELECT count(*) FROM hits)")
+                if (rows[0][2] > DENSE_BOX) if rows else _dense(session, flt.bbox):
+                    rows = page(_BOX_SQL["dense"])
+    rows = [(row[0], row[1]) for row in rows]
     if len(rows) > flt.limit:
-        return rows[: flt.limit], rows[flt.limit - 1].id
+        return rows[: flt.limit], rows[flt.limit - 1][0]
     return rows, None
 
 
