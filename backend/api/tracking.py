@@ -52,7 +52,7 @@ def track(token: str) -> Response:
     detail, email_on_file, uploads = public_read.tracked(primary_read_session(), token)
     expand, key = current_expansion()
     extra = safe_json({"email_on_file": email_on_file, "uploads": [
-        UPLOADED_PHOTO_SCHEMA.dump(uploaded_photo(dict(row._mapping))) for row in uploads]})
+        UPLOADED_PHOTO_SCHEMA.dump(uploaded_photo(row)) for row in uploads]})
     tag = etag(key, detail, extra)[:32]
     private = "private, no-store"
     answer = not_modified(tag, private) or fragment_answer(

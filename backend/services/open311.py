@@ -192,7 +192,7 @@ def find_requests(session: Session, snapshot: CitySnapshot, query: RequestQuery)
             statuses = OPEN_STATUSES if query.status == "open" else CLOSED_STATUSES
             parts.append(in_list("r.status", "s", sorted(s.value for s in statuses)))
         if query.bbox:
-            parts.append(box_condition(session, query.bbox))
+            parts.append(box_condition(session, query.bbox, ordered_by_time=True))
         for clause, values in parts:
             where.append(clause)
             params.update(values)

@@ -52,29 +52,43 @@ _EXACT = "ST_X(r.geom) BETWEEN :minx AND :maxx AND ST_Y(r.geom) BETWEEN :miny AN
 _BOX_SQL = {
     "postgresql": "r.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AND " + _EXACT,
     "sqlite": f"r.id IN ({_RTREE}) AND {_EXACT}",
+    # The R*Tree's hits only as a filter (a unary plus keeps SQLite from looking each one
+    # up): for queries that walk another index, e.g. creation time.
+    "filter": f"+r.id IN ({_RTREE}) AND {_EXACT}",
     "dense": _EXACT,
 }
+# Fewer R*Tree hits than this: looking each one up beats walking a time index.
+FEW_HITS = 500
 def _listing() -> Select:
     return select(*LIST_COLUMNS).outerjoin(
         ReportPublicView, ReportPublicView.report_id == Report.id)
 
 
+def _hits(session: Session, box: tuple[float, float, float, float]) -> int:
+    """How many points the SpatiaLite R*Tree holds in the box (counted up to DENSE_BOX + 1)."""
+    minx, miny, maxx, maxy = box
+    return session.connection().execute(
+        statement(f"SELECT count(*) FROM ({_RTREE} LIMIT {DENSE_BOX + 1})"),
+        {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}).scalar() or 0
+
+
 def _dense(session: Session, box: tuple[float, float, float, float]) -> bool:
     """Whether the SpatiaLite R*Tree holds more than DENSE_BOX points in the box."""
-    minx, miny, maxx, maxy = box
-    hits = session.connection().execute(
-        statement(f"SELECT count(*) FROM ({_RTREE} LIMIT {DENSE_BOX + 1})"),
-        {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}).scalar()
-    return bool(hits and hits > DENSE_BOX)
+    return _hits(session, box) > DENSE_BOX
 
 
-def box_condition(session: Session, bbox: tuple[float, float, float, float]
-                  ) -> tuple[str, dict[str, float]]:
+def box_condition(session: Session, bbox: tuple[float, float, float, float], *,
+                  ordered_by_time: bool = False) -> tuple[str, dict[str, float]]:
     """SQL (on `report r`) for the points in a lon/lat box, by the spatial index, and its
-    parameters; on SpatiaLite a box holding most reports is scanned instead (see DENSE_BOX)."""
-    dialect = session.get_bind().dialect.name
-    kind = "dense" if dialect == "sqlite" and _dense(session, bbox) else dialect
-    return _BOX_SQL[kind], dict(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))
+    parameters. On SpatiaLite a box holding most reports is scanned instead (see DENSE_BOX),
+    and for a query ordered by time a box of many points only filters the time index's walk."""
+    params = dict(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))
+    if session.get_bind().dialect.name == "postgresql":
+        return _BOX_SQL["postgresql"], params
+    hits = _hits(session, bbox)
+    kind = ("dense" if hits > DENSE_BOX else
+            "filter" if ordered_by_time and hits >= FEW_HITS else "sqlite")
+    return _BOX_SQL[kind], params
 
 
 def in_list(column: str, name: str, values: list[Any]) -> tuple[str, dict[str, Any]]:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.db.statements import statement
 from backend.errors import NotFound
-from backend.models import Photo
 from backend.models.public_view import ReportPublicView
 from backend.services.city_cache import CitySnapshot
 from backend.services.public_views.markers import Expansion
@@ -19,6 +18,7 @@ from backend.services.public_views.render import render
 from backend.services.public_views.store import load
 from backend.tokens import hash_token
 
+UPLOAD_FIELDS = ("public_id", "status", "exif_lat", "exif_lon", "taken_at")
 View = Literal["feature", "detail", "open311", "open311_ext"]
 _expansions: dict[tuple[int, tuple[str, str], str, str], Expansion] = {}
 
@@ -56,9 +56,12 @@ def etag(*parts: bytes | str) -> str:
 
 _DETAIL_SQL = ("SELECT r.id, v.detail FROM report r LEFT JOIN report_public v "
                "ON v.report_id = r.id WHERE r.public_id = :public_id")
-_TRACKED_SQL = ("SELECT r.id, r.reporter_email IS NOT NULL, v.detail FROM report r "
+# The report, its view and every photo (the reporter sees pending and failed uploads too).
+_TRACKED_SQL = ("SELECT r.id, r.reporter_email IS NOT NULL, v.detail, p.public_id, p.status, "
+                "p.exif_lat, p.exif_lon, p.taken_at FROM report r "
                 "LEFT JOIN report_public v ON v.report_id = r.id "
-                "WHERE r.tracking_token_hash = :token_hash")
+                "LEFT JOIN photo p ON p.report_id = r.id "
+                "WHERE r.tracking_token_hash = :token_hash ORDER BY p.position, p.id")
 
 
 def detail_by_public_id(session: Session, public_id: str) -> str:
@@ -69,17 +72,17 @@ def detail_by_public_id(session: Session, public_id: str) -> str:
     return complete(session, [(row[0], row[1])], "detail")[0]
 
 
-def tracked(session: Session, tracking_token: str) -> tuple[str, bool, list[Row]]:
+def tracked(session: Session, tracking_token: str) -> tuple[str, bool, list[dict[str, Any]]]:
     """The reporter's report: its page fragment, whether an e-mail address is on file, and
     the reporter's uploads (every photo with its status and EXIF place, for them only)."""
-    row = session.connection().execute(
-        statement(_TRACKED_SQL), {"token_hash": hash_token(tracking_token)}).first()
-    if row is None:
+    rows = session.connection().execute(
+        statement(_TRACKED_SQL), {"token_hash": hash_token(tracking_token)}).all()
+    if not rows:
         raise NotFound("No report with this tracking token.", {"token": ["not found"]})
-    uploads = session.execute(
-        select(Photo.public_id, Photo.status, Photo.exif_lat, Photo.exif_lon, Photo.taken_at)
-        .where(Photo.report_id == row[0]).order_by(Photo.position, Photo.id)).all()
-    return complete(session, [(row[0], row[2])], "detail")[0], bool(row[1]), uploads
+    report_id, email_on_file, detail = rows[0][:3]
+    uploads = [dict(zip(UPLOAD_FIELDS, row[3:], strict=True))
+               for row in rows if row[3] is not None]
+    return complete(session, [(report_id, detail)], "detail")[0], bool(email_on_file), uploads
 
 
 def by_report_id(session: Session, report_id: int, view: View) -> str:
