@@ -41,6 +41,8 @@ from backend.services.reports import NewReport, create_report
 from backend.services.seeding import seed_reports
 from backend.services.setup import initialize
 from backend.settings import Settings
+from geo.district_index import DistrictIndex
+from geo.district_layer import parse_district_layer
 from tests.servers import free_port
 
 SECRET = "bench-read-path-secret"
@@ -66,6 +68,18 @@ def boxes(rng: random.Random, size: tuple[float, float], n: int) -> list[str]:
         lon = rng.uniform(11.50, 11.62 - size[0])
         lat = rng.uniform(48.11, 48.17 - size[1])
         out.append(f"{lon:.5f},{lat:.5f},{lon + size[0]:.5f},{lat + size[1]:.5f}")
+    return out
+
+
+def city_points(n: int) -> list[tuple[float, float]]:
+    """`n` random (lon, lat) points inside the city's districts."""
+    raw = shared_data() / "munich" / "stadtbezirke_epsg25832_raw.geojson"
+    index = DistrictIndex((s.number, s.geometry) for s in parse_district_layer(raw.read_bytes()))
+    rng, (x0, y0, x1, y1), out = random.Random(3), index.bounds, []
+    while len(out) < n:
+        lon, lat = rng.uniform(x0, x1), rng.uniform(y0, y1)
+        if index.lookup(lon, lat) is not None:
+            out.append((lon, lat))
     return out
 
 
@@ -221,8 +235,10 @@ def run_backend(name: str, url: str, count: int, args: argparse.Namespace, work:
             rows.append((case.label, wrk(base, paths, args.seconds, args.connections, work),
                          case.goal))
         # Last: it adds reports. One client key, so its per-key limit is raised (below).
+        points = work / "points.txt"
+        points.write_text("\n".join(f"{lat:.6f},{lon:.6f}" for lon, lat in city_points(2000)))
         post = ["/open311/v2/requests.json", key, "muenchen",
-                "schild-fehlt,schild-verdreht,ampel-ausfall"]
+                "schild-fehlt,schild-verdreht,ampel-ausfall", str(points)]
         rows.append(("Open311 POST requests.json (one key, limit raised)",
                      wrk(base, [], args.seconds, args.connections, work, post), None))
     print_table(name, count, rows, bare["rate"])

@@ -39,8 +39,18 @@ def request_locale() -> str:
 
     Asking marks the response as language-dependent (see `mark_localized_responses`).
     """
-    g.mm_locale = request.accept_languages.best_match(LOCALES, default="de") or "de"
-    return g.mm_locale
+    header = request.headers.get("Accept-Language", "")
+    locale = _locales.get(header)
+    if locale is None:  # parsed once per distinct header (browsers send a handful)
+        locale = request.accept_languages.best_match(LOCALES, default="de") or "de"
+        if len(_locales) > 1024:
+            _locales.clear()
+        _locales[header] = locale
+    g.mm_locale = locale
+    return locale
+
+
+_locales: dict[str, str] = {}
 
 
 def mark_localized_responses(app: Flask) -> None:
@@ -50,8 +60,13 @@ def mark_localized_responses(app: Flask) -> None:
     def vary_on_language(response: Response) -> Response:
         locale = g.get("mm_locale")
         if locale is not None:
-            response.vary.add("Accept-Language")
-            response.headers.setdefault("Content-Language", locale)
+            headers = response.headers
+            if "Vary" in headers:
+                response.vary.add("Accept-Language")
+            else:  # the common case, without parsing a header set
+                headers["Vary"] = "Accept-Language"
+            if "Content-Language" not in headers:
+                headers["Content-Language"] = locale
         return response
 
 

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.db.statements import statement
+from backend.db.statements import rows
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.models import Report, ReportEvent
-from backend.models.base import UTCDateTime, utcnow
+from backend.models.base import utcnow
 from backend.services.city_cache import CategoryInfo, CitySnapshot
 from backend.services.report_queries import box_condition, in_list
 from backend.workflow import CLOSED_STATUSES, OPEN_STATUSES
@@ -164,14 +164,14 @@ def date_window(start: datetime | None, end: datetime | None) -> tuple[datetime,
     return start, end
 
 
-def find_requests(session: Session, snapshot: CitySnapshot, query: RequestQuery) -> list[Row]:
+def find_requests(session: Session, snapshot: CitySnapshot, query: RequestQuery
+                  ) -> list[tuple]:
     """The matching reports (newest first) as (id, stored request, stored extended attributes)
     rows; a view not stored yet is None (see public_views.read.complete). Plain SQL: Open311
     clients poll these pages."""
     where: list[str] = []
     params: dict[str, Any] = {"limit": query.page_size,
                               "offset": (query.page - 1) * query.page_size}
-    types: dict[str, UTCDateTime] = {}
     if query.ids is not None:
         if not query.ids:
             return []
@@ -182,7 +182,6 @@ def find_requests(session: Session, snapshot: CitySnapshot, query: RequestQuery)
         start, end = date_window(query.start, query.end)
         where.append("r.created_at >= :start AND r.created_at <= :end")
         params.update(start=start, end=end)
-        types.update(start=UTCDateTime(), end=UTCDateTime())
         parts = []
         if query.service_codes:
             parts.append(in_list("r.category_id", "c", [
@@ -201,11 +200,10 @@ def find_requests(session: Session, snapshot: CitySnapshot, query: RequestQuery)
             if value is not None:
                 where.append(f"r.updated_at {op} :{name}")
                 params[name] = value
-                types[name] = UTCDateTime()
     sql = ("SELECT r.id, v.open311, v.open311_ext FROM report r LEFT JOIN report_public v "
            "ON v.report_id = r.id WHERE " + " AND ".join(where)
            + " ORDER BY r.created_at DESC, r.id DESC LIMIT :limit OFFSET :offset")
-    return list(session.connection().execute(statement(sql, **types), params).all())
+    return rows(session, sql, params)
 
 
 def request_updates(session: Session, start: datetime | None, end: datetime | None,

@@ -10,10 +10,9 @@ from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
 from backend.db.spatial import degree_box, distance_m, in_box
-from backend.db.statements import statement
+from backend.db.statements import rows
 from backend.errors import InvalidInput
 from backend.models import Photo, PhotoDerivative, PhotoStatus, Report
-from backend.models.base import UTCDateTime
 from backend.models.public_view import ReportPublicView
 from backend.services.city_cache import CitySnapshot
 from backend.workflow import OPEN_STATUSES, Status
@@ -67,9 +66,8 @@ def _listing() -> Select:
 def _hits(session: Session, box: tuple[float, float, float, float]) -> int:
     """How many points the SpatiaLite R*Tree holds in the box (counted up to DENSE_BOX + 1)."""
     minx, miny, maxx, maxy = box
-    return session.connection().execute(
-        statement(f"SELECT count(*) FROM ({_RTREE} LIMIT {DENSE_BOX + 1})"),
-        {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}).scalar() or 0
+    return rows(session, f"SELECT count(*) FROM ({_RTREE} LIMIT {DENSE_BOX + 1})",
+                {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy})[0][0] or 0
 
 
 def _dense(session: Session, box: tuple[float, float, float, float]) -> bool:
@@ -127,9 +125,7 @@ def list_reports(session: Session, flt: ReportFilter
     if flt.updated_after is not None:
         where.append("r.updated_at >= :updated_after")
         params["updated_after"] = flt.updated_after
-    types = {"updated_after": UTCDateTime()} if flt.updated_after is not None else {}
-
-    def page(box: str | None, prefix: str = "", hits: str = "") -> list[Row]:
+    def page(box: str | None, prefix: str = "", hits: str = "") -> list[tuple]:
         conditions = ([box] if box else []) + (
             # Scanning newest first: keep SQLite off the status/time indexes (a unary plus),
             # which would fetch every open report of the city and sort them.
@@ -139,27 +135,27 @@ def list_reports(session: Session, flt: ReportFilter
                "ON v.report_id = r.id" + (" WHERE " + " AND ".join(conditions)
                                           if conditions else "")
                + " ORDER BY r.id DESC LIMIT :limit")
-        return session.connection().execute(statement(sql, **types), params).all()
+        return rows(session, sql, params)
 
     if flt.bbox is None:
-        rows = page(None)
+        found = page(None)
     else:
         params.update(zip(("minx", "miny", "maxx", "maxy"), flt.bbox, strict=True))
         if session.get_bind().dialect.name == "postgresql":
-            rows = page(_BOX_SQL["postgresql"])
+            found = page(_BOX_SQL["postgresql"])
         else:
             minx, miny, maxx, maxy = flt.bbox
             if (maxx - minx) * (maxy - miny) > SMALL_BOX_DEG2:
-                rows = page(_BOX_SQL["dense" if _dense(session, flt.bbox) else "sqlite"])
+                found = page(_BOX_SQL["dense" if _dense(session, flt.bbox) else "sqlite"])
             else:
-                rows = page(_SQLITE_BOX, _SQLITE_HITS.format(rtree=_RTREE, cap=DENSE_BOX + 1),
-                            ", (SELECT count(*) FROM hits)")
-                if (rows[0][2] > DENSE_BOX) if rows else _dense(session, flt.bbox):
-                    rows = page(_BOX_SQL["dense"])
-    rows = [(row[0], row[1]) for row in rows]
-    if len(rows) > flt.limit:
-        return rows[: flt.limit], rows[flt.limit - 1][0]
-    return rows, None
+                found = page(_SQLITE_BOX, _SQLITE_HITS.format(rtree=_RTREE, cap=DENSE_BOX + 1),
+                             ", (SELECT count(*) FROM hits)")
+                if (found[0][2] > DENSE_BOX) if found else _dense(session, flt.bbox):
+                    found = page(_BOX_SQL["dense"])
+    page_rows = [(row[0], row[1]) for row in found]
+    if len(page_rows) > flt.limit:
+        return page_rows[: flt.limit], page_rows[flt.limit - 1][0]
+    return page_rows, None
 
 
 def nearby_open_reports(session: Session, snapshot: CitySnapshot, category_code: str,

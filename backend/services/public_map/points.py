@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy.orm import Session
 
-from backend.db.statements import statement
+from backend.db.statements import rows
 from backend.workflow import Status
 
 STATUSES = [s.value for s in Status]
@@ -84,16 +84,15 @@ class PointIndex:
     def current(self, session: Session) -> Points:
         """The points as of now: the changed rows since the last call are merged first; if
         the table went backwards (a restored or reset database), everything is reloaded."""
-        conn = session.connection()
-        latest = conn.execute(statement(_LATEST)).scalar() or 0
+        latest = rows(session, _LATEST)[0][0] or 0
         if latest == self.points.revision:
             return self.points
         with self._lock:
             if latest < self.points.revision:
                 self.points = Points.empty()
             if latest > self.points.revision:
-                sql = _CHANGED.format(epoch=_EPOCH[conn.dialect.name])
-                rows = conn.execute(statement(sql), {"after": self.points.revision}).all()
-                if rows:
-                    self.points.merge(rows)
+                sql = _CHANGED.format(epoch=_EPOCH[session.get_bind().dialect.name])
+                changed = rows(session, sql, {"after": self.points.revision})
+                if changed:
+                    self.points.merge(changed)
             return self.points

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.db.statements import statement
+from backend.db.statements import rows
 from backend.errors import NotFound
 from backend.models.public_view import ReportPublicView
 from backend.services.city_cache import CitySnapshot
@@ -66,7 +66,8 @@ _TRACKED_SQL = ("SELECT r.id, r.reporter_email IS NOT NULL, v.detail, p.public_i
 
 def detail_by_public_id(session: Session, public_id: str) -> str:
     """A report's page fragment, by its public id."""
-    row = session.connection().execute(statement(_DETAIL_SQL), {"public_id": public_id}).first()
+    found = rows(session, _DETAIL_SQL, {"public_id": public_id})
+    row = found[0] if found else None
     if row is None:
         raise NotFound("No report with this id.", {"id": ["not found"]})
     return complete(session, [(row[0], row[1])], "detail")[0]
@@ -75,13 +76,12 @@ def detail_by_public_id(session: Session, public_id: str) -> str:
 def tracked(session: Session, tracking_token: str) -> tuple[str, bool, list[dict[str, Any]]]:
     """The reporter's report: its page fragment, whether an e-mail address is on file, and
     the reporter's uploads (every photo with its status and EXIF place, for them only)."""
-    rows = session.connection().execute(
-        statement(_TRACKED_SQL), {"token_hash": hash_token(tracking_token)}).all()
-    if not rows:
+    found = rows(session, _TRACKED_SQL, {"token_hash": hash_token(tracking_token)})
+    if not found:
         raise NotFound("No report with this tracking token.", {"token": ["not found"]})
-    report_id, email_on_file, detail = rows[0][:3]
+    report_id, email_on_file, detail = found[0][:3]
     uploads = [dict(zip(UPLOAD_FIELDS, row[3:], strict=True))
-               for row in rows if row[3] is not None]
+               for row in found if row[3] is not None]
     return complete(session, [(report_id, detail)], "detail")[0], bool(email_on_file), uploads
 
 
