@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask import current_app, g
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from backend.db.statements import Reader
 from backend.extensions import db
 from backend.media.storage import PhotoStorage
 from backend.queue import JobQueue
@@ -74,9 +76,31 @@ def primary_read_session() -> Session:
     return _session_on(engine, "mm_primary_read_session")
 
 
+def _reader_on(engine: Engine, name: str) -> Reader:
+    found = g.get(name)
+    if found is None:
+        found = Reader(engine)
+        setattr(g, name, found)
+    return found
+
+
+def reader() -> Reader:
+    """Plain-SQL reads for the public lists (no ORM session): on the replica when there is
+    one, else like `primary_reader`. Same caveat as `read_session`: it may lag."""
+    engine = current_app.extensions.get("mm_read_engine")
+    return primary_reader() if engine is None else _reader_on(engine, "mm_reader")
+
+
+def primary_reader() -> Reader:
+    """Plain-SQL reads on the primary database (SQLite: the read-only engine)."""
+    engine = current_app.extensions.get("mm_sqlite_read_engine") or db.engine
+    return _reader_on(engine, "mm_primary_reader")
+
+
 def close_read_session(_exc: BaseException | None = None) -> None:
-    """End the request's read sessions (app teardown)."""
-    for name in ("mm_read_session", "mm_primary_read_session"):
+    """End the request's read sessions and readers (app teardown)."""
+    for name in ("mm_read_session", "mm_primary_read_session", "mm_reader",
+                 "mm_primary_reader"):
         read = g.pop(name, None)
         if read is not None:
             read.close()

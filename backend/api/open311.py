@@ -11,15 +11,15 @@ from typing import Any
 
 import orjson
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from backend.api.context import (
     jobs,
     photo_limits,
-    primary_read_session,
+    primary_reader,
     read_session,
+    reader,
     session,
     settings,
     snapshot,
@@ -36,6 +36,7 @@ from backend.api.open311_format import FORMATS, answer, error_answer
 from backend.api.query_schemas import utc_instant
 from backend.api.rate_limits import api_key_or_address, limiter, open311_limit
 from backend.api.request_io import NUL_MESSAGE, bounded_form, request_locale
+from backend.db.statements import Source
 from backend.errors import DomainError, NotFound, UnsupportedMediaType
 from backend.services import api_keys, open311
 from backend.services.media_fetch import fetch_media
@@ -175,7 +176,7 @@ def service_definition(code: str, fmt: str) -> Response:
                   open311.service_definition(snapshot(), code, request_locale()))
 
 
-def _requests(fmt: str, sess: Session, rows: list, extensions: bool) -> Response:
+def _requests(fmt: str, sess: Source, rows: list, extensions: bool) -> Response:
     """Service requests from (id, request, extended attributes) rows, in the asked format:
     stored fragments, expanded (XML is written from the same JSON)."""
     requests = public_read.complete(sess, [(r[0], r[1]) for r in rows], "open311")
@@ -214,7 +215,7 @@ def list_requests(fmt: str) -> Response:
         start=_datetime("start_date"), end=_datetime("end_date"), status=status, bbox=bbox,
         updated_after=_datetime("updated_after"), updated_before=_datetime("updated_before"),
         page=page, page_size=page_size)
-    replica = read_session()  # lists: the replica
+    replica = reader()  # lists: the replica
     rows = open311.find_requests(replica, snapshot(), query)
     return _requests(fmt, replica, rows, args.get("extensions") == "true")
 
@@ -223,11 +224,11 @@ def list_requests(fmt: str) -> Response:
 @open311_errors
 def get_request(public_id: str, fmt: str) -> Response:
     """One service request (as a list of one, like the spec)."""
-    reader = primary_read_session()
-    rows = open311.find_requests(reader, snapshot(), RequestQuery(ids=(public_id,)))
+    one = primary_reader()
+    rows = open311.find_requests(one, snapshot(), RequestQuery(ids=(public_id,)))
     if not rows:
         raise NotFound(f"No service request '{public_id}'.", {"service_request_id": ["not found"]})
-    return _requests(fmt, reader, rows, request.args.get("extensions") == "true")
+    return _requests(fmt, one, rows, request.args.get("extensions") == "true")
 
 
 @bp.get("/tokens/<token>.<fmt>")

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask import Blueprint, Response, current_app, request
 
-from backend.api.context import read_session, snapshot
+from backend.api.context import reader, snapshot
 from backend.api.fragment_answers import etag, fragment_answer, not_modified
 from backend.api.query_schemas import ClusterQuery
 from backend.api.request_io import load
@@ -59,7 +59,7 @@ def report_clusters() -> Response:
                 if args["status"] else None)
     flt = ClusterFilter(args["zoom"], statuses, category_ids, _epoch(args["updated_after"]))
     index, cache = _index()
-    points = index.current(read_session())
+    points = index.current(reader())
     tag = etag(str(points.revision), repr(flt), repr(args["bbox"]))
     answer = not_modified(tag)
     if answer is not None:

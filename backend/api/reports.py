@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy.orm import Session
 
 from backend.api.context import (
     jobs,
     photo_limits,
     primary_read_session,
-    read_session,
+    primary_reader,
+    reader,
     session,
     settings,
     snapshot,
@@ -36,6 +36,7 @@ from backend.api.schemas import (
     UploadedPhotoSchema,
     UploadedPhotosSchema,
 )
+from backend.db.statements import Source
 from backend.errors import InvalidInput, UnsupportedMediaType
 from backend.jsonout import safe_json
 from backend.services import report_queries, reports, submissions
@@ -172,7 +173,7 @@ def get_report(public_id: str) -> Response:
               schema: ReportSchema
         404: {$ref: '#/components/responses/Error'}
     """
-    detail = public_read.detail_by_public_id(primary_read_session(), public_id)
+    detail = public_read.detail_by_public_id(primary_reader(), public_id)
     expand, key = current_expansion()
     tag = etag(key, detail)
     return not_modified(tag) or fragment_answer(expand(detail.encode()), tag)
@@ -206,7 +207,7 @@ def list_reports() -> Response:
     )
     # The map is the heaviest public read: from the replica when there is one (the app
     # shows the reporter's own new report from its local list meanwhile).
-    replica = read_session()
+    replica = reader()
     rows, next_id = report_queries.list_reports(replica, flt)
     return _feature_collection(replica, rows,
                                encode_cursor(next_id) if next_id is not None else None)
@@ -244,7 +245,7 @@ def nearby_reports() -> Response:
     return _feature_collection(reader, [], None, features)
 
 
-def _feature_collection(sess: Session, rows: list, next_cursor: str | None,
+def _feature_collection(sess: Source, rows: list, next_cursor: str | None,
                         features: list[str] | None = None) -> Response:
     """(id, feature) rows of a report query (read through `sess`) as a GeoJSON
     FeatureCollection, with an ETag over the features (304 before anything is assembled)."""

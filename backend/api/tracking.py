@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from backend.api.context import jobs, primary_read_session, session, settings
+from backend.api.context import jobs, primary_reader, session, settings
 from backend.api.fragment_answers import current_expansion, etag, fragment_answer, not_modified
 from backend.api.presenters import uploaded_photo
 from backend.api.request_io import json_body, load, request_locale
@@ -49,7 +49,7 @@ def track(token: str) -> Response:
           description: Unchanged since the ETag sent in If-None-Match
         404: {$ref: '#/components/responses/Error'}
     """
-    detail, email_on_file, uploads = public_read.tracked(primary_read_session(), token)
+    detail, email_on_file, uploads = public_read.tracked(primary_reader(), token)
     expand, key = current_expansion()
     extra = safe_json({"email_on_file": email_on_file, "uploads": [
         UPLOADED_PHOTO_SCHEMA.dump(uploaded_photo(row)) for row in uploads]})

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.db.statements import rows
+from backend.db.statements import Source, rows
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.models import Report, ReportEvent
 from backend.models.base import utcnow
@@ -164,7 +164,7 @@ def date_window(start: datetime | None, end: datetime | None) -> tuple[datetime,
     return start, end
 
 
-def find_requests(session: Session, snapshot: CitySnapshot, query: RequestQuery
+def find_requests(session: Source, snapshot: CitySnapshot, query: RequestQuery
                   ) -> list[tuple]:
     """The matching reports (newest first) as (id, stored request, stored extended attributes)
     rows; a view not stored yet is None (see public_views.read.complete). Plain SQL: Open311

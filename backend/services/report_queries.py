@@ -10,7 +10,7 @@ from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
 from backend.db.spatial import degree_box, distance_m, in_box
-from backend.db.statements import rows
+from backend.db.statements import Source, dialect_of, rows
 from backend.errors import InvalidInput
 from backend.models import Photo, PhotoDerivative, PhotoStatus, Report
 from backend.models.public_view import ReportPublicView
@@ -63,25 +63,25 @@ def _listing() -> Select:
         ReportPublicView, ReportPublicView.report_id == Report.id)
 
 
-def _hits(session: Session, box: tuple[float, float, float, float]) -> int:
+def _hits(session: Source, box: tuple[float, float, float, float]) -> int:
     """How many points the SpatiaLite R*Tree holds in the box (counted up to DENSE_BOX + 1)."""
     minx, miny, maxx, maxy = box
     return rows(session, f"SELECT count(*) FROM ({_RTREE} LIMIT {DENSE_BOX + 1})",
                 {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy})[0][0] or 0
 
 
-def _dense(session: Session, box: tuple[float, float, float, float]) -> bool:
+def _dense(session: Source, box: tuple[float, float, float, float]) -> bool:
     """Whether the SpatiaLite R*Tree holds more than DENSE_BOX points in the box."""
     return _hits(session, box) > DENSE_BOX
 
 
-def box_condition(session: Session, bbox: tuple[float, float, float, float], *,
+def box_condition(session: Source, bbox: tuple[float, float, float, float], *,
                   ordered_by_time: bool = False) -> tuple[str, dict[str, float]]:
     """SQL (on `report r`) for the points in a lon/lat box, by the spatial index, and its
     parameters. On SpatiaLite a box holding most reports is scanned instead (see DENSE_BOX),
     and for a query ordered by time a box of many points only filters the time index's walk."""
     params = dict(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         return _BOX_SQL["postgresql"], params
     hits = _hits(session, bbox)
     kind = ("dense" if hits > DENSE_BOX else
@@ -106,7 +106,7 @@ _SQLITE_BOX = f"r.id IN (SELECT pkid FROM hits) AND {_EXACT}"
 SMALL_BOX_DEG2 = 1e-3
 
 
-def list_reports(session: Session, flt: ReportFilter
+def list_reports(session: Source, flt: ReportFilter
                  ) -> tuple[list[tuple[int, str | None]], int | None]:
     """Newest first, keyset-paginated: (id, feature) rows and the id to continue before (or
     None). Plain SQL: this is the public map's query, run for every viewport."""
@@ -141,7 +141,7 @@ def list_reports(session: Session, flt: ReportFilter
         found = page(None)
     else:
         params.update(zip(("minx", "miny", "maxx", "maxy"), flt.bbox, strict=True))
-        if session.get_bind().dialect.name == "postgresql":
+        if dialect_of(session) == "postgresql":
             found = page(_BOX_SQL["postgresql"])
         else:
             minx, miny, maxx, maxy = flt.bbox

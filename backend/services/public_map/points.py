@@ -12,9 +12,8 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy.orm import Session
 
-from backend.db.statements import rows
+from backend.db.statements import Source, dialect_of, rows
 from backend.workflow import Status
 
 STATUSES = [s.value for s in Status]
@@ -81,7 +80,7 @@ class PointIndex:
         self.points = Points.empty()
         self._lock = threading.Lock()
 
-    def current(self, session: Session) -> Points:
+    def current(self, session: Source) -> Points:
         """The points as of now: the changed rows since the last call are merged first; if
         the table went backwards (a restored or reset database), everything is reloaded."""
         latest = rows(session, _LATEST)[0][0] or 0
@@ -91,7 +90,7 @@ class PointIndex:
             if latest < self.points.revision:
                 self.points = Points.empty()
             if latest > self.points.revision:
-                sql = _CHANGED.format(epoch=_EPOCH[session.get_bind().dialect.name])
+                sql = _CHANGED.format(epoch=_EPOCH[dialect_of(session)])
                 changed = rows(session, sql, {"after": self.points.revision})
                 if changed:
                     self.points.merge(changed)

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.db.statements import rows
+from backend.db.statements import Source, orm_session, rows
 from backend.errors import NotFound
 from backend.models.public_view import ReportPublicView
 from backend.services.city_cache import CitySnapshot
@@ -34,15 +34,16 @@ def expansion(snapshot: CitySnapshot, locale: str, base_url: str) -> Expansion:
     return found
 
 
-def complete(session: Session, rows: Sequence[tuple[int, str | None]], view: View) -> list[str]:
+def complete(source: Source, found: Sequence[tuple[int, str | None]], view: View) -> list[str]:
     """The stored fragment of each (report id, fragment or None) row, rendering the missing
     ones from the database now (they are not stored: readers never write)."""
-    missing = [report_id for report_id, fragment in rows if fragment is None]
+    missing = [report_id for report_id, fragment in found if fragment is None]
     if not missing:
-        return [fragment for _, fragment in rows]  # type: ignore[misc]
-    live = {data.id: getattr(render(data), view).decode() for data in load(session, missing)}
+        return [fragment for _, fragment in found]  # type: ignore[misc]
+    live = {data.id: getattr(render(data), view).decode()
+            for data in load(orm_session(source), missing)}
     return [fragment if fragment is not None else live[report_id]
-            for report_id, fragment in rows if fragment is not None or report_id in live]
+            for report_id, fragment in found if fragment is not None or report_id in live]
 
 
 def etag(*parts: bytes | str) -> str:
@@ -64,7 +65,7 @@ _TRACKED_SQL = ("SELECT r.id, r.reporter_email IS NOT NULL, v.detail, p.public_i
                 "WHERE r.tracking_token_hash = :token_hash ORDER BY p.position, p.id")
 
 
-def detail_by_public_id(session: Session, public_id: str) -> str:
+def detail_by_public_id(session: Source, public_id: str) -> str:
     """A report's page fragment, by its public id."""
     found = rows(session, _DETAIL_SQL, {"public_id": public_id})
     row = found[0] if found else None
@@ -73,7 +74,7 @@ def detail_by_public_id(session: Session, public_id: str) -> str:
     return complete(session, [(row[0], row[1])], "detail")[0]
 
 
-def tracked(session: Session, tracking_token: str) -> tuple[str, bool, list[dict[str, Any]]]:
+def tracked(session: Source, tracking_token: str) -> tuple[str, bool, list[dict[str, Any]]]:
     """The reporter's report: its page fragment, whether an e-mail address is on file, and
     the reporter's uploads (every photo with its status and EXIF place, for them only)."""
     found = rows(session, _TRACKED_SQL, {"token_hash": hash_token(tracking_token)})
