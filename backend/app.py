@@ -41,6 +41,7 @@ from backend.db.engine import (
     make_sqlite_read_engine,
     read_only_options,
 )
+from backend.db.statements import HeldConnections
 from backend.extensions import db
 from backend.log_format import configure_logging
 from backend.media.storage import storage_from_settings
@@ -79,8 +80,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+        held = app.extensions["mm_held_connections"] = HeldConnections()
         app.extensions["mm_version_probe"] = VersionProbe(
-            app.extensions.get("mm_sqlite_read_engine") or db.engine)
+            app.extensions.get("mm_sqlite_read_engine") or db.engine, held)
     for blueprint in (categories.bp, reports.bp, tracking.bp, media.bp, openapi.bp,
                       staff_auth.bp, staff_reports.bp, staff_admin.bp, staff_deliveries.bp,
                       analytics.bp, opendata.bp, open311.bp, health.bp, metrics.bp,

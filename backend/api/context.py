@@ -79,7 +79,7 @@ def primary_read_session() -> Session:
 def _reader_on(engine: Engine, name: str) -> Reader:
     found = g.get(name)
     if found is None:
-        found = Reader(engine)
+        found = Reader(engine, current_app.extensions["mm_held_connections"])
         setattr(g, name, found)
     return found
 

@@ -8,7 +8,9 @@ psycopg's `%(name)s`. Timestamps are passed as SQLAlchemy stores them (SQLite: U
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -30,22 +32,47 @@ def _for_postgres(sql: str) -> str:
     return found
 
 
-class Reader:
-    """Reads for one request on a pooled driver connection of its own, without an ORM session
-    (a session's setup and teardown cost as much as a map page's query). Each statement sees
-    the latest committed data; `session` gives an ORM session on the same engine for the rare
-    read that needs one (rendering a missing view)."""
+class HeldConnections:
+    """One driver connection per thread and engine, kept open and outside any transaction
+    (autocommit): each statement sees the latest committed data, and a read needs no pool
+    checkout, no liveness ping and no rollback (three round trips on PostgreSQL)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def get(self, engine: Engine) -> Any:
+        held: dict[int, Any] = self._local.__dict__.setdefault("held", {})
+        conn = held.get(id(engine))
+        if conn is None:
+            conn = engine.raw_connection()
+            if engine.dialect.name == "postgresql":
+                conn.rollback()
+                conn.driver_connection.autocommit = True
+            held[id(engine)] = conn
+        return conn
+
+    def drop(self, engine: Engine) -> None:
+        """Forget a connection that failed (the next read opens a new one)."""
+        conn = self._local.__dict__.get("held", {}).pop(id(engine), None)
+        if conn is not None:
+            with contextlib.suppress(Exception):  # it is broken either way
+                conn.invalidate()
+
+
+class Reader:
+    """Reads for one request on a held driver connection (see `HeldConnections`), without an
+    ORM session (a session's setup and teardown cost as much as a map page's query); `session`
+    gives an ORM session on the same engine for the rare read that needs one (rendering a
+    missing view)."""
+
+    def __init__(self, engine: Engine, held: HeldConnections) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        self._raw: Any = None
+        self.held = held
         self._session: Session | None = None
 
     def cursor(self) -> Any:
-        if self._raw is None:
-            self._raw = self.engine.raw_connection()
-        return self._raw.cursor()
+        return self.held.get(self.engine).cursor()
 
     @property
     def session(self) -> Session:
@@ -54,10 +81,7 @@ class Reader:
         return self._session
 
     def close(self) -> None:
-        """Hand the connection back to the pool (which rolls back what a read began)."""
-        if self._raw is not None:
-            self._raw.close()
-            self._raw = None
+        """End the ORM session, if one was needed."""
         if self._session is not None:
             self._session.close()
             self._session = None
@@ -80,7 +104,12 @@ def rows(source: Source, sql: str, params: dict[str, Any] | None = None) -> list
     """All rows of `sql` as plain tuples: on a Reader's connection, or in a session's
     transaction."""
     if isinstance(source, Reader):
-        dialect, cursor = source.dialect, source.cursor()
+        dialect = source.dialect
+        try:
+            cursor = source.cursor()
+        except Exception:
+            source.held.drop(source.engine)
+            raise
     else:
         connection = source.connection()
         dialect = connection.dialect.name
@@ -89,10 +118,17 @@ def rows(source: Source, sql: str, params: dict[str, Any] | None = None) -> list
     if dialect == "sqlite":
         params = {k: sqlite_time(v) if isinstance(v, datetime) else v
                   for k, v in params.items()}
-    else:
-        sql = _for_postgres(sql)
     try:
-        cursor.execute(sql, params)
+        if dialect == "sqlite":
+            cursor.execute(sql, params)
+        else:
+            # Never a prepared statement: a generic plan cannot know whether a box holds ten
+            # reports or the whole city, and picks the wrong index for one of them.
+            cursor.execute(_for_postgres(sql), params, prepare=False)
         return cursor.fetchall()
+    except Exception:
+        if isinstance(source, Reader):  # perhaps the connection broke: the next read reopens
+            source.held.drop(source.engine)
+        raise
     finally:
         cursor.close()

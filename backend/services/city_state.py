@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
 import uuid
-from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from backend.db.statements import HeldConnections
 from backend.models import CityState
 from backend.models.base import utcnow
 
@@ -38,30 +36,19 @@ def read_versions(session: Session) -> tuple[str, str]:
 
 
 class VersionProbe:
-    """Reads the version tokens on a database connection of its own, outside any transaction
-    (one per thread, kept open): a request whose answer depends only on the city's
-    configuration (categories, services) then costs no session at all, yet sees an admin's
-    change at once."""
+    """Reads the version tokens on a held connection (see `HeldConnections`): a request whose
+    answer depends only on the city's configuration (categories, services) then costs no
+    session at all, yet sees an admin's change at once."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, held: HeldConnections) -> None:
         self.engine = engine
-        self._local = threading.local()
-
-    def _connect(self) -> Any:
-        raw = self.engine.raw_connection()
-        if self.engine.dialect.name == "postgresql":
-            raw.rollback()
-            raw.driver_connection.autocommit = True  # type: ignore[union-attr]
-        return raw
+        self.held = held
 
     def read(self) -> tuple[str, str] | None:
         """(config_version, layer_version), or None when the database could not be asked
         (the caller then asks through its session, which reports the problem)."""
-        conn = getattr(self._local, "conn", None)
         try:
-            if conn is None:
-                conn = self._local.conn = self._connect()
-            cursor = conn.cursor()
+            cursor = self.held.get(self.engine).cursor()
             try:
                 cursor.execute(VERSIONS_SQL)
                 row = cursor.fetchone()
@@ -69,10 +56,7 @@ class VersionProbe:
                 cursor.close()
         except Exception:  # noqa: BLE001 - a dropped connection: reconnect next time
             log.warning("version probe failed; asking through the session", exc_info=True)
-            self._local.conn = None
-            if conn is not None:
-                with contextlib.suppress(Exception):  # it is gone either way
-                    conn.invalidate()
+            self.held.drop(self.engine)
             return None
         return (row[0], row[1]) if row else ("", "")
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import delete, event, insert, select
 from sqlalchemy.orm import Session
 
-from backend.models import Photo, PhotoDerivative, PhotoStatus, Report, ReportEvent
+from backend.db.statements import rows
+from backend.models import Photo, PhotoDerivative, Report, ReportEvent
 from backend.models.public_view import ReportPublicView
 from backend.services.public_views.render import (
     Event,
@@ -32,51 +34,57 @@ log = logging.getLogger(__name__)
 BATCH = 2000
 _TOUCHED = "mm_public_views_touched"
 
-REPORT_COLUMNS = (
-    Report.id, Report.public_id, Report.category_id, Report.department_id, Report.district_id,
-    Report.status, Report.priority, Report.description, Report.address,
-    func.ST_X(Report.geom), func.ST_Y(Report.geom),
-    Report.created_at, Report.updated_at, Report.due_at,
-)
+_REPORTS_SQL = (
+    "SELECT r.id, r.public_id, r.category_id, r.department_id, r.district_id, r.status, "
+    "r.priority, r.description, r.address, ST_X(r.geom), ST_Y(r.geom), r.created_at, "
+    "r.updated_at, r.due_at FROM report r WHERE r.id IN ({ids}) ORDER BY r.id{lock}")
+_EVENTS_SQL = ("SELECT report_id, to_status, at, public_note FROM report_event "
+               "WHERE report_id IN ({ids}) ORDER BY id")
+_PHOTOS_SQL = (
+    "SELECT p.report_id, p.id, p.public_id, d.name, d.format, d.width, d.height, d.sha256 "
+    "FROM photo p JOIN photo_derivative d ON d.photo_id = p.id "
+    "WHERE p.report_id IN ({ids}) AND p.status = 'ready' "
+    "ORDER BY p.report_id, p.position, p.id, d.id")
+
+
+def _time(value: datetime | str | None) -> datetime | None:
+    """A stored timestamp as an aware datetime (SQLite hands back UTC text)."""
+    if value is None or isinstance(value, datetime):
+        return value.astimezone(UTC) if value is not None else None
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 def load(session: Session, ids: Iterable[int], *, lock: bool = False) -> list[ReportData]:
-    """The public data of these reports (three queries for any number of them). With `lock`
-    the report rows are locked first (PostgreSQL), so that two transactions rendering the same
-    report do so one after the other and the later one sees the earlier one's changes."""
+    """The public data of these reports (three plain queries for any number of them). With
+    `lock` the report rows are locked first (PostgreSQL), so that two transactions rendering
+    the same report do so one after the other and the later one sees the earlier one's
+    changes."""
     wanted = sorted(set(ids))
     if not wanted:
         return []
-    query = select(*REPORT_COLUMNS).where(Report.id.in_(wanted)).order_by(Report.id)
-    if lock and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=Report)
-    rows = session.execute(query).all()
+    id_list = ",".join(str(int(i)) for i in wanted)  # integers only: safe to inline
+    postgres = session.get_bind().dialect.name == "postgresql"
+    reports = rows(session, _REPORTS_SQL.format(
+        ids=id_list, lock=" FOR UPDATE OF r" if lock and postgres else ""))
     events: dict[int, list[Event]] = defaultdict(list)
-    for report_id, to_status, at, note in session.execute(
-            select(ReportEvent.report_id, ReportEvent.to_status, ReportEvent.at,
-                   ReportEvent.public_note)
-            .where(ReportEvent.report_id.in_(wanted)).order_by(ReportEvent.id)):
-        events[report_id].append(Event(to_status, at, note))
+    for report_id, to_status, at, note in rows(session, _EVENTS_SQL.format(ids=id_list)):
+        events[report_id].append(Event(to_status, _time(at), note))  # type: ignore[arg-type]
     files: dict[int, list[PhotoFile]] = defaultdict(list)
     photos: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for report_id, photo_id, photo_public_id, name, fmt, width, height, sha256 in session.execute(
-            select(Photo.report_id, Photo.id, Photo.public_id, PhotoDerivative.name,
-                   PhotoDerivative.format, PhotoDerivative.width, PhotoDerivative.height,
-                   PhotoDerivative.sha256)
-            .join(PhotoDerivative, PhotoDerivative.photo_id == Photo.id)
-            .where(Photo.report_id.in_(wanted), Photo.status == PhotoStatus.READY)
-            .order_by(Photo.report_id, Photo.position, Photo.id, PhotoDerivative.id)):
+    for report_id, photo_id, photo_public_id, name, fmt, width, height, sha256 in rows(
+            session, _PHOTOS_SQL.format(ids=id_list)):
         if photo_id not in files:
             photos[report_id].append((photo_id, photo_public_id))
         files[photo_id].append(PhotoFile(name, fmt, width, height, sha256))
     return [ReportData(
         id=row[0], public_id=row[1], category_id=row[2], department_id=row[3],
         district_id=row[4], status=row[5], priority=row[6], description=row[7],
-        address=row[8], lon=float(row[9]), lat=float(row[10]), created_at=row[11],
-        updated_at=row[12], due_at=row[13], events=tuple(events.get(row[0], ())),
+        address=row[8], lon=float(row[9]), lat=float(row[10]),
+        created_at=_time(row[11]), updated_at=_time(row[12]),  # type: ignore[arg-type]
+        due_at=_time(row[13]), events=tuple(events.get(row[0], ())),
         photos=tuple(PublicPhoto(pid, tuple(files[photo_id]))
                      for photo_id, pid in photos.get(row[0], ())),
-    ) for row in rows]
+    ) for row in reports]
 
 
 def store(session: Session, rendered: Sequence[tuple[int, Fragments]]) -> None:
