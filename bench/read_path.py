@@ -97,8 +97,9 @@ def prepare(url: str, work: Path, count: int) -> tuple[dict[str, str], float]:
     engine = make_engine(url)
     initialize(engine, settings)
     started = time.perf_counter()
-    with Session(engine) as session:
-        seed_reports(session, count)
+    if count:
+        with Session(engine) as session:
+            seed_reports(session, count)
     seeded = time.perf_counter() - started
     engine.dispose()
     return env, seeded
@@ -208,12 +209,14 @@ def cases(ids: list[str], tokens: list[str]) -> list[Case]:
     ]
 
 
-def run_backend(name: str, url: str, count: int, args: argparse.Namespace, work: Path
-                ) -> list[tuple[str, dict[str, float] | str, float | None]]:
-    """Seed, then measure the bare endpoint and every case; returns rows for the table."""
-    env, seeded = prepare(url, work, count)
+def run_backend(name: str, url: str, count: int, args: argparse.Namespace, work: Path,
+                seeded: bool = False) -> list[tuple[str, dict[str, float] | str, float | None]]:
+    """Seed (unless `seeded`), then measure the bare endpoint and every case; returns rows
+    for the table."""
+    env, seconds = prepare(url, work, 0 if seeded else count)
     ids, tokens, key = sample(url, 200)
-    print(f"{name}: seeded {count:,} reports in {seeded:.0f} s", flush=True)
+    print(f"{name}: seeded {count:,} reports in {seconds:.0f} s" if not seeded
+          else f"{name}: {count:,} reports seeded before", flush=True)
     rows: list[tuple[str, dict[str, float] | str, float | None]] = []
     with server("bare", env, work) as base:
         wrk(base, ["/"], 2, args.connections, work)
@@ -269,6 +272,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--peer-dir", type=Path, default=None)
+    parser.add_argument("--postgis-url", default=None,
+                        help="an already seeded PostGIS database (skips seeding; for reruns)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk (scripts/bootstrap does it as root)")
@@ -281,8 +286,12 @@ def main() -> None:
                            args.spatialite_reports, args, work)
         ours = {label: r for label, r, _ in rows if not isinstance(r, str)}
     if args.backend in ("postgis", "both"):
-        with postgis() as url:
-            run_backend("PostGIS", url, args.postgis_reports, args, work)
+        if args.postgis_url:
+            run_backend("PostGIS", args.postgis_url, args.postgis_reports, args, work,
+                        seeded=True)
+        else:
+            with postgis() as url:
+                run_backend("PostGIS", url, args.postgis_reports, args, work)
     if args.peer_dir:
         compare_with_peer(args, ours)
 

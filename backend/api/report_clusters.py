@@ -54,7 +54,7 @@ def report_clusters() -> Response:
         422: {$ref: '#/components/responses/Error'}
     """
     args = load(CLUSTER_QUERY_SCHEMA, request.args)
-    category_ids = category_ids_of(snapshot(), args["category"])
+    category_ids = category_ids_of(snapshot(), args["category"]) if args["category"] else None
     statuses = (frozenset(s.value for s in expand_status_filter(args["status"]))
                 if args["status"] else None)
     flt = ClusterFilter(args["zoom"], statuses, category_ids, _epoch(args["updated_after"]))

@@ -201,6 +201,9 @@ def list_reports() -> Response:
         bbox=args["bbox"],
         statuses=frozenset(expand_status_filter(args["status"])) if args["status"] else None,
         category_ids=report_queries.category_ids(snapshot(), args["category"]),
+        city_share=report_queries.box_share(
+            args["bbox"], snapshot().index.bounds if snapshot().index else None)
+        if args["bbox"] else 0.0,
         limit=args["limit"],
         before_id=args["before_id"],
         updated_after=args["updated_after"],

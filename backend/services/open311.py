@@ -200,9 +200,11 @@ def find_requests(session: Source, snapshot: CitySnapshot, query: RequestQuery
             if value is not None:
                 where.append(f"r.updated_at {op} :{name}")
                 params[name] = value
-    sql = ("SELECT r.id, v.open311, v.open311_ext FROM report r LEFT JOIN report_public v "
-           "ON v.report_id = r.id WHERE " + " AND ".join(where)
-           + " ORDER BY r.created_at DESC, r.id DESC LIMIT :limit OFFSET :offset")
+    # The page is chosen before the views are joined (see report_queries).
+    sql = ("SELECT p.id, v.open311, v.open311_ext FROM (SELECT r.id, r.created_at "
+           "FROM report r WHERE " + " AND ".join(where)
+           + " ORDER BY r.created_at DESC, r.id DESC LIMIT :limit OFFSET :offset) p "
+           "LEFT JOIN report_public v ON v.report_id = p.id ORDER BY p.created_at DESC, p.id DESC")
     return rows(session, sql, params)
 
 

@@ -91,6 +91,13 @@ def upgrade() -> None:
     bind = op.get_bind()
     for statement in SQLITE if bind.dialect.name == "sqlite" else POSTGRES:
         op.execute(statement)
+    if bind.dialect.name == "postgresql":
+        # The map's "newest reports in this box": a nearest-neighbour walk on the id within the
+        # box (ORDER BY id <-> max) reads a page's worth of index entries at any zoom.
+        op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+        op.execute("CREATE INDEX ix_report_geom_id ON report USING gist (geom, id)")
+        # Open311's "newest requests in this box and time window": both in one index.
+        op.execute("CREATE INDEX ix_report_geom_created ON report USING gist (geom, created_at)")
     # Existing reports are rendered by `maengelmelder` at start-up and by the housekeeping
     # sweep (public_views.render_missing); until then readers render them on the spot.
 
@@ -103,6 +110,8 @@ def downgrade() -> None:
         op.drop_table("report_public")
         return
     op.drop_table("report_public")
+    op.execute("DROP INDEX IF EXISTS ix_report_geom_id")
+    op.execute("DROP INDEX IF EXISTS ix_report_geom_created")
     for name, table in (("report_public_report", "report"),
                         ("report_public_event", "report_event"),
                         ("report_public_photo", "photo"),
