@@ -44,10 +44,15 @@ class HeldConnections:
         held: dict[int, Any] = self._local.__dict__.setdefault("held", {})
         conn = held.get(id(engine))
         if conn is None:
-            conn = engine.raw_connection()
+            proxy = engine.raw_connection()
             if engine.dialect.name == "postgresql":
-                conn.rollback()
-                conn.driver_connection.autocommit = True
+                proxy.rollback()
+            conn = proxy.dbapi_connection
+            # Out of the pool for good: closed when dropped or when its thread ends, and never
+            # handed to a session (it is in autocommit).
+            proxy.detach()
+            if engine.dialect.name == "postgresql":
+                conn.autocommit = True  # type: ignore[union-attr]
             held[id(engine)] = conn
         return conn
 
@@ -56,7 +61,7 @@ class HeldConnections:
         conn = self._local.__dict__.get("held", {}).pop(id(engine), None)
         if conn is not None:
             with contextlib.suppress(Exception):  # it is broken either way
-                conn.invalidate()
+                conn.close()
 
 
 class Reader:
