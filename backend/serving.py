@@ -75,7 +75,9 @@ class WebServer(BaseApplication):
     def load(self) -> Any:
         from backend.app import create_app
 
-        return create_app(self.settings)
+        app = create_app(self.settings)
+        app.extensions["mm_version_probe"].listen()  # in the worker process that serves
+        return app
 
 
 def gunicorn_options(host: str, port: int, workers: int, log_format: str = "text"

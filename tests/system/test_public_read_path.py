@@ -83,14 +83,19 @@ def city(request: pytest.FixtureRequest, tmp_path: Path, districts_file: Path
         running.stop()
 
 
-def _acknowledge(city: RunningCity, public_id: str) -> None:
+def _staff(city: RunningCity) -> tuple[requests.Session, dict[str, str]]:
     staff = requests.Session()
     login = staff.post(f"{city.url}/api/v1/auth/login", timeout=10, json={
         "username": "dispatcher-test", "password": STAFF_PASSWORD})
     assert login.status_code == 200, login.text
+    return staff, {"X-CSRF-Token": login.json()["csrf_token"]}
+
+
+def _acknowledge(city: RunningCity, public_id: str) -> None:
+    staff, csrf = _staff(city)
     changed = staff.post(f"{city.url}/api/v1/staff/reports/{public_id}/status", timeout=10,
                          json={"status": "acknowledged", "public_note": "Wir sind dran."},
-                         headers={"X-CSRF-Token": login.json()["csrf_token"]})
+                         headers=csrf)
     assert changed.status_code == 200, changed.text
 
 
@@ -161,6 +166,18 @@ def test_the_public_read_path_is_exact_fast_to_revalidate_and_never_stale(
     assert open311[0]["status_notes"] == "Wir sind dran."
     tracked = requests.get(report["tracking_url"], timeout=10).json()
     assert tracked["status"] == "acknowledged" and tracked["email_on_file"] is False
+
+    # An admin renames a category: every web process shows the new name at once (on
+    # PostgreSQL they hear of it by NOTIFY instead of asking the database on every request).
+    staff, csrf = _staff(city)
+    renamed = staff.patch(f"{city.url}/api/v1/admin/categories/ampel-ausfall", timeout=10,
+                          json={"name_de": "Ampel ganz dunkel"}, headers=csrf)
+    assert renamed.status_code == 200, renamed.text
+    wait_until(lambda: all("Ampel ganz dunkel" in requests.get(
+        f"{city.url}/api/v1/categories", timeout=10).text for _ in range(6)),
+        "every web process to show the new name", timeout=5, interval=0.05)
+    listed = requests.get(street, timeout=10).json()["features"][0]["properties"]
+    assert listed["category_name"] == "Ampel ganz dunkel"
 
     log = "\n".join(city.log_lines())
     assert "Traceback" not in log and " ERROR " not in log
