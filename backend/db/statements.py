@@ -53,6 +53,9 @@ class HeldConnections:
             proxy.detach()
             if engine.dialect.name == "postgresql":
                 conn.autocommit = True  # type: ignore[union-attr]
+                # Small reads in a busy web process: starting parallel workers costs more
+                # (5-10 ms) than the scans they would share, and takes the other requests' CPU.
+                conn.execute("SET max_parallel_workers_per_gather = 0")
             held[id(engine)] = conn
         return conn
 
