@@ -307,4 +307,6 @@ def test_zz_without_the_app_the_proxy_answers_503_and_logs_no_token(stack: Stack
     assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
     assert response.json()["error"]["code"] == "service_unavailable"
     assert token not in stack.logs()
-    assert '"status":503' in (stack.workdir / "nginx-access.log").read_text()
+    # nginx writes the access log line after the answer has gone out: wait for it.
+    wait_until(lambda: '"status":503' in (stack.workdir / "nginx-access.log").read_text(),
+               "the 503 in nginx's access log", timeout=5, interval=0.05)

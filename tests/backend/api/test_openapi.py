@@ -29,6 +29,7 @@ OPERATIONS = {
     ("post", "/api/v1/reports"),
     ("get", "/api/v1/reports"),
     ("get", "/api/v1/reports/nearby"),
+    ("get", "/api/v1/reports/clusters"),
     ("get", "/api/v1/reports/{public_id}"),
     ("get", "/api/v1/track/{token}"),
     ("post", "/api/v1/reports/{public_id}/photos"),
@@ -225,6 +226,10 @@ def test_list_and_nearby_responses_match_the_document(
     validators.check("get", "/api/v1/reports", listed)
     validators.check("get", "/api/v1/reports", last)
     validators.check("get", "/api/v1/reports/nearby", nearby)
+    clusters = client.get("/api/v1/reports/clusters", query_string={
+        "bbox": "11.36,48.06,11.73,48.25", "zoom": 12})
+    assert clusters.get_json()["total"] == 3
+    validators.check("get", "/api/v1/reports/clusters", clusters)
 
 
 def test_categories_response_matches_the_document(
@@ -247,6 +252,7 @@ ERROR_CASES = [
      {"data": b'{"a": "' + b"x" * 300_000 + b'"}', "content_type": "application/json"}),
     ("list-422", "get", "/api/v1/reports", {"query_string": {"bbox": "x"}}),
     ("nearby-422", "get", "/api/v1/reports/nearby", {"query_string": {"lat": "1"}}),
+    ("clusters-422", "get", "/api/v1/reports/clusters", {"query_string": {"zoom": "99"}}),
     ("report-404", "get", "/api/v1/reports/{public_id}", {}),
     ("track-404", "get", "/api/v1/track/{token}", {}),
 ]
