@@ -1,9 +1,14 @@
 """PostgreSQL restarted during a burst of reports: clean 503 answers with Retry-After, no 500,
-no partial rows; the service recovers without a restart of its own."""
+no partial rows; the service recovers without a restart of its own.
+
+A 503 can follow a commit that did happen (the server may stop between writing the commit and
+answering it: no client can tell), so the burst sends an `Idempotency-Key` like the PWA's
+outbox, and retries every 503 after the restart: each key then stands for exactly one report."""
 
 from __future__ import annotations
 
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -52,6 +57,8 @@ def test_a_restart_during_a_burst_answers_503_and_recovers(
     app = create_app(settings)
     client = app.test_client()
     answers: list[int] = []
+    refused: list[str] = []  # the keys answered 503
+    accepted: list[str] = []  # the keys answered 201
     stop = threading.Event()
 
     problems: list[str] = []
@@ -59,8 +66,11 @@ def test_a_restart_during_a_burst_answers_503_and_recovers(
     def burst() -> None:
         own = app.test_client()
         while not stop.is_set():
-            response = own.post("/api/v1/reports", json=report_body())
+            key = uuid.uuid4().hex
+            response = own.post("/api/v1/reports", json=report_body(),
+                                headers={"Idempotency-Key": key})
             answers.append(response.status_code)
+            (accepted if response.status_code == 201 else refused).append(key)
             if response.status_code == 503 and (
                     response.headers.get("Retry-After") != "5"
                     or response.get_json()["error"]["code"] != "database_unavailable"):
@@ -84,9 +94,15 @@ def test_a_restart_during_a_burst_answers_503_and_recovers(
             thread.join(timeout=30)
         assert set(answers) <= {201, 503}, sorted(set(answers))  # never a 500
         assert problems == []
-        created = answers.count(201) + 1
+        # The outbox's retry: every refused report is stored once, and a report whose commit
+        # landed before the 503 is answered as a replay, never stored twice.
+        for key in refused:
+            retried = client.post("/api/v1/reports", json=report_body(),
+                                  headers={"Idempotency-Key": key})
+            assert retried.status_code == 201, retried.get_data(as_text=True)
+        created = len(accepted) + len(refused) + 1
         reports, events, photos = _counts(url)
-        assert reports == created  # every 201 is stored, nothing else: no partial rows
+        assert reports == created  # one report per key, nothing else: no partial rows
         assert events == created and photos == 0
     finally:
         stop.set()
