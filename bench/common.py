@@ -26,10 +26,17 @@ def shared_data() -> Path:
 
 
 @contextmanager
+# docker-compose.yml's `db` service runs PostgreSQL with these shared buffers.
+PRODUCTION_SHARED_BUFFERS = "1GB"
+
+
+@contextlib.contextmanager
 def postgis(durable: bool = True) -> Iterator[str]:
-    """A fresh PostGIS server (fsync on by default, as in production); yields its URL."""
+    """A fresh PostGIS server (fsync on by default, and the shared buffers of
+    docker-compose.yml, as in production); yields its URL."""
     base = Path(tempfile.mkdtemp(prefix="mm-bench-"))
-    server = servers.start_postgis(base, durable=durable)
+    server = servers.start_postgis(base, durable=durable,
+                                   settings={"shared_buffers": PRODUCTION_SHARED_BUFFERS})
     try:
         yield server.url
     finally:

@@ -264,12 +264,15 @@ def _pg_connect(conninfo: str, **kwargs):
 
 
 def start_postgis(base_dir: Path, *, durable: bool = False, port: int | None = None,
-                  standby: bool = False) -> RunningServer:
+                  standby: bool = False, settings: dict[str, str] | None = None
+                  ) -> RunningServer:
     """Start a private PostgreSQL+PostGIS server with data in ``base_dir/pgdata``.
 
     Creates database ``maengelmelder`` with extensions postgis and btree_gist.
     An existing ``base_dir/pgdata`` is reused. ``durable=True`` keeps fsync &
     co. on (for benchmarks); by default the server is tuned for throwaway use.
+    ``settings`` overrides server settings (e.g. a benchmark's production
+    ``shared_buffers``).
     Returns url ``postgresql+psycopg://postgres@127.0.0.1:<port>/maengelmelder``.
     """
     reason = postgis_unavailable_reason()
@@ -318,7 +321,7 @@ def start_postgis(base_dir: Path, *, durable: bool = False, port: int | None = N
                     f"initdb failed (exit {rc}); log {log_path}:\n{_log_tail(log_path)}"
                 )
 
-        settings = _DURABLE_SETTINGS if durable else _TEST_SETTINGS
+        settings = {**(_DURABLE_SETTINGS if durable else _TEST_SETTINGS), **(settings or {})}
         last_error = ""
         wanted_port = port
         for _attempt in range(1 if wanted_port else 3):

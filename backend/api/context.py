@@ -16,6 +16,7 @@ from backend.services.city_cache import (
     city_snapshot,
     snapshot_for_versions,
 )
+from backend.services.public_map.index import MapIndex
 from backend.services.submissions import PhotoLimits
 from backend.settings import Settings
 
@@ -95,6 +96,14 @@ def primary_reader() -> Reader:
     """Plain-SQL reads on the primary database (SQLite: the read-only engine)."""
     engine = current_app.extensions.get("mm_sqlite_read_engine") or db.engine
     return _reader_on(engine, "mm_primary_reader")
+
+
+def map_index() -> MapIndex:
+    """This process's index of the public map (read through `reader`)."""
+    found = current_app.extensions.get("mm_map_index")
+    if found is None:
+        found = current_app.extensions.setdefault("mm_map_index", MapIndex())
+    return found
 
 
 def close_read_session(_exc: BaseException | None = None) -> None:

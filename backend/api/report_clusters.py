@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from flask import Blueprint, Response, request
 
-from flask import Blueprint, Response, current_app, request
-
-from backend.api.context import reader, snapshot
+from backend.api.context import map_index, reader, snapshot
 from backend.api.fragment_answers import etag, fragment_answer, not_modified
 from backend.api.query_schemas import ClusterQuery
 from backend.api.request_io import load
-from backend.services.public_map.clusters import ClusterCache, ClusterFilter, clusters_in
-from backend.services.public_map.points import PointIndex
+from backend.services.public_map.clusters import ClusterFilter, clusters_in
+from backend.services.public_map.points import micros
 from backend.services.report_queries import category_ids as category_ids_of
 from backend.workflow import expand_status_filter
 
 bp = Blueprint("report_clusters", __name__, url_prefix="/api/v1")
 CLUSTER_QUERY_SCHEMA = ClusterQuery()
-
-
-def _index() -> tuple[PointIndex, ClusterCache]:
-    found = current_app.extensions.get("mm_report_points")
-    if found is None:
-        found = current_app.extensions["mm_report_points"] = (PointIndex(), ClusterCache())
-    return found
-
-
-def _epoch(value: datetime | None) -> int | None:
-    return int(value.timestamp()) if value is not None else None
 
 
 @bp.get("/reports/clusters")
@@ -57,14 +44,15 @@ def report_clusters() -> Response:
     category_ids = category_ids_of(snapshot(), args["category"]) if args["category"] else None
     statuses = (frozenset(s.value for s in expand_status_filter(args["status"]))
                 if args["status"] else None)
-    flt = ClusterFilter(args["zoom"], statuses, category_ids, _epoch(args["updated_after"]))
-    index, cache = _index()
-    points = index.current(reader())
-    tag = etag(str(points.revision), repr(flt), repr(args["bbox"]))
+    after = args["updated_after"]
+    flt = ClusterFilter(args["zoom"], statuses, category_ids,
+                        micros(after) if after is not None else None)
+    features, total = clusters_in(map_index().cells(reader(), flt), flt.zoom, args["bbox"])
+    joined = b",".join(features)
+    tag = etag(joined, str(total))
     answer = not_modified(tag)
     if answer is not None:
         return answer
-    features, total = clusters_in(cache.cells(points, flt), flt.zoom, args["bbox"])
-    body = (b'{"type":"FeatureCollection","features":[' + b",".join(features)
+    body = (b'{"type":"FeatureCollection","features":[' + joined
             + b'],"zoom":%d,"total":%d}' % (flt.zoom, total))
     return fragment_answer(body, tag, "application/geo+json")

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from backend.api.context import (
     jobs,
+    map_index,
     photo_limits,
     primary_read_session,
     primary_reader,
@@ -41,6 +42,8 @@ from backend.errors import InvalidInput, UnsupportedMediaType
 from backend.jsonout import safe_json
 from backend.services import report_queries, reports, submissions
 from backend.services.city_cache import CitySnapshot, last_snapshot
+from backend.services.public_map.pages import PageFilter
+from backend.services.public_map.points import micros
 from backend.services.public_views import read as public_read
 from backend.services.public_views.render import report_path, with_distance
 from backend.services.routing import active_category
@@ -197,23 +200,27 @@ def list_reports() -> Response:
         422: {$ref: '#/components/responses/Error'}
     """
     args = load(REPORT_LIST_QUERY_SCHEMA, request.args)
-    flt = report_queries.ReportFilter(
+    after = args["updated_after"]
+    flt = PageFilter(
         bbox=args["bbox"],
-        statuses=frozenset(expand_status_filter(args["status"])) if args["status"] else None,
+        statuses=frozenset(s.value for s in expand_status_filter(args["status"]))
+        if args["status"] else None,
         category_ids=report_queries.category_ids(snapshot(), args["category"]),
-        city_share=report_queries.box_share(
-            args["bbox"], snapshot().index.bounds if snapshot().index else None)
-        if args["bbox"] else 0.0,
         limit=args["limit"],
         before_id=args["before_id"],
-        updated_after=args["updated_after"],
+        updated_after=micros(after) if after is not None else None,
     )
-    # The map is the heaviest public read: from the replica when there is one (the app
-    # shows the reporter's own new report from its local list meanwhile).
-    replica = reader()
-    rows, next_id = report_queries.list_reports(replica, flt)
-    return _feature_collection(replica, rows,
-                               encode_cursor(next_id) if next_id is not None else None)
+    # The map is the heaviest public read: chosen from the process's index, the features
+    # from the replica when there is one (the app shows the reporter's own new report from
+    # its local list meanwhile).
+    expand, key = current_expansion()
+    features, next_id = map_index().page(reader(), flt, expand, key)
+    cursor = encode_cursor(next_id) if next_id is not None else None
+    joined = b",".join(features)
+    tag = etag(key, joined, cursor or "")
+    return not_modified(tag) or fragment_answer(
+        b'{"type":"FeatureCollection","features":[' + joined + b'],"next_cursor":'
+        + safe_json(cursor) + b"}", tag, "application/geo+json")
 
 
 @bp.get("/reports/nearby")

@@ -1,3 +1,4 @@
-"""The public map zoomed out: reports aggregated into grid cells (server-side clusters), from a
-per-process index of every report's position and status that follows the stored public views
-(`report_public.revision`), so a change shows in the next answer."""
+"""The public map from a per-process index of every report's position, status and category
+(kept exact by following `report_change`): pages of the newest reports in a box, and grid
+clusters zoomed out; the rendered features come from `report_public` and stay cached in the
+process until their report changes."""

@@ -1,97 +1,137 @@
 """Every report's position, status, category and last change, as arrays in this process.
 
-Loaded once, then kept current from `report_public`: each (re)rendering of a report's views
-gets a new revision, so the rows with a revision above the last one seen are exactly the
-reports that changed since (a report whose view is missing for a moment keeps its previous
-state here until it is rendered again).
+Loaded once from the `report` table, then kept exact by following `report_change` (see
+changes.py): the reports named there are read again (or dropped, when they are gone). The map's
+lists and clusters are chosen from these arrays; the database only hands over the rendered
+features (see features.py).
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
 from backend.db.statements import Source, dialect_of, rows
+from backend.services.public_map.changes import ChangeFeed
 from backend.workflow import Status
 
 STATUSES = [s.value for s in Status]
 STATUS_INDEX = {s: i for i, s in enumerate(STATUSES)}
-_EPOCH = {
-    "sqlite": "CAST(strftime('%s', r.updated_at) AS INTEGER)",
-    "postgresql": "CAST(EXTRACT(EPOCH FROM r.updated_at) AS BIGINT)",
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UPDATED = {  # microseconds since the epoch (SQLite: the stored text, parsed by numpy)
+    "sqlite": "r.updated_at",
+    "postgresql": "CAST(EXTRACT(EPOCH FROM r.updated_at) * 1000000 AS BIGINT)",
 }
-_CHANGED = ("SELECT v.revision, r.id, ST_X(r.geom), ST_Y(r.geom), r.status, r.category_id, "
-            "{epoch} FROM report_public v JOIN report r ON r.id = v.report_id "
-            "WHERE v.revision > :after ORDER BY v.revision")
-_LATEST = "SELECT max(revision) FROM report_public"
+_SELECT = ("SELECT r.id, ST_X(r.geom), ST_Y(r.geom), r.status, r.category_id, {updated} "
+           "FROM report r")
+_BATCH = 500
+
+
+def micros(value: datetime) -> int:
+    """A timestamp as microseconds since the epoch, exactly."""
+    return (value - _EPOCH) // timedelta(microseconds=1)
 
 
 @dataclass
 class Points:
-    """Parallel arrays, sorted by report id."""
+    """Parallel arrays, sorted by report id. `version` grows with every change (caches of
+    answers derived from the points are keyed by it)."""
 
     ids: np.ndarray
     lon: np.ndarray
     lat: np.ndarray
     status: np.ndarray  # index into STATUSES
     category: np.ndarray
-    updated: np.ndarray  # seconds since the epoch
-    revision: int = 0
+    updated: np.ndarray  # microseconds since the epoch
+    version: int = 0
+    # Positions whose place changed, and the first position appended, since `grid` was built
+    # (see pages.Grid): a query looks at these besides the grid's cells.
+    moved: set[int] = field(default_factory=set)
+    grid: object | None = None
 
     @classmethod
-    def empty(cls) -> Points:
-        return cls(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0, np.int8),
-                   np.zeros(0, np.int64), np.zeros(0, np.int64))
+    def from_rows(cls, found: list[tuple], dialect: str, version: int = 0) -> Points:
+        """From (id, lon, lat, status, category id, updated) rows ordered by id."""
+        updated = [row[5] for row in found]
+        return cls(
+            np.fromiter((row[0] for row in found), np.int64, len(found)),
+            np.fromiter((row[1] for row in found), np.float64, len(found)),
+            np.fromiter((row[2] for row in found), np.float64, len(found)),
+            np.fromiter((STATUS_INDEX[row[3]] for row in found), np.int8, len(found)),
+            np.fromiter((row[4] for row in found), np.int64, len(found)),
+            (np.array(updated, dtype="datetime64[us]").astype(np.int64)
+             if dialect == "sqlite" else np.array(updated, dtype=np.int64))
+            if found else np.zeros(0, np.int64),
+            version,
+        )
 
-    def merge(self, rows: list) -> None:
-        """Apply changed rows (revision, id, lon, lat, status, category, updated)."""
-        latest: dict[int, tuple] = {}
-        for row in rows:  # ordered by revision: the last one of a report wins
-            latest[int(row[1])] = row
-        ids = np.fromiter(latest, np.int64, len(latest))
-        values = list(latest.values())
-        lon = np.array([float(v[2]) for v in values])
-        lat = np.array([float(v[3]) for v in values])
-        status = np.array([STATUS_INDEX[v[4]] for v in values], np.int8)
-        category = np.array([int(v[5]) for v in values], np.int64)
-        updated = np.array([int(v[6]) for v in values], np.int64)
-        at = np.searchsorted(self.ids, ids)
-        known = (at < len(self.ids)) & (self.ids[np.minimum(at, len(self.ids) - 1)] == ids) \
-            if len(self.ids) else np.zeros(len(ids), bool)
-        for name, new in (("lon", lon), ("lat", lat), ("status", status),
-                          ("category", category), ("updated", updated)):
-            getattr(self, name)[at[known]] = new[known]
-        fresh = ~known
-        if fresh.any():
-            order = np.argsort(np.concatenate([self.ids, ids[fresh]]), kind="stable")
-            self.ids = np.concatenate([self.ids, ids[fresh]])[order]
-            for name, new in (("lon", lon), ("lat", lat), ("status", status),
-                              ("category", category), ("updated", updated)):
-                setattr(self, name, np.concatenate([getattr(self, name), new[fresh]])[order])
-        self.revision = max(self.revision, max(int(v[0]) for v in rows))
+    def apply(self, changed: Iterable[int], current: Points) -> None:
+        """Bring the reports `changed` to their `current` state (absent there: deleted)."""
+        changed = np.array(sorted(changed), np.int64)
+        at = np.searchsorted(self.ids, changed)
+        inside = at < len(self.ids)
+        known = np.zeros(len(changed), bool)
+        known[inside] = self.ids[at[inside]] == changed[inside]
+        gone = changed[known & ~np.isin(changed, current.ids)]
+        fresh = ~np.isin(current.ids, self.ids[at[known]]) if len(current.ids) else \
+            np.zeros(0, bool)
+        # Reports still here: updated in place.
+        where = np.searchsorted(self.ids, current.ids[~fresh])
+        moved = (self.lon[where] != current.lon[~fresh]) | (self.lat[where] != current.lat[~fresh])
+        for name in ("lon", "lat", "status", "category", "updated"):
+            getattr(self, name)[where] = getattr(current, name)[~fresh]
+        self.moved.update(int(p) for p in where[moved])
+        if len(gone) or (fresh.any() and len(self.ids)
+                         and current.ids[fresh].min() < self.ids[-1]):
+            self._rebuild(gone, current, fresh)  # positions shift: the grid is rebuilt
+        elif fresh.any():  # new reports have the largest ids: appended
+            for name in ("ids", "lon", "lat", "status", "category", "updated"):
+                setattr(self, name, np.concatenate([getattr(self, name),
+                                                    getattr(current, name)[fresh]]))
+        self.version += 1
+
+    def _rebuild(self, gone: np.ndarray, current: Points, fresh: np.ndarray) -> None:
+        keep = ~np.isin(self.ids, gone)
+        order = np.argsort(np.concatenate([self.ids[keep], current.ids[fresh]]), kind="stable")
+        for name in ("ids", "lon", "lat", "status", "category", "updated"):
+            merged = np.concatenate([getattr(self, name)[keep], getattr(current, name)[fresh]])
+            setattr(self, name, merged[order])
+        self.grid, self.moved = None, set()
 
 
 class PointIndex:
     """The process's `Points`, brought up to date on demand (thread-safe)."""
 
     def __init__(self) -> None:
-        self.points = Points.empty()
-        self._lock = threading.Lock()
+        self.points = Points.from_rows([], "sqlite")
+        self.feed = ChangeFeed()
+        self.lock = threading.Lock()
+        self.listeners: list = []  # called with the changed ids (None: everything) under lock
 
-    def current(self, session: Source) -> Points:
-        """The points as of now: the changed rows since the last call are merged first; if
-        the table went backwards (a restored or reset database), everything is reloaded."""
-        latest = rows(session, _LATEST)[0][0] or 0
-        if latest == self.points.revision:
-            return self.points
-        with self._lock:
-            if latest < self.points.revision:
-                self.points = Points.empty()
-            if latest > self.points.revision:
-                sql = _CHANGED.format(epoch=_EPOCH[dialect_of(session)])
-                changed = rows(session, sql, {"after": self.points.revision})
-                if changed:
-                    self.points.merge(changed)
-            return self.points
+    def refresh(self, source: Source) -> Points:
+        """The points as of now (the caller holds `lock` while it uses them): the reports
+        changed since the last call are read again; on the first call (or after a long
+        pause) everything is loaded."""
+        changed = self.feed.look(source)
+        dialect = dialect_of(source)
+        sql = _SELECT.format(updated=_UPDATED[dialect])
+        if changed is None:
+            version = self.points.version + 1
+            self.points = Points.from_rows(rows(source, sql + " ORDER BY r.id"), dialect,
+                                           version)
+        elif changed:
+            ids = sorted(changed)
+            found: list[tuple] = []
+            for start in range(0, len(ids), _BATCH):
+                batch = ids[start:start + _BATCH]
+                found += rows(source, sql + f" WHERE r.id IN ({','.join(map(str, batch))})"
+                                      " ORDER BY r.id")
+            self.points.apply(changed, Points.from_rows(found, dialect))
+        if changed is None or changed:
+            for listener in self.listeners:
+                listener(changed)
+        return self.points

@@ -1,0 +1,42 @@
+"""One web process's map index: the points, the cached features and the cluster counts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from backend.db.statements import Source
+from backend.services.public_map.clusters import CellCounts, ClusterCache, ClusterFilter
+from backend.services.public_map.features import FeatureCache
+from backend.services.public_map.pages import PageFilter, page
+from backend.services.public_map.points import PointIndex
+
+
+class MapIndex:
+    """The public map's reads: each first brings the points up to date (the reports changed
+    since the last read are read again, their cached features forgotten)."""
+
+    def __init__(self) -> None:
+        self.points = PointIndex()
+        self.features = FeatureCache()
+        self.clusters = ClusterCache()
+        self.points.listeners.append(self.features.forget)
+
+    def page_ids(self, source: Source, flt: PageFilter) -> tuple[list[int], int | None]:
+        """Newest first: the page's report ids and the id to continue before (or None)."""
+        with self.points.lock:
+            ids = page(self.points.refresh(source), flt)
+        if len(ids) > flt.limit:
+            return ids[: flt.limit], ids[flt.limit - 1]
+        return ids, None
+
+    def page(self, source: Source, flt: PageFilter, expand: Callable[[bytes], bytes],
+             key: str) -> tuple[list[bytes], int | None]:
+        """Newest first: the page's features expanded by `expand` (named `key`), and the id
+        to continue before (or None)."""
+        ids, next_id = self.page_ids(source, flt)
+        return self.features.expanded(source, ids, expand, key), next_id
+
+    def cells(self, source: Source, flt: ClusterFilter) -> CellCounts:
+        """The city's non-empty cells at the filter's zoom."""
+        with self.points.lock:
+            return self.clusters.cells(self.points.refresh(source), flt)
