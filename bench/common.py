@@ -25,12 +25,11 @@ def shared_data() -> Path:
     return path
 
 
-@contextmanager
 # docker-compose.yml's `db` service runs PostgreSQL with these shared buffers.
 PRODUCTION_SHARED_BUFFERS = "1GB"
 
 
-@contextlib.contextmanager
+@contextmanager
 def postgis(durable: bool = True) -> Iterator[str]:
     """A fresh PostGIS server (fsync on by default, and the shared buffers of
     docker-compose.yml, as in production); yields its URL."""
