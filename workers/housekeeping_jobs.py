@@ -1,16 +1,23 @@
 """rq jobs for housekeeping: retention of personal data, originals orphaned by requests
-that died before their commit, and public views no write service rendered. The scheduler
+that died before their commit, public views no write service rendered, and the old rows of
+the log of changed reports. The scheduler
 hands them out; they run on their own queue, so a slow sweep never holds up the scheduler's
 dispatching of notifications."""
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
+
 from sqlalchemy.orm import Session
 
 from backend.services import photos as photo_service
 from backend.services import privacy
+from backend.services.public_map.changes import prune as prune_changes
 from backend.services.public_views.store import render_missing
 from workers.context import job_context
+
+log = logging.getLogger(__name__)
 
 RETENTION_JOB = "workers.housekeeping_jobs.apply_retention"
 ORPHANS_JOB = "workers.housekeeping_jobs.remove_orphan_originals"
@@ -37,7 +44,13 @@ def remove_orphan_originals() -> int:
 
 def render_missing_views() -> int:
     """Render the public views that are missing (existing reports after the upgrade, reports
-    changed by bulk statements); readers render them on the spot meanwhile."""
+    changed by bulk statements; readers render them on the spot meanwhile), and prune the
+    log of changed reports that web processes follow."""
     ctx = job_context()
     with Session(ctx.engine) as session:
-        return render_missing(session, limit=VIEWS_PER_JOB)
+        rendered = render_missing(session, limit=VIEWS_PER_JOB)
+        pruned = prune_changes(session, datetime.now(UTC))
+        session.commit()
+    if pruned:
+        log.info("report change log: pruned %d row(s)", pruned)
+    return rendered

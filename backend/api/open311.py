@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from backend.api.context import (
     jobs,
+    map_index,
     photo_limits,
     primary_reader,
     read_session,
@@ -184,12 +185,16 @@ def _requests(fmt: str, sess: Source, rows: list, extensions: bool) -> Response:
         extended = public_read.complete(sess, [(r[0], r[2]) for r in rows], "open311_ext")
         requests = [with_extensions(q.encode(), e.encode()).decode()
                     for q, e in zip(requests, extended, strict=True)]
-    joined = "[" + ",".join(requests) + "]"
     expand, key = current_expansion()
+    return _joined_requests(fmt, expand(("[" + ",".join(requests) + "]").encode()), key)
+
+
+def _joined_requests(fmt: str, joined: bytes, key: str) -> Response:
+    """A JSON array of expanded requests as the answer in the asked format."""
     if fmt == "xml":
-        return answer(fmt, "service_requests", orjson.loads(expand(joined.encode())))
+        return answer(fmt, "service_requests", orjson.loads(joined))
     tag = etag(key, joined)
-    return not_modified(tag) or fragment_answer(expand(joined.encode()), tag)
+    return not_modified(tag) or fragment_answer(joined, tag)
 
 
 @bp.get("/requests.<fmt>")
@@ -216,8 +221,14 @@ def list_requests(fmt: str) -> Response:
         updated_after=_datetime("updated_after"), updated_before=_datetime("updated_before"),
         page=page, page_size=page_size)
     replica = reader()  # lists: the replica
-    rows = open311.find_requests(replica, snapshot(), query)
-    return _requests(fmt, replica, rows, args.get("extensions") == "true")
+    if query.ids is not None:
+        return _requests(fmt, replica, open311.find_requests(replica, snapshot(), query),
+                         args.get("extensions") == "true")
+    # Chosen from the process's map index; the stored requests from the replica, if any.
+    expand, key = current_expansion()
+    requests = map_index().request_page(replica, open311.request_filter(snapshot(), query),
+                                        expand, key, args.get("extensions") == "true")
+    return _joined_requests(fmt, b"[" + b",".join(requests) + b"]", key)
 
 
 @bp.get("/requests/<public_id>.<fmt>")

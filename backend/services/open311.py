@@ -18,6 +18,8 @@ from backend.errors import DomainError, InvalidInput, NotFound
 from backend.models import Report, ReportEvent
 from backend.models.base import utcnow
 from backend.services.city_cache import CategoryInfo, CitySnapshot
+from backend.services.public_map.pages import RequestFilter
+from backend.services.public_map.points import micros
 from backend.services.report_queries import box_condition, in_list
 from backend.workflow import CLOSED_STATUSES, OPEN_STATUSES
 
@@ -162,6 +164,23 @@ def date_window(start: datetime | None, end: datetime | None) -> tuple[datetime,
         raise Open311BadRequest("start_date and end_date may be at most 90 days apart.",
                                 {"end_date": ["at most 90 days after start_date"]})
     return start, end
+
+
+def request_filter(snapshot: CitySnapshot, query: RequestQuery) -> RequestFilter:
+    """The query (without ids) for the map index (see public_map.pages.requests_page)."""
+    start, end = date_window(query.start, query.end)
+    statuses = None
+    if query.status:
+        statuses = frozenset(s.value for s in (OPEN_STATUSES if query.status == "open"
+                                               else CLOSED_STATUSES))
+    return RequestFilter(
+        start=micros(start), end=micros(end), statuses=statuses,
+        category_ids=frozenset(snapshot.categories[c].id for c in query.service_codes
+                               if c in snapshot.categories) if query.service_codes else None,
+        bbox=query.bbox,
+        updated_after=micros(query.updated_after) if query.updated_after else None,
+        updated_before=micros(query.updated_before) if query.updated_before else None,
+        offset=(query.page - 1) * query.page_size, limit=query.page_size)
 
 
 def find_requests(session: Source, snapshot: CitySnapshot, query: RequestQuery

@@ -45,6 +45,13 @@ POSTGRES = [
     """CREATE TRIGGER report_change_view AFTER DELETE ON report_public
         REFERENCING OLD TABLE AS changed
         FOR EACH STATEMENT EXECUTE FUNCTION report_change_log()""",
+    # TRUNCATE fires no delete triggers: report id 0 tells readers to load everything again.
+    f"""CREATE FUNCTION report_change_reset() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN {LOG} (0); RETURN NULL; END $$""",
+    """CREATE TRIGGER report_change_reset AFTER TRUNCATE ON report
+        FOR EACH STATEMENT EXECUTE FUNCTION report_change_reset()""",
+    """CREATE TRIGGER report_change_reset AFTER TRUNCATE ON report_public
+        FOR EACH STATEMENT EXECUTE FUNCTION report_change_reset()""",
 ]
 
 
@@ -80,7 +87,10 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
     else:
         for name, table in (("report_change_new", "report"), ("report_change_gone", "report"),
-                            ("report_change_view", "report_public")):
+                            ("report_change_view", "report_public"),
+                            ("report_change_reset", "report"),
+                            ("report_change_reset", "report_public")):
             op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
         op.execute("DROP FUNCTION IF EXISTS report_change_log()")
+        op.execute("DROP FUNCTION IF EXISTS report_change_reset()")
     op.drop_table("report_change")

@@ -12,11 +12,16 @@ snapshot's xmin), skipping the rows it already took.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from backend.db.statements import Source, dialect_of, rows
 
 # More changes than this in one look: loading everything again is cheaper (e.g. seeding).
 RELOAD_ABOVE = 20_000
+RESET = 0  # logged for a TRUNCATE (PostgreSQL): everything may have changed
 # The log is pruned after a day (housekeeping); a process that has not looked for half of
 # that loads everything again rather than trust a log that may have lost rows.
 KEEP_SECONDS = 86_400
@@ -62,7 +67,7 @@ class ChangeFeed:
             fresh = [row for row in found if row[1] is not None and row[1] not in self._taken]
             self._taken = {row[1] for row in found if row[1] is not None}
             changed = {row[2] for row in fresh}
-        if len(changed) > RELOAD_ABOVE:
+        if len(changed) > RELOAD_ABOVE or RESET in changed:
             self._start(source, postgres)
             return None
         return changed
@@ -74,6 +79,10 @@ class ChangeFeed:
             self._seen = rows(source, _SQLITE_START)[0][0]
 
 
-def prune(source: Source, before: object) -> None:
-    """Delete the log's rows written before `before` (a datetime; housekeeping)."""
-    rows(source, _PRUNE, {"before": before})
+def prune(session: Session, now: datetime) -> int:
+    """Delete the log's rows older than KEEP_SECONDS (housekeeping; no commit); returns how
+    many."""
+    before = now - timedelta(seconds=KEEP_SECONDS)
+    if session.get_bind().dialect.name == "sqlite":  # CURRENT_TIMESTAMP's text, in UTC
+        before = before.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return session.execute(text(_PRUNE), {"before": before}).rowcount

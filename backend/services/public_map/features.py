@@ -1,5 +1,6 @@
-"""The stored map features of reports, kept in this process after their first read, as
-stored (with markers) and as answered (expanded for a language and base URL).
+"""A stored view of reports (the map feature, the Open311 request), kept in this process after
+its first read, as stored (with markers) and as answered (expanded for a language and base
+URL).
 
 A feature leaves the cache when its report shows up in `report_change` (the point index calls
 `forget`); a read that overlapped such a change does not store what it read, so nothing stale
@@ -12,13 +13,13 @@ import threading
 from collections.abc import Callable, Iterable
 
 from backend.db.statements import Source, dialect_of, rows
-from backend.services.public_views.read import complete
+from backend.services.public_views.read import View, complete
 
 CAPACITY = 200_000  # features (about 400 bytes each) per form
 EXPANSIONS = 8  # languages × base URLs × configuration versions kept
 _SQL = {
-    "sqlite": "SELECT report_id, feature FROM report_public WHERE report_id IN ({ids})",
-    "postgresql": "SELECT report_id, feature FROM report_public "
+    "sqlite": "SELECT report_id, {view} FROM report_public WHERE report_id IN ({ids})",
+    "postgresql": "SELECT report_id, {view} FROM report_public "
                   "WHERE report_id = ANY('{{{ids}}}'::bigint[])",
 }
 
@@ -31,9 +32,10 @@ def _bounded_update(table: dict, new: dict, capacity: int) -> None:
 
 
 class FeatureCache:
-    """Report id → stored map feature, and per expansion key → the expanded feature."""
+    """Report id → stored view, and per expansion key → the expanded view."""
 
-    def __init__(self, capacity: int = CAPACITY) -> None:
+    def __init__(self, view: View = "feature", capacity: int = CAPACITY) -> None:
+        self.view = view
         self.capacity = capacity
         self._features: dict[int, str] = {}
         self._expanded: dict[str, dict[int, bytes]] = {}
@@ -61,7 +63,7 @@ class FeatureCache:
             # A feature forgotten meanwhile reads as missing: rendered from the database.
             return [(i, features.get(i)) for i in report_ids]
         generation = self._generation
-        sql = _SQL[dialect_of(source)].format(ids=",".join(map(str, missing)))
+        sql = _SQL[dialect_of(source)].format(view=self.view, ids=",".join(map(str, missing)))
         found = dict(rows(source, sql))
         with self._lock:
             if generation == self._generation:  # no change overlapped the read
@@ -69,9 +71,9 @@ class FeatureCache:
         return [(i, found.get(i) or features.get(i)) for i in report_ids]
 
     def expanded(self, source: Source, report_ids: list[int],
-                 expand: Callable[[bytes], bytes], key: str) -> list[bytes]:
-        """Each report's feature expanded by `expand` (named `key`), in order; a report that
-        no longer exists is left out."""
+                 expand: Callable[[bytes], bytes], key: str) -> list[tuple[int, bytes]]:
+        """(id, view expanded by `expand` (named `key`)) of each report, in order; a report
+        that no longer exists is left out."""
         table = self._expanded.get(key)
         if table is None:
             with self._lock:
@@ -87,12 +89,12 @@ class FeatureCache:
                 if feature is not None:
                     new[report_id] = expand(feature.encode())
                 else:  # no stored view: rendered now, not kept
-                    for rendered in complete(source, [(report_id, None)], "feature"):
+                    for rendered in complete(source, [(report_id, None)], self.view):
                         live[report_id] = expand(rendered.encode())
             with self._lock:
                 if generation == self._generation:
                     _bounded_update(table, new, self.capacity)
             new.update(live)
-            return [found for i in report_ids
+            return [(i, found) for i in report_ids
                     if (found := new.get(i) or table.get(i)) is not None]
-        return [found for i in report_ids if (found := table.get(i)) is not None]
+        return [(i, found) for i in report_ids if (found := table.get(i)) is not None]

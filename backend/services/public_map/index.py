@@ -7,8 +7,9 @@ from collections.abc import Callable
 from backend.db.statements import Source
 from backend.services.public_map.clusters import CellCounts, ClusterCache, ClusterFilter
 from backend.services.public_map.features import FeatureCache
-from backend.services.public_map.pages import PageFilter, page
+from backend.services.public_map.pages import PageFilter, RequestFilter, page, requests_page
 from backend.services.public_map.points import PointIndex
+from backend.services.public_views.render import with_extensions
 
 
 class MapIndex:
@@ -17,9 +18,12 @@ class MapIndex:
 
     def __init__(self) -> None:
         self.points = PointIndex()
-        self.features = FeatureCache()
+        self.features = FeatureCache("feature")
+        self.requests = FeatureCache("open311")
+        self.extensions = FeatureCache("open311_ext")
         self.clusters = ClusterCache()
-        self.points.listeners.append(self.features.forget)
+        for cache in (self.features, self.requests, self.extensions):
+            self.points.listeners.append(cache.forget)
 
     def page_ids(self, source: Source, flt: PageFilter) -> tuple[list[int], int | None]:
         """Newest first: the page's report ids and the id to continue before (or None)."""
@@ -34,7 +38,19 @@ class MapIndex:
         """Newest first: the page's features expanded by `expand` (named `key`), and the id
         to continue before (or None)."""
         ids, next_id = self.page_ids(source, flt)
-        return self.features.expanded(source, ids, expand, key), next_id
+        return [f for _, f in self.features.expanded(source, ids, expand, key)], next_id
+
+    def request_page(self, source: Source, q: RequestFilter, expand: Callable[[bytes], bytes],
+                     key: str, extensions: bool) -> list[bytes]:
+        """Open311: the page's requests expanded by `expand` (named `key`), newest created
+        first, with their extended attributes if asked."""
+        with self.points.lock:
+            ids = requests_page(self.points.refresh(source), q)
+        found = self.requests.expanded(source, ids, expand, key)
+        if not extensions:
+            return [request for _, request in found]
+        extended = dict(self.extensions.expanded(source, [i for i, _ in found], expand, key))
+        return [with_extensions(request, extended[i]) for i, request in found if i in extended]
 
     def cells(self, source: Source, flt: ClusterFilter) -> CellCounts:
         """The city's non-empty cells at the filter's zoom."""

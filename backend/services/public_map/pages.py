@@ -125,3 +125,96 @@ def page(points: Points, flt: PageFilter) -> list[int]:
         found_ids += points.ids[hits[: want - len(found_ids)]].tolist()
         end = start
     return found_ids
+
+
+# ------------------------------------------------------------------ Open311: by creation time
+
+@dataclass(frozen=True)
+class RequestFilter:
+    """What a page of Open311 requests asks for (times in microseconds since the epoch)."""
+
+    start: int
+    end: int  # both inclusive
+    statuses: frozenset[str] | None = None
+    category_ids: frozenset[int] | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    updated_after: int | None = None  # inclusive
+    updated_before: int | None = None  # exclusive
+    offset: int = 0
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class ByCreated:
+    """The first `covered` positions sorted by (creation time, id), and their times."""
+
+    covered: int
+    order: np.ndarray
+    created: np.ndarray
+
+    @classmethod
+    def build(cls, points: Points) -> ByCreated:
+        order = np.lexsort((points.ids, points.created))
+        return cls(len(points.ids), order, points.created[order])
+
+
+def _by_created(points: Points) -> ByCreated:
+    built = points.by_created
+    if not isinstance(built, ByCreated) or (
+            len(points.retimed) + len(points.ids) - built.covered > REBUILD_AFTER):
+        built = points.by_created = ByCreated.build(points)
+        points.retimed = set()
+    return built
+
+
+def _requests_matching(points: Points, pos: np.ndarray, q: RequestFilter) -> np.ndarray:
+    created = points.created[pos]
+    keep = (created >= q.start) & (created <= q.end)
+    if q.updated_after is not None:
+        keep &= points.updated[pos] >= q.updated_after
+    if q.updated_before is not None:
+        keep &= points.updated[pos] < q.updated_before
+    pos = pos[keep]
+    return _matching(points, pos, PageFilter(bbox=q.bbox, statuses=q.statuses,
+                                             category_ids=q.category_ids))
+
+
+def _newest(points: Points, pos: np.ndarray, count: int) -> np.ndarray:
+    """The `count` positions of `pos` with the latest (creation time, id)."""
+    order = np.lexsort((points.ids[pos], points.created[pos]))[::-1]
+    return pos[order[:count]]
+
+
+def requests_page(points: Points, q: RequestFilter) -> list[int]:
+    """The ids of the page's reports, newest created first (ties: the larger id first)."""
+    want = q.offset + q.limit
+    if q.bbox is not None:
+        grid = _grid(points)
+        ranges = grid.slices(q.bbox)
+        if sum(b - a for a, b in ranges) <= WALK_ABOVE:
+            pos = np.concatenate([grid.order[a:b] for a, b in ranges]
+                                 + [np.arange(grid.covered, len(points.ids))])
+            if points.moved:
+                pos = np.unique(np.concatenate([pos, np.array(sorted(points.moved))]))
+            found = _newest(points, _requests_matching(points, pos, q), want)
+            return points.ids[found[q.offset:]].tolist()
+    built = _by_created(points)
+    # Appended or re-timed since the order was built: not in it (or not in their place).
+    extra = np.concatenate([np.arange(built.covered, len(points.ids)),
+                            np.array(sorted(points.retimed), np.int64)])
+    end = int(np.searchsorted(built.created, q.end, side="right"))
+    stop = int(np.searchsorted(built.created, q.start, side="left"))
+    found: list[np.ndarray] = []
+    have = 0
+    while end > stop and have < want:  # newest first, a chunk at a time
+        start = max(end - _CHUNK, stop)
+        chunk = built.order[start:end][::-1]
+        if points.retimed:
+            chunk = chunk[~np.isin(chunk, extra)]
+        hits = _requests_matching(points, chunk, q)
+        found.append(hits)
+        have += len(hits)
+        end = start
+    pos = np.concatenate([*found, _requests_matching(points, extra, q)]) if found or len(
+        extra) else np.zeros(0, np.int64)
+    return points.ids[_newest(points, pos, want)[q.offset:]].tolist()

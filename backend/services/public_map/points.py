@@ -22,17 +22,20 @@ from backend.workflow import Status
 STATUSES = [s.value for s in Status]
 STATUS_INDEX = {s: i for i, s in enumerate(STATUSES)}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_UPDATED = {  # microseconds since the epoch (SQLite: the stored text, parsed by numpy)
-    "sqlite": "r.updated_at",
-    "postgresql": "CAST(EXTRACT(EPOCH FROM r.updated_at) * 1000000 AS BIGINT)",
+_MICROS = {  # microseconds since the epoch (SQLite: the stored text, parsed by numpy)
+    "sqlite": "r.{0}",
+    "postgresql": "CAST(EXTRACT(EPOCH FROM r.{0}) * 1000000 AS BIGINT)",
 }
-_SELECT = ("SELECT r.id, ST_X(r.geom), ST_Y(r.geom), r.status, r.category_id, {updated} "
-           "FROM report r")
+_SELECT = ("SELECT r.id, ST_X(r.geom), ST_Y(r.geom), r.status, r.category_id, {updated}, "
+           "{created} FROM report r")
+_COLUMNS = ("ids", "lon", "lat", "status", "category", "updated", "created")
 _BATCH = 500
 
 
 def micros(value: datetime) -> int:
-    """A timestamp as microseconds since the epoch, exactly."""
+    """A timestamp as microseconds since the epoch, exactly (a naive one is taken as UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
     return (value - _EPOCH) // timedelta(microseconds=1)
 
 
@@ -47,26 +50,35 @@ class Points:
     status: np.ndarray  # index into STATUSES
     category: np.ndarray
     updated: np.ndarray  # microseconds since the epoch
+    created: np.ndarray  # microseconds since the epoch
     version: int = 0
-    # Positions whose place changed, and the first position appended, since `grid` was built
-    # (see pages.Grid): a query looks at these besides the grid's cells.
+    # Positions whose place (`moved`) or creation time (`retimed`) changed since `grid` or
+    # `by_created` was built (see pages): a query looks at these besides the built order, like
+    # at the positions appended since.
     moved: set[int] = field(default_factory=set)
+    retimed: set[int] = field(default_factory=set)
     grid: object | None = None
+    by_created: object | None = None
 
     @classmethod
     def from_rows(cls, found: list[tuple], dialect: str, version: int = 0) -> Points:
-        """From (id, lon, lat, status, category id, updated) rows ordered by id."""
-        updated = [row[5] for row in found]
+        """From (id, lon, lat, status, category id, updated, created) rows ordered by id."""
+
+        def times(column: int) -> np.ndarray:
+            values = [row[column] for row in found]
+            if not values:
+                return np.zeros(0, np.int64)
+            if dialect == "sqlite":
+                return np.array(values, dtype="datetime64[us]").astype(np.int64)
+            return np.array(values, dtype=np.int64)
+
         return cls(
             np.fromiter((row[0] for row in found), np.int64, len(found)),
             np.fromiter((row[1] for row in found), np.float64, len(found)),
             np.fromiter((row[2] for row in found), np.float64, len(found)),
             np.fromiter((STATUS_INDEX[row[3]] for row in found), np.int8, len(found)),
             np.fromiter((row[4] for row in found), np.int64, len(found)),
-            (np.array(updated, dtype="datetime64[us]").astype(np.int64)
-             if dialect == "sqlite" else np.array(updated, dtype=np.int64))
-            if found else np.zeros(0, np.int64),
-            version,
+            times(5), times(6), version,
         )
 
     def apply(self, changed: Iterable[int], current: Points) -> None:
@@ -82,14 +94,16 @@ class Points:
         # Reports still here: updated in place.
         where = np.searchsorted(self.ids, current.ids[~fresh])
         moved = (self.lon[where] != current.lon[~fresh]) | (self.lat[where] != current.lat[~fresh])
-        for name in ("lon", "lat", "status", "category", "updated"):
+        retimed = self.created[where] != current.created[~fresh]
+        for name in _COLUMNS[1:]:
             getattr(self, name)[where] = getattr(current, name)[~fresh]
         self.moved.update(int(p) for p in where[moved])
+        self.retimed.update(int(p) for p in where[retimed])
         if len(gone) or (fresh.any() and len(self.ids)
                          and current.ids[fresh].min() < self.ids[-1]):
             self._rebuild(gone, current, fresh)  # positions shift: the grid is rebuilt
         elif fresh.any():  # new reports have the largest ids: appended
-            for name in ("ids", "lon", "lat", "status", "category", "updated"):
+            for name in _COLUMNS:
                 setattr(self, name, np.concatenate([getattr(self, name),
                                                     getattr(current, name)[fresh]]))
         self.version += 1
@@ -97,10 +111,10 @@ class Points:
     def _rebuild(self, gone: np.ndarray, current: Points, fresh: np.ndarray) -> None:
         keep = ~np.isin(self.ids, gone)
         order = np.argsort(np.concatenate([self.ids[keep], current.ids[fresh]]), kind="stable")
-        for name in ("ids", "lon", "lat", "status", "category", "updated"):
+        for name in _COLUMNS:
             merged = np.concatenate([getattr(self, name)[keep], getattr(current, name)[fresh]])
             setattr(self, name, merged[order])
-        self.grid, self.moved = None, set()
+        self.grid, self.moved, self.by_created, self.retimed = None, set(), None, set()
 
 
 class PointIndex:
@@ -118,7 +132,8 @@ class PointIndex:
         pause) everything is loaded."""
         changed = self.feed.look(source)
         dialect = dialect_of(source)
-        sql = _SELECT.format(updated=_UPDATED[dialect])
+        sql = _SELECT.format(updated=_MICROS[dialect].format("updated_at"),
+                             created=_MICROS[dialect].format("created_at"))
         if changed is None:
             version = self.points.version + 1
             self.points = Points.from_rows(rows(source, sql + " ORDER BY r.id"), dialect,
