@@ -222,7 +222,7 @@ def list_requests(fmt: str) -> Response:
         page=page, page_size=page_size)
     replica = reader()  # lists: the replica
     if query.ids is not None:
-        return _requests(fmt, replica, open311.find_requests(replica, snapshot(), query),
+        return _requests(fmt, replica, open311.requests_by_ids(replica, query.ids),
                          args.get("extensions") == "true")
     # Chosen from the process's map index; the stored requests from the replica, if any.
     expand, key = current_expansion()
@@ -236,7 +236,7 @@ def list_requests(fmt: str) -> Response:
 def get_request(public_id: str, fmt: str) -> Response:
     """One service request (as a list of one, like the spec)."""
     one = primary_reader()
-    rows = open311.find_requests(one, snapshot(), RequestQuery(ids=(public_id,)))
+    rows = open311.requests_by_ids(one, (public_id,))
     if not rows:
         raise NotFound(f"No service request '{public_id}'.", {"service_request_id": ["not found"]})
     return _requests(fmt, one, rows, request.args.get("extensions") == "true")
@@ -246,7 +246,7 @@ def get_request(public_id: str, fmt: str) -> Response:
 @open311_errors
 def token(token: str, fmt: str) -> Response:
     """Requests are created at once; their token is the request id itself."""
-    rows = open311.find_requests(session(), snapshot(), RequestQuery(ids=(token,)))
+    rows = open311.requests_by_ids(session(), (token,))
     if not rows:
         raise NotFound(f"Unknown token '{token}'.", {"token": ["not found"]})
     return answer(fmt, "service_requests", [{"service_request_id": token, "token": token}])

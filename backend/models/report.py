@@ -90,11 +90,6 @@ class Report(Base):
               sqlite_where=text(OPEN_STATUS_SQL), postgresql_where=text(OPEN_STATUS_SQL)),
         Index("ix_report_open_geom", "geom", postgresql_using="gist",
               postgresql_where=text(OPEN_STATUS_SQL)).ddl_if(dialect="postgresql"),
-        # Newest first within a box (btree_gist; migration 0009, ADR 0011).
-        Index("ix_report_geom_id", "geom", "id", postgresql_using="gist"
-              ).ddl_if(dialect="postgresql"),
-        Index("ix_report_geom_created", "geom", "created_at", postgresql_using="gist"
-              ).ddl_if(dialect="postgresql"),
     )
 
 

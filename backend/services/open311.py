@@ -20,7 +20,7 @@ from backend.models.base import utcnow
 from backend.services.city_cache import CategoryInfo, CitySnapshot
 from backend.services.public_map.pages import RequestFilter
 from backend.services.public_map.points import micros
-from backend.services.report_queries import box_condition, in_list
+from backend.services.report_queries import in_list
 from backend.workflow import CLOSED_STATUSES, OPEN_STATUSES
 
 MAX_WINDOW = timedelta(days=90)
@@ -183,48 +183,16 @@ def request_filter(snapshot: CitySnapshot, query: RequestQuery) -> RequestFilter
         offset=(query.page - 1) * query.page_size, limit=query.page_size)
 
 
-def find_requests(session: Source, snapshot: CitySnapshot, query: RequestQuery
-                  ) -> list[tuple]:
-    """The matching reports (newest first) as (id, stored request, stored extended attributes)
-    rows; a view not stored yet is None (see public_views.read.complete). Plain SQL: Open311
-    clients poll these pages."""
-    where: list[str] = []
-    params: dict[str, Any] = {"limit": query.page_size,
-                              "offset": (query.page - 1) * query.page_size}
-    if query.ids is not None:
-        if not query.ids:
-            return []
-        clause, values = in_list("r.public_id", "p", list(query.ids))
-        where.append(clause)
-        params.update(values)
-    else:
-        start, end = date_window(query.start, query.end)
-        where.append("r.created_at >= :start AND r.created_at <= :end")
-        params.update(start=start, end=end)
-        parts = []
-        if query.service_codes:
-            parts.append(in_list("r.category_id", "c", [
-                snapshot.categories[c].id for c in query.service_codes
-                if c in snapshot.categories] or [-1]))
-        if query.status:
-            statuses = OPEN_STATUSES if query.status == "open" else CLOSED_STATUSES
-            parts.append(in_list("r.status", "s", sorted(s.value for s in statuses)))
-        if query.bbox:
-            parts.append(box_condition(session, query.bbox, ordered_by_time=True))
-        for clause, values in parts:
-            where.append(clause)
-            params.update(values)
-        for name, op, value in (("updated_after", ">=", query.updated_after),
-                                ("updated_before", "<", query.updated_before)):
-            if value is not None:
-                where.append(f"r.updated_at {op} :{name}")
-                params[name] = value
-    # The page is chosen before the views are joined (see report_queries).
-    sql = ("SELECT p.id, v.open311, v.open311_ext FROM (SELECT r.id, r.created_at "
-           "FROM report r WHERE " + " AND ".join(where)
-           + " ORDER BY r.created_at DESC, r.id DESC LIMIT :limit OFFSET :offset) p "
-           "LEFT JOIN report_public v ON v.report_id = p.id ORDER BY p.created_at DESC, p.id DESC")
-    return rows(session, sql, params)
+def requests_by_ids(session: Source, public_ids: tuple[str, ...]) -> list[tuple]:
+    """The reports with these public ids (newest first) as (id, stored request, stored
+    extended attributes) rows; a view not stored yet is None (see public_views.read.complete).
+    Every other query is answered from the map index (`request_filter`)."""
+    if not public_ids:
+        return []
+    clause, values = in_list("r.public_id", "p", list(public_ids))
+    return rows(session, "SELECT r.id, v.open311, v.open311_ext FROM report r "
+                "LEFT JOIN report_public v ON v.report_id = r.id WHERE " + clause
+                + " ORDER BY r.created_at DESC, r.id DESC", values)
 
 
 def request_updates(session: Session, start: datetime | None, end: datetime | None,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Index, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from backend.db.report_insert import sqlite_time
@@ -158,21 +158,6 @@ def _department_for(snapshot: CitySnapshot, category, number: str):  # noqa: ANN
     raise ServiceNotReady("The routing rules have no fallback; load a city configuration.")
 
 
-# The composite GiST indexes of the public map (migration 0009): maintained row by row they
-# would triple the time of a bulk load, so seeding drops and rebuilds them.
-BULK_REBUILT_INDEXES = ("ix_report_geom_id", "ix_report_geom_created")
-
-
-def _drop_bulk_indexes(session: Session) -> list[Index]:
-    """Drop the indexes rebuilt after a bulk load (PostgreSQL); returns them."""
-    if session.get_bind().dialect.name != "postgresql":
-        return []
-    indexes = [i for i in Report.__table__.indexes if i.name in BULK_REBUILT_INDEXES]
-    for index in indexes:
-        session.connection().exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
-    return indexes
-
-
 def seed_reports(session: Session, count: int, *, random_seed: int = 1) -> SeedResult:
     """Create `count` demo reports and their histories, in time order, then commit."""
     started = time.perf_counter()
@@ -182,7 +167,6 @@ def seed_reports(session: Session, count: int, *, random_seed: int = 1) -> SeedR
     rng = np.random.default_rng(random_seed)
     now = datetime.now(UTC)
     taken = set(session.scalars(select(Report.public_id)))
-    rebuilt = _drop_bulk_indexes(session)
     next_id = (session.scalar(select(func.max(Report.id))) or 0) + 1
     dialect = session.get_bind().dialect.name
     total_events = 0
@@ -237,8 +221,6 @@ def seed_reports(session: Session, count: int, *, random_seed: int = 1) -> SeedR
         session.execute(text(
             "SELECT setval(pg_get_serial_sequence('report_event', 'id'), "
             "(SELECT coalesce(max(id), 1) FROM report_event))"))
-    for index in rebuilt:  # built in one pass (same transaction: all or nothing)
-        index.create(session.connection())
     session.commit()
     if dialect == "postgresql":
         session.connection().exec_driver_sql("ANALYZE report")

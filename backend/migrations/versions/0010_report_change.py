@@ -1,7 +1,7 @@
 """A log of the reports whose public state changed (`report_change`), written by triggers: a
 new report, a dropped public view (anything a view shows changed), a deleted report. Web
-processes follow it to keep their in-memory map index and their cache of rendered map
-features exact.
+processes follow it to keep their in-memory map index and their cache of rendered views
+exact. The box indexes of 0009 are dropped: pages are chosen from that index now.
 
 Revision ID: 0010
 Revises: 0009
@@ -78,6 +78,11 @@ def upgrade() -> None:
     op.create_index("ix_report_change_at", "report_change", ["at"])
     for statement in SQLITE if bind.dialect.name == "sqlite" else POSTGRES:
         op.execute(statement)
+    if bind.dialect.name == "postgresql":
+        # The map's pages are chosen in the web processes now: 0009's box indexes only cost
+        # writes.
+        op.execute("DROP INDEX IF EXISTS ix_report_geom_id")
+        op.execute("DROP INDEX IF EXISTS ix_report_geom_created")
 
 
 def downgrade() -> None:
@@ -93,4 +98,6 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
         op.execute("DROP FUNCTION IF EXISTS report_change_log()")
         op.execute("DROP FUNCTION IF EXISTS report_change_reset()")
+        op.execute("CREATE INDEX ix_report_geom_id ON report USING gist (geom, id)")
+        op.execute("CREATE INDEX ix_report_geom_created ON report USING gist (geom, created_at)")
     op.drop_table("report_change")

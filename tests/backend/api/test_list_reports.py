@@ -391,33 +391,3 @@ def test_updated_after_lists_only_recently_changed_reports(client: Any) -> None:
                       ).get_json()["features"] == []
     assert client.get(REPORTS_URL, query_string={"updated_after": "yesterday"}
                       ).status_code == 422
-
-
-@pytest.mark.parametrize("dense_box, small_box", [(2, 1.0), (2, 0.0), (10_000, 0.0)])
-def test_every_box_strategy_gives_the_same_pages(client: Any, monkeypatch: pytest.MonkeyPatch,
-                                                 dense_box: int, small_box: float) -> None:
-    """SpatiaLite picks between the R*Tree and a newest-first scan (and tries the R*Tree
-    optimistically for small boxes): pages, filters and cursors must not depend on it."""
-    from backend.services import report_queries
-
-    for i in range(9):
-        create(client, category="schild-fehlt" if i % 3 else "ampel-ausfall",
-               point=offset(MARIENPLATZ, north_m=15 * i, east_m=7 * i))
-    create(client, point=ALLIANZ_ARENA)
-
-    def pages(query: str) -> list[list[str]]:
-        out, cursor = [], ""
-        while True:
-            body = client.get(f"{REPORTS_URL}?{query}&limit=4{cursor}").get_json()
-            out.append([f["id"] for f in body["features"]])
-            if not body["next_cursor"]:
-                return out
-            cursor = f"&cursor={body['next_cursor']}"
-
-    queries = ["bbox=11.5,48.1,11.7,48.25", "bbox=11.57,48.13,11.58,48.15&status=open",
-               "bbox=11.57,48.13,11.58,48.15&category=ampel-ausfall"]
-    expected = [pages(q) for q in queries]
-    monkeypatch.setattr(report_queries, "DENSE_BOX", dense_box)
-    monkeypatch.setattr(report_queries, "SMALL_BOX_DEG2", small_box)
-    assert [pages(q) for q in queries] == expected
-    assert sum(len(p) for p in expected[0]) == 10
