@@ -77,7 +77,23 @@ class WebServer(BaseApplication):
 
         app = create_app(self.settings)
         app.extensions["mm_version_probe"].listen()  # in the worker process that serves
+        threading.Thread(target=warm_map_index, args=(app,), name="map-index-warm-up",
+                         daemon=True).start()
         return app
+
+
+def warm_map_index(app: Any) -> None:
+    """Load the public map's index while the worker starts (seconds at a million reports),
+    rather than in its first map request; a failure is left to that request."""
+    from backend.api.context import close_read_session, map_index, reader
+
+    with app.app_context():
+        try:
+            map_index().warm(reader())
+        except Exception:  # noqa: BLE001 - the first request loads it then
+            log.warning("public map index: warm-up failed", exc_info=True)
+        finally:
+            close_read_session()
 
 
 def gunicorn_options(host: str, port: int, workers: int, log_format: str = "text"

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from backend.db.statements import Source, dialect_of, rows
 from backend.services.public_views.read import View, complete
 
-CAPACITY = 200_000  # features (about 400 bytes each) per form
-EXPANSIONS = 8  # languages × base URLs × configuration versions kept
+CAPACITY = 50_000  # views per form (a map feature is about 400 bytes, a request 1 KB)
+EXPANSIONS = 4  # languages × base URLs × configuration versions kept
 _SQL = {
     "sqlite": "SELECT report_id, {view} FROM report_public WHERE report_id IN ({ids})",
     "postgresql": "SELECT report_id, {view} FROM report_public "

@@ -7,7 +7,13 @@ from collections.abc import Callable
 from backend.db.statements import Source
 from backend.services.public_map.clusters import CellCounts, ClusterCache, ClusterFilter
 from backend.services.public_map.features import FeatureCache
-from backend.services.public_map.pages import PageFilter, RequestFilter, page, requests_page
+from backend.services.public_map.pages import (
+    PageFilter,
+    RequestFilter,
+    page,
+    prepare,
+    requests_page,
+)
 from backend.services.public_map.points import PointIndex
 from backend.services.public_views.render import with_extensions
 
@@ -24,6 +30,11 @@ class MapIndex:
         self.clusters = ClusterCache()
         for cache in (self.features, self.requests, self.extensions):
             self.points.listeners.append(cache.forget)
+
+    def warm(self, source: Source) -> None:
+        """Load the points and build the orders pages are chosen by."""
+        with self.points.lock:
+            prepare(self.points.refresh(source))
 
     def page_ids(self, source: Source, flt: PageFilter) -> tuple[list[int], int | None]:
         """Newest first: the page's report ids and the id to continue before (or None)."""

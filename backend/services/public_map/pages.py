@@ -103,6 +103,19 @@ def _grid(points: Points) -> Grid:
     return grid
 
 
+def prepare(points: Points) -> None:
+    """Build the grid and the order by creation time now (each is built on first use)."""
+    _grid(points)
+    _by_created(points)
+
+
+def _few_enough(points: Points, ranges: list[tuple[int, int]], want: int) -> bool:
+    """Whether looking at the box's cells beats walking the newest points: a walk expects to
+    look at want × (all points / points in the cells) before it has its page."""
+    candidates = sum(b - a for a, b in ranges)
+    return candidates <= WALK_ABOVE and candidates * candidates <= want * len(points.ids)
+
+
 def page(points: Points, flt: PageFilter) -> list[int]:
     """The ids of up to `limit + 1` matching reports, newest (largest id) first."""
     end = (int(np.searchsorted(points.ids, flt.before_id)) if flt.before_id is not None
@@ -111,7 +124,7 @@ def page(points: Points, flt: PageFilter) -> list[int]:
     if flt.bbox is not None:
         grid = _grid(points)
         ranges = grid.slices(flt.bbox)
-        if sum(b - a for a, b in ranges) <= WALK_ABOVE:
+        if _few_enough(points, ranges, want):
             pos = np.concatenate([grid.order[a:b] for a, b in ranges]
                                  + [np.arange(grid.covered, len(points.ids))])
             if points.moved:  # a moved point is in its old cell too
@@ -191,7 +204,7 @@ def requests_page(points: Points, q: RequestFilter) -> list[int]:
     if q.bbox is not None:
         grid = _grid(points)
         ranges = grid.slices(q.bbox)
-        if sum(b - a for a, b in ranges) <= WALK_ABOVE:
+        if _few_enough(points, ranges, want):
             pos = np.concatenate([grid.order[a:b] for a, b in ranges]
                                  + [np.arange(grid.covered, len(points.ids))])
             if points.moved:
