@@ -48,11 +48,11 @@ def _count(database_url: str, sql: str) -> int:
         engine.dispose()
 
 
-def _execute(database_url: str, sql: str) -> None:
+def _execute(database_url: str, sql: str, **params: object) -> None:
     engine = make_engine(database_url)
     try:
         with engine.begin() as conn:
-            conn.execute(text(sql))
+            conn.execute(text(sql), params)
     finally:
         engine.dispose()
 
@@ -175,6 +175,16 @@ def test_the_public_read_path_is_exact_fast_to_revalidate_and_never_stale(
     listed = requests.get(street, timeout=10).json()["features"][0]["properties"]
     assert listed["category_name"] == "Ampel ganz dunkel"
 
+    # Another program changes the report in the database: every web process follows the
+    # change log and shows it in the next answer.
+    _execute(database_url, "UPDATE report SET status = 'resolved' WHERE public_id = :id",
+             id=report["id"])
+    for _ in range(6):
+        listed = requests.get(street, timeout=10).json()["features"][0]["properties"]
+        assert listed["status"] == "resolved"
+    assert _open_in_city(city) == open_reports
+
     log = "\n".join(city.log_lines())
+    assert "public map index: loaded" in log  # each web process, as it starts
     assert "Traceback" not in log and " ERROR " not in log
     assert report["tracking_token"] not in log  # the access log redacts tracking tokens

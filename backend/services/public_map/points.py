@@ -8,7 +8,9 @@ features (see features.py).
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,6 +21,7 @@ from backend.db.statements import Source, dialect_of, rows
 from backend.services.public_map.changes import ChangeFeed
 from backend.workflow import Status
 
+log = logging.getLogger(__name__)
 STATUSES = [s.value for s in Status]
 STATUS_INDEX = {s: i for i, s in enumerate(STATUSES)}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -135,9 +138,12 @@ class PointIndex:
         sql = _SELECT.format(updated=_MICROS[dialect].format("updated_at"),
                              created=_MICROS[dialect].format("created_at"))
         if changed is None:
+            started = time.perf_counter()
             version = self.points.version + 1
             self.points = Points.from_rows(rows(source, sql + " ORDER BY r.id"), dialect,
                                            version)
+            log.info("public map index: loaded %d report(s) in %.1f s", len(self.points.ids),
+                     time.perf_counter() - started)
         elif changed:
             ids = sorted(changed)
             found: list[tuple] = []
