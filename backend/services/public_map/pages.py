@@ -8,6 +8,7 @@ was built are looked at besides. A box over most of the city walks the newest po
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -94,13 +95,35 @@ def _matching(points: Points, pos: np.ndarray, flt: PageFilter) -> np.ndarray:
     return pos[keep]
 
 
+def _built(points: Points, name: str, changed: str, kind: type[Any]) -> Any:
+    """The order `name` of the points (a `kind`), built again when missing or when too many
+    points were added or `changed` since."""
+    built = getattr(points, name)
+    if not isinstance(built, kind) or (
+            len(getattr(points, changed)) + len(points.ids) - built.covered > REBUILD_AFTER):
+        built = kind.build(points)
+        setattr(points, name, built)
+        setattr(points, changed, set())
+    return built
+
+
 def _grid(points: Points) -> Grid:
-    grid = points.grid
-    if not isinstance(grid, Grid) or (
-            len(points.moved) + len(points.ids) - grid.covered > REBUILD_AFTER):
-        grid = points.grid = Grid.build(points)
-        points.moved = set()
-    return grid
+    return _built(points, "grid", "moved", Grid)
+
+
+def _box_candidates(points: Points, bbox: tuple[float, float, float, float], want: int
+                    ) -> np.ndarray | None:
+    """The positions in the grid cells the box touches, and those moved or added since the
+    grid was built, sorted; None when walking the newest points is cheaper."""
+    grid = _grid(points)
+    ranges = grid.slices(bbox)
+    if not _few_enough(points, ranges, want):
+        return None
+    pos = np.concatenate([grid.order[a:b] for a, b in ranges]
+                         + [np.arange(grid.covered, len(points.ids))])
+    if points.moved:  # a moved point is in its old cell too
+        return np.unique(np.concatenate([pos, np.array(sorted(points.moved))]))
+    return np.sort(pos)
 
 
 def prepare(points: Points) -> None:
@@ -122,14 +145,9 @@ def page(points: Points, flt: PageFilter) -> list[int]:
            else len(points.ids))
     want = flt.limit + 1
     if flt.bbox is not None:
-        grid = _grid(points)
-        ranges = grid.slices(flt.bbox)
-        if _few_enough(points, ranges, want):
-            pos = np.concatenate([grid.order[a:b] for a, b in ranges]
-                                 + [np.arange(grid.covered, len(points.ids))])
-            if points.moved:  # a moved point is in its old cell too
-                pos = np.unique(np.concatenate([pos, np.array(sorted(points.moved))]))
-            found = np.sort(_matching(points, pos[pos < end], flt))[::-1][:want]
+        pos = _box_candidates(points, flt.bbox, want)
+        if pos is not None:
+            found = _matching(points, pos[pos < end], flt)[::-1][:want]
             return points.ids[found].tolist()
     found_ids: list[int] = []
     while end > 0 and len(found_ids) < want:  # the newest first, a chunk at a time
@@ -172,12 +190,7 @@ class ByCreated:
 
 
 def _by_created(points: Points) -> ByCreated:
-    built = points.by_created
-    if not isinstance(built, ByCreated) or (
-            len(points.retimed) + len(points.ids) - built.covered > REBUILD_AFTER):
-        built = points.by_created = ByCreated.build(points)
-        points.retimed = set()
-    return built
+    return _built(points, "by_created", "retimed", ByCreated)
 
 
 def _requests_matching(points: Points, pos: np.ndarray, q: RequestFilter) -> np.ndarray:
@@ -202,13 +215,8 @@ def requests_page(points: Points, q: RequestFilter) -> list[int]:
     """The ids of the page's reports, newest created first (ties: the larger id first)."""
     want = q.offset + q.limit
     if q.bbox is not None:
-        grid = _grid(points)
-        ranges = grid.slices(q.bbox)
-        if _few_enough(points, ranges, want):
-            pos = np.concatenate([grid.order[a:b] for a, b in ranges]
-                                 + [np.arange(grid.covered, len(points.ids))])
-            if points.moved:
-                pos = np.unique(np.concatenate([pos, np.array(sorted(points.moved))]))
+        pos = _box_candidates(points, q.bbox, want)
+        if pos is not None:
             found = _newest(points, _requests_matching(points, pos, q), want)
             return points.ids[found[q.offset:]].tolist()
     built = _by_created(points)
