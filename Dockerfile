@@ -2,15 +2,21 @@
 # Mängelmelder images, built by docker-compose.yml:
 #   target `app`   - the web app (gunicorn), the rq workers and the scheduler (one image);
 #   target `proxy` - nginx with our configuration and the static files it serves itself.
+# The base images are build arguments (compose: MM_NODE_IMAGE, MM_PYTHON_IMAGE,
+# MM_NGINX_IMAGE); where no registry is reachable, scripts/deploy-test builds stand-ins from
+# Debian's packages (deploy/bases/).
+ARG NODE_IMAGE=node:20-bookworm-slim
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+ARG NGINX_IMAGE=nginx:1.27-bookworm
 
 # ---- the map libraries, pinned by package-lock.json (served by us, never from a CDN) ----
-FROM node:20-bookworm-slim AS assets
+FROM ${NODE_IMAGE} AS assets
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # ---- the application ----
-FROM python:3.11-slim-bookworm AS app
+FROM ${PYTHON_IMAGE} AS app
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -45,7 +51,7 @@ FROM app AS static
 RUN maengelmelder collect-static /app/var/static
 
 # ---- the reverse proxy ----
-FROM nginx:1.27-bookworm AS proxy
+FROM ${NGINX_IMAGE} AS proxy
 COPY deploy/nginx/default.conf.template /etc/nginx/templates/default.conf.template
 COPY deploy/nginx/mm-proxy.conf deploy/nginx/mm-static-headers.conf /etc/nginx/
 COPY --from=static /app/var/static /srv/static
