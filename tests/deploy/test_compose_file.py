@@ -32,7 +32,8 @@ APP_SERVICES = ("init", "web", "worker", "worker-urgent", "scheduler")
 LONG_RUNNING = ("db", "redis", "web", "worker", "worker-urgent", "scheduler", "proxy")
 SETTINGS = {f"MM_{f.name.upper()}" for f in fields(Settings)}
 COMPOSE_ONLY = {"MM_DB_PASSWORD", "MM_SERVER_NAME", "MM_WEB_PROCESSES", "MM_IMAGE_TAG",
-                "MM_HTTP_PUBLISH", "MM_HTTPS_PUBLISH"}
+                "MM_HTTP_PUBLISH", "MM_HTTPS_PUBLISH", "MM_PYTHON_IMAGE", "MM_NODE_IMAGE",
+                "MM_NGINX_IMAGE", "MM_POSTGIS_IMAGE", "MM_REDIS_IMAGE"}
 
 
 @pytest.fixture(scope="module")
