@@ -115,7 +115,9 @@ def _taken_at(photo: InspectedPhoto) -> str | None:
     facts = photo.facts
     if facts.taken_at is None:
         return None
-    return facts.taken_at.isoformat() + (facts.taken_at_offset or "")
+    # Aware (the camera wrote its offset) or naive (local time): isoformat says which; the
+    # offset must not be appended a second time.
+    return facts.taken_at.isoformat()
 
 
 def insert_photo_rows(session: Session, rows: list[dict[str, Any]]) -> list[int]:
