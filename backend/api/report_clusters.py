@@ -9,7 +9,7 @@ from backend.api.fragment_answers import etag, fragment_answer, not_modified
 from backend.api.query_schemas import ClusterQuery
 from backend.api.request_io import load
 from backend.services.public_map.clusters import ClusterFilter, clusters_in
-from backend.services.public_map.points import micros
+from backend.services.public_map.points import micros_or_none
 from backend.services.report_queries import category_ids as category_ids_of
 from backend.workflow import expand_status_filter
 
@@ -44,9 +44,8 @@ def report_clusters() -> Response:
     category_ids = category_ids_of(snapshot(), args["category"]) if args["category"] else None
     statuses = (frozenset(s.value for s in expand_status_filter(args["status"]))
                 if args["status"] else None)
-    after = args["updated_after"]
     flt = ClusterFilter(args["zoom"], statuses, category_ids,
-                        micros(after) if after is not None else None)
+                        micros_or_none(args["updated_after"]))
     features, total = clusters_in(map_index().cells(reader(), flt), flt.zoom, args["bbox"])
     joined = b",".join(features)
     tag = etag(joined, str(total))

@@ -37,13 +37,12 @@ from backend.api.schemas import (
     UploadedPhotoSchema,
     UploadedPhotosSchema,
 )
-from backend.db.statements import Source
 from backend.errors import InvalidInput, UnsupportedMediaType
 from backend.jsonout import safe_json
 from backend.services import report_queries, reports, submissions
 from backend.services.city_cache import CitySnapshot, last_snapshot
 from backend.services.public_map.pages import PageFilter
-from backend.services.public_map.points import micros
+from backend.services.public_map.points import micros_or_none
 from backend.services.public_views import read as public_read
 from backend.services.public_views.render import report_path, with_distance
 from backend.services.routing import active_category
@@ -200,7 +199,6 @@ def list_reports() -> Response:
         422: {$ref: '#/components/responses/Error'}
     """
     args = load(REPORT_LIST_QUERY_SCHEMA, request.args)
-    after = args["updated_after"]
     flt = PageFilter(
         bbox=args["bbox"],
         statuses=frozenset(s.value for s in expand_status_filter(args["status"]))
@@ -208,19 +206,15 @@ def list_reports() -> Response:
         category_ids=report_queries.category_ids(snapshot(), args["category"]),
         limit=args["limit"],
         before_id=args["before_id"],
-        updated_after=micros(after) if after is not None else None,
+        updated_after=micros_or_none(args["updated_after"]),
     )
     # The map is the heaviest public read: chosen from the process's index, the features
     # from the replica when there is one (the app shows the reporter's own new report from
     # its local list meanwhile).
     expand, key = current_expansion()
     features, next_id = map_index().page(reader(), flt, expand, key)
-    cursor = encode_cursor(next_id) if next_id is not None else None
-    joined = b",".join(features)
-    tag = etag(key, joined, cursor or "")
-    return not_modified(tag) or fragment_answer(
-        b'{"type":"FeatureCollection","features":[' + joined + b'],"next_cursor":'
-        + safe_json(cursor) + b"}", tag, "application/geo+json")
+    return _feature_collection(b",".join(features), key,
+                               encode_cursor(next_id) if next_id is not None else None)
 
 
 @bp.get("/reports/nearby")
@@ -250,23 +244,19 @@ def nearby_reports() -> Response:
     )
     features = public_read.complete(reader, [(row[0], row[1]) for row in rows], "feature")
     distances = {row[0]: row[2] for row in rows}
-    features = [with_distance(f.encode(), distances[row_id]).decode()
-                for f, row_id in zip(features, distances, strict=True)]
-    return _feature_collection(reader, [], None, features)
-
-
-def _feature_collection(sess: Source, rows: list, next_cursor: str | None,
-                        features: list[str] | None = None) -> Response:
-    """(id, feature) rows of a report query (read through `sess`) as a GeoJSON
-    FeatureCollection, with an ETag over the features (304 before anything is assembled)."""
-    if features is None:
-        features = public_read.complete(sess, rows, "feature")
-    joined = ",".join(features)
     expand, key = current_expansion()
+    joined = b",".join(with_distance(f.encode(), distances[row_id])
+                       for f, row_id in zip(features, distances, strict=True))
+    return _feature_collection(expand(joined), key, None)
+
+
+def _feature_collection(joined: bytes, key: str, next_cursor: str | None) -> Response:
+    """Expanded map features (comma-joined; `key` names their expansion) as a GeoJSON
+    FeatureCollection, with an ETag over them (a 304 before the body is assembled)."""
     tag = etag(key, joined, next_cursor or "")
     return not_modified(tag) or fragment_answer(
-        b'{"type":"FeatureCollection","features":[' + expand(joined.encode())
-        + b'],"next_cursor":' + safe_json(next_cursor) + b"}", tag, "application/geo+json")
+        b'{"type":"FeatureCollection","features":[' + joined + b'],"next_cursor":'
+        + safe_json(next_cursor) + b"}", tag, "application/geo+json")
 
 
 @bp.post("/reports/<public_id>/photos")

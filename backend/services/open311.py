@@ -19,7 +19,7 @@ from backend.models import Report, ReportEvent
 from backend.models.base import utcnow
 from backend.services.city_cache import CategoryInfo, CitySnapshot
 from backend.services.public_map.pages import RequestFilter
-from backend.services.public_map.points import micros
+from backend.services.public_map.points import micros, micros_or_none
 from backend.services.report_queries import in_list
 from backend.workflow import CLOSED_STATUSES, OPEN_STATUSES
 
@@ -178,8 +178,8 @@ def request_filter(snapshot: CitySnapshot, query: RequestQuery) -> RequestFilter
         category_ids=frozenset(snapshot.categories[c].id for c in query.service_codes
                                if c in snapshot.categories) if query.service_codes else None,
         bbox=query.bbox,
-        updated_after=micros(query.updated_after) if query.updated_after else None,
-        updated_before=micros(query.updated_before) if query.updated_before else None,
+        updated_after=micros_or_none(query.updated_after),
+        updated_before=micros_or_none(query.updated_before),
         offset=(query.page - 1) * query.page_size, limit=query.page_size)
 
 

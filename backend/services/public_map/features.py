@@ -24,13 +24,6 @@ _SQL = {
 }
 
 
-def _bounded_update(table: dict, new: dict, capacity: int) -> None:
-    if len(table) + len(new) > capacity:
-        for key in list(table)[: len(table) // 2]:  # the oldest half
-            del table[key]
-    table.update(new)
-
-
 class FeatureCache:
     """Report id → stored view, and per expansion key → the expanded view."""
 
@@ -55,6 +48,17 @@ class FeatureCache:
                 for table in tables:
                     table.pop(report_id, None)
 
+    def _keep(self, table: dict, new: dict, generation: int) -> None:
+        """Store what was read, unless a change was forgotten since the read began (it may
+        be older than that change); over capacity the oldest half goes first."""
+        with self._lock:
+            if generation != self._generation:
+                return
+            if len(table) + len(new) > self.capacity:
+                for key in list(table)[: len(table) // 2]:
+                    del table[key]
+            table.update(new)
+
     def stored(self, source: Source, report_ids: list[int]) -> list[tuple[int, str | None]]:
         """(id, stored feature or None where the report has no stored view), in order."""
         features = self._features
@@ -65,9 +69,7 @@ class FeatureCache:
         generation = self._generation
         sql = _SQL[dialect_of(source)].format(view=self.view, ids=",".join(map(str, missing)))
         found = dict(rows(source, sql))
-        with self._lock:
-            if generation == self._generation:  # no change overlapped the read
-                _bounded_update(features, found, self.capacity)
+        self._keep(features, found, generation)
         return [(i, found.get(i) or features.get(i)) for i in report_ids]
 
     def expanded(self, source: Source, report_ids: list[int],
@@ -91,9 +93,7 @@ class FeatureCache:
                 else:  # no stored view: rendered now, not kept
                     for rendered in complete(source, [(report_id, None)], self.view):
                         live[report_id] = expand(rendered.encode())
-            with self._lock:
-                if generation == self._generation:
-                    _bounded_update(table, new, self.capacity)
+            self._keep(table, new, generation)
             new.update(live)
             return [(i, found) for i in report_ids
                     if (found := new.get(i) or table.get(i)) is not None]

@@ -42,6 +42,11 @@ def micros(value: datetime) -> int:
     return (value - _EPOCH) // timedelta(microseconds=1)
 
 
+def micros_or_none(value: datetime | None) -> int | None:
+    """`micros` of a timestamp that may be missing."""
+    return None if value is None else micros(value)
+
+
 @dataclass
 class Points:
     """Parallel arrays, sorted by report id. `version` grows with every change (caches of
@@ -134,6 +139,8 @@ class PointIndex:
         changed since the last call are read again; on the first call (or after a long
         pause) everything is loaded."""
         changed = self.feed.look(source)
+        if changed is not None and not changed:  # the usual case: nothing changed
+            return self.points
         dialect = dialect_of(source)
         sql = _SELECT.format(updated=_MICROS[dialect].format("updated_at"),
                              created=_MICROS[dialect].format("created_at"))
@@ -144,7 +151,7 @@ class PointIndex:
                                            version)
             log.info("public map index: loaded %d report(s) in %.1f s", len(self.points.ids),
                      time.perf_counter() - started)
-        elif changed:
+        else:
             ids = sorted(changed)
             found: list[tuple] = []
             for start in range(0, len(ids), _BATCH):
@@ -152,7 +159,6 @@ class PointIndex:
                 found += rows(source, sql + f" WHERE r.id IN ({','.join(map(str, batch))})"
                                       " ORDER BY r.id")
             self.points.apply(changed, Points.from_rows(found, dialect))
-        if changed is None or changed:
-            for listener in self.listeners:
-                listener(changed)
+        for listener in self.listeners:
+            listener(changed)
         return self.points
