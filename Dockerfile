@@ -51,22 +51,28 @@ FROM app AS static
 RUN maengelmelder collect-static /app/var/static
 
 # ---- the reverse proxy ----
+# Runs as the unprivileged user `nginx` (uid 101, as in the official image), on 8080 and 8443.
 FROM ${NGINX_IMAGE} AS proxy
+COPY deploy/nginx/nginx.conf /etc/nginx/nginx.conf
 COPY deploy/nginx/default.conf.template /etc/nginx/templates/default.conf.template
 COPY deploy/nginx/mm-proxy.conf deploy/nginx/mm-static-headers.conf /etc/nginx/
 COPY --from=static /app/var/static /srv/static
 ENV MM_WEB_UPSTREAM=web:8000 \
     MM_STATIC_ROOT=/srv/static \
     MM_ACME_ROOT=/var/www/acme \
-    MM_HTTP_PORT=80 \
-    MM_HTTPS_PORT=443 \
+    MM_HTTP_PORT=8080 \
+    MM_HTTPS_PORT=8443 \
     MM_CLIENT_MAX_BODY=64m \
     MM_ACCESS_LOG=/dev/stdout \
     MM_ERROR_LOG=/dev/stderr \
     MM_TLS_CERTIFICATE=/etc/mm-tls/fullchain.pem \
     MM_TLS_CERTIFICATE_KEY=/etc/mm-tls/privkey.pem \
-    NGINX_ENVSUBST_FILTER=^MM_
+    NGINX_ENTRYPOINT_LOCAL_RESOLVERS=1 \
+    NGINX_ENVSUBST_FILTER='^MM_|^NGINX_LOCAL_RESOLVERS$'
 RUN apt-get update \
  && apt-get install -y --no-install-recommends curl \
- && rm -rf /var/lib/apt/lists/* \
- && mkdir -p /var/www/acme
+ && rm -rf /var/lib/apt/lists/* /etc/nginx/conf.d/default.conf \
+ && mkdir -p /var/www/acme /tmp/nginx \
+ && chown -R nginx:nginx /etc/nginx/conf.d /tmp/nginx
+USER nginx
+EXPOSE 8080 8443

@@ -75,7 +75,7 @@ def test_the_services_and_their_order(services: dict) -> None:
 
 def test_only_the_proxy_is_reachable_from_outside(services: dict) -> None:
     assert [name for name, svc in services.items() if "ports" in svc] == ["proxy"]
-    assert services["proxy"]["ports"] == ["80:80", "443:443"]
+    assert services["proxy"]["ports"] == ["80:8080", "443:8443"]
 
 
 def test_long_running_services_restart_and_have_health_checks(services: dict) -> None:
@@ -153,13 +153,25 @@ def test_every_file_the_build_copies_exists_and_is_not_ignored() -> None:
 
 def test_the_proxy_image_defines_every_template_variable(services: dict) -> None:
     env = {**stage_env("proxy"), **services["proxy"]["environment"]}
-    assert env["NGINX_ENVSUBST_FILTER"] == "^MM_"
+    assert env["NGINX_ENVSUBST_FILTER"] == "^MM_|^NGINX_LOCAL_RESOLVERS$"
+    # The entrypoint sets NGINX_LOCAL_RESOLVERS from the container's /etc/resolv.conf.
+    assert env["NGINX_ENTRYPOINT_LOCAL_RESOLVERS"] == "1"
+    env["NGINX_LOCAL_RESOLVERS"] = "10.89.0.1"
     rendered = render_template((NGINX / "default.conf.template").read_text(), env)
+    assert "resolver 10.89.0.1 valid=5s" in rendered
     assert "${MM_" not in rendered and "$request_uri" in rendered
     assert env["MM_WEB_UPSTREAM"] == "web:8000"
     # nginx accepts a body a little larger than the app does, so the app's 413 is the one
     # clients see, in the app's envelope.
     assert int(env["MM_CLIENT_MAX_BODY"].rstrip("m")) * 2**20 > Settings().max_body_bytes
+
+
+def test_the_proxy_runs_unprivileged_on_high_ports(services: dict) -> None:
+    proxy = dict(dockerfile_stages()["proxy"])
+    assert proxy["USER"] == "nginx"
+    env = stage_env("proxy")
+    published = {port.rsplit(":", 1)[1] for port in services["proxy"]["ports"]}
+    assert published == {env["MM_HTTP_PORT"], env["MM_HTTPS_PORT"]} == {"8080", "8443"}
 
 
 def test_the_app_image_runs_as_a_user_behind_one_proxy() -> None:

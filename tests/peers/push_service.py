@@ -68,12 +68,13 @@ class _State:
 
 
 class PushServiceReceiver:
-    """A threaded HTTP push service on 127.0.0.1 with a free port; use as context manager."""
+    """A threaded HTTP push service on 127.0.0.1 (or `host`, e.g. a container network's
+    gateway) with a free port; use as context manager."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self._state = _State()
         self.delay_s = 0.0  # how long each answer waits after the message was recorded
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = ThreadingHTTPServer((host, 0), _handler_for(self))
         self._server.daemon_threads = True
         # A short poll interval: shutdown() waits for the next poll, once per test.
         self._thread = threading.Thread(
@@ -83,8 +84,9 @@ class PushServiceReceiver:
 
     @property
     def origin(self) -> str:
-        """`http://127.0.0.1:<port>`: what a VAPID `aud` claim must say."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        """`http://<host>:<port>`: what a VAPID `aud` claim must say."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
 
     def endpoint(self, name: str) -> str:
         """The push endpoint URL of subscription `name`."""
