@@ -46,8 +46,9 @@ class Stack:
         return done
 
     def compose(self, *args: str, timeout: float = 300) -> None:
-        done = subprocess.run([self.compose_bin, "--in-pod", "false", "-p", self.project, *args], cwd=self.dir,
-                              capture_output=True, text=True, env=self.env, timeout=timeout)
+        done = subprocess.run(
+            [self.compose_bin, "--in-pod", "false", "-p", self.project, *args], cwd=self.dir,
+            capture_output=True, text=True, env=self.env, timeout=timeout)
         assert done.returncode == 0, f"podman-compose {' '.join(args)}:\n{done.stderr[-3000:]}"
 
     def container(self, service: str, number: int = 1) -> str:

@@ -84,7 +84,8 @@ def test_open311_clients_read_and_post_with_a_key(stack: Stack) -> None:
     assert posted.status_code in (200, 201), posted.text
     request_id = posted.json()[0]["service_request_id"]
     read = http.get(f"{stack.url}/open311/v2/requests/{request_id}.json", timeout=10)
-    assert read.status_code == 200 and read.json()[0]["description"] == "Schild fehlt (Open311-Test)"
+    assert read.status_code == 200
+    assert read.json()[0]["description"] == "Schild fehlt (Open311-Test)"
 
 
 def test_metrics_are_private_behind_the_proxy(stack: Stack) -> None:
