@@ -62,7 +62,8 @@ def show_settings() -> None:
 
 @main.command()
 def init() -> None:
-    """Create or upgrade the schema, load the city configuration, import the districts."""
+    """Create or upgrade the schema, re-apply erasures made since a restored backup (the
+    erasure ledger), load the city configuration, import the districts."""
     from backend.services.setup import initialize
 
     settings = _settings()
@@ -81,6 +82,8 @@ def init() -> None:
     click.echo(f"Districts from {result.districts_source}: " + (
         f"{len(result.layer.added)} added, {len(result.layer.updated)} updated, "
         f"{len(result.layer.removed)} removed" if result.layer.changed else "unchanged"))
+    click.echo(f"Erasure ledger: {result.erasures.erasures} erasure(s) re-applied to "
+               f"{result.erasures.reports} report(s)")
 
 
 @main.group()
@@ -294,15 +297,36 @@ def privacy_export(email: str) -> None:
 def privacy_erase(email: str) -> None:
     """Remove an e-mail address and what identifies its owner; reports stay anonymised."""
     from backend.media.storage import storage_from_settings
-    from backend.services.privacy import erase
+    from backend.services.privacy import ErasureLedger, erase
 
     settings = _settings()
     engine = make_engine(settings.database_url)
     with Session(engine) as session:
-        removed = erase(session, storage_from_settings(settings), email)
+        removed = erase(session, storage_from_settings(settings), email,
+                        ledger=ErasureLedger.from_settings(settings))
     click.echo(f"erased: {len(removed.report_ids)} report(s) anonymised, {removed.addresses} "
                f"address(es), {removed.subscriptions} push subscription(s), "
                f"{removed.originals} photo original(s)")
+
+
+@privacy.command("reapply-erasures")
+@click.option("--ledger", "ledger_path", default=None, type=click.Path(dir_okay=False),
+              help="The erasure ledger (default: MM_ERASURE_LEDGER).")
+def privacy_reapply_erasures(ledger_path: str | None) -> None:
+    """Erase again what the erasure ledger's addresses had stored before their erasure
+    (`init` does this on every start; idempotent)."""
+    from backend.media.storage import storage_from_settings
+    from backend.services.privacy import ErasureLedger, reapply_erasures
+
+    settings = _settings()
+    ledger = ErasureLedger.from_settings(settings, ledger_path)
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        done = reapply_erasures(session, storage_from_settings(settings), ledger)
+    click.echo(f"erasure ledger: {done.entries} entr(ies); {done.erasures} erasure(s) "
+               f"re-applied to {done.reports} report(s), {done.addresses} address(es), "
+               f"{done.subscriptions} push subscription(s), {done.originals} photo "
+               "original(s)")
 
 
 @privacy.command("retention")

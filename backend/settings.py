@@ -171,6 +171,11 @@ class Settings:
         90, "Days after a report is closed until its reporter's and followers' e-mail, name, "
         "phone, push subscriptions and photo originals are removed."
     )
+    erasure_ledger: str = _setting(
+        "", "Append-only file that records each erasure request (time and a keyed hash, never "
+        "the address); `init` re-applies them after a database restore. Keep it, and back it "
+        "up, apart from the database; empty: `erasure-ledger.jsonl` in MM_DATA_DIR."
+    )
     rate_limits_enabled: bool = _setting(True, "Apply the request rate limits below.")
     rate_limit_reports: str = _setting(
         "20/minute;200/hour", "New reports per address (Flask-Limiter syntax)."
@@ -241,6 +246,11 @@ class Settings:
         if choice in ("0", "false", "no", "off"):
             return False
         return self.base_url.startswith("https:")
+
+    @property
+    def erasure_ledger_path(self) -> Path:
+        """Where the erasure ledger is: MM_ERASURE_LEDGER, else in MM_DATA_DIR."""
+        return Path(self.erasure_ledger or Path(self.data_dir) / "erasure-ledger.jsonl")
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,4 +1,5 @@
-"""Bring a database up to date: schema, city configuration, district layer."""
+"""Bring a database up to date: schema, erasures since a restored backup, city configuration,
+district layer."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from sqlalchemy.orm import Session
 from backend.city.config import CityConfig, load_city_config
 from backend.db import migrate
 from backend.errors import ConfigurationError
+from backend.media.storage import storage_from_settings
 from backend.services.city_config import ConfigChanges, apply_city_config
 from backend.services.deliveries import ensure_vapid_key
 from backend.services.districts import LayerChanges, read_layer_source, replace_district_layer
+from backend.services.privacy import ErasureLedger, Reapplied, reapply_erasures
 from backend.services.report_cells import fill_missing_cells
 from backend.settings import Settings
 from geo.district_layer import parse_district_layer
@@ -26,6 +29,7 @@ class InitResult:
     config: ConfigChanges
     layer: LayerChanges
     districts_source: str
+    erasures: Reapplied
 
 
 def import_districts(session: Session, source: str, *, number_field: str, name_field: str,
@@ -49,14 +53,19 @@ def districts_source(settings: Settings, config: CityConfig) -> str:
 
 def initialize(engine: Engine, settings: Settings, *, reapply_config: bool = False
                ) -> InitResult:
-    """Create or upgrade the schema, load the city configuration, import the districts.
+    """Create or upgrade the schema, re-apply the erasure ledger, load the city configuration,
+    import the districts.
 
-    The configuration file is applied when it is new or changed (or with `reapply_config`);
+    The ledger comes first: after a restore, erasures made since the backup are repeated
+    before anything else runs, and an unusable ledger stops `init` with nothing changed. The
+    configuration file is applied when it is new or changed (or with `reapply_config`);
     otherwise the database's configuration, possibly edited by dispatchers, stands.
     """
     config = load_city_config(settings.city_config)
     migrate.upgrade(engine)
     with Session(engine, expire_on_commit=False) as session:
+        erasures = reapply_erasures(session, storage_from_settings(settings),
+                                    ErasureLedger.from_settings(settings))
         config_changes = apply_city_config(session, config,
                                            unless_applied=not reapply_config)
         source = districts_source(settings, config)
@@ -68,4 +77,4 @@ def initialize(engine: Engine, settings: Settings, *, reapply_config: bool = Fal
         )
         fill_missing_cells(session)  # rows from before the cells existed, or a new metric CRS
         ensure_vapid_key(session)  # created once; browsers subscribe with its public half
-    return InitResult(config_changes, layer_changes, source)
+    return InitResult(config_changes, layer_changes, source, erasures)

@@ -135,7 +135,8 @@ def test_an_erasure_leaves_nothing_personal_in_any_view(engine: Engine, client: 
     report = create(client, email="erika.mustermann@example.org",
                     address="Marienplatz 8")
     with Session(engine) as session:
-        privacy.erase(session, storage_from_settings(settings), "erika.mustermann@example.org")
+        privacy.erase(session, storage_from_settings(settings), "erika.mustermann@example.org",
+                      ledger=privacy.ErasureLedger.from_settings(settings))
         rows = session.scalars(select(ReportPublicView)).all()
         token_hash = session.scalar(select(Report.tracking_token_hash))
     assert rows
