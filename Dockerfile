@@ -56,6 +56,7 @@ FROM ${NGINX_IMAGE} AS proxy
 COPY deploy/nginx/nginx.conf /etc/nginx/nginx.conf
 COPY deploy/nginx/default.conf.template /etc/nginx/templates/default.conf.template
 COPY deploy/nginx/mm-proxy.conf deploy/nginx/mm-static-headers.conf /etc/nginx/
+COPY deploy/nginx/16-mm-resolver.envsh /docker-entrypoint.d/
 COPY --from=static /app/var/static /srv/static
 ENV MM_WEB_UPSTREAM=web:8000 \
     MM_STATIC_ROOT=/srv/static \
@@ -67,8 +68,8 @@ ENV MM_WEB_UPSTREAM=web:8000 \
     MM_ERROR_LOG=/dev/stderr \
     MM_TLS_CERTIFICATE=/etc/mm-tls/fullchain.pem \
     MM_TLS_CERTIFICATE_KEY=/etc/mm-tls/privkey.pem \
-    NGINX_ENTRYPOINT_LOCAL_RESOLVERS=1 \
-    NGINX_ENVSUBST_FILTER='^MM_|^NGINX_LOCAL_RESOLVERS$'
+    MM_RESOLVER= \
+    NGINX_ENVSUBST_FILTER=^MM_
 RUN apt-get update \
  && apt-get install -y --no-install-recommends curl \
  && rm -rf /var/lib/apt/lists/* /etc/nginx/conf.d/default.conf \

@@ -16,7 +16,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 EXAMPLE_ENV = ROOT / "deploy" / "example.env"
 NGINX = ROOT / "deploy" / "nginx"
 COMPOSE_VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)(?::?([-?])([^}]*))?\}")
-TEMPLATE_VARIABLE = re.compile(r"\$\{(MM_[A-Z0-9_]+|NGINX_LOCAL_RESOLVERS)\}")
+TEMPLATE_VARIABLE = re.compile(r"\$\{(MM_[A-Z0-9_]+)\}")
 
 
 def example_env() -> dict[str, str]:
@@ -82,9 +82,8 @@ def stage_env(stage: str) -> dict[str, str]:
 
 
 def render_template(text: str, env: dict[str, str]) -> str:
-    """What the nginx image's envsubst does with the proxy's NGINX_ENVSUBST_FILTER: replace
-    `${MM_…}` and `${NGINX_LOCAL_RESOLVERS}` (every one must be defined); nginx's own
-    `$variables` stay."""
+    """What the nginx image's envsubst does with NGINX_ENVSUBST_FILTER=^MM_: replace
+    `${MM_…}` (every one must be defined); nginx's own `$variables` stay."""
     missing = sorted({name for name in TEMPLATE_VARIABLE.findall(text) if name not in env})
     if missing:
         raise KeyError(f"undefined in the proxy's environment: {missing}")

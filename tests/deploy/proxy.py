@@ -87,7 +87,7 @@ def start_proxy(workdir: Path, web_port: int, static_root: Path, *,
     http_port, https_port = free_port(), https_port or free_port()
     proxy = compose({**example_env(), "MM_DB_PASSWORD": "x"})["services"]["proxy"]
     env = {**stage_env("proxy"), **proxy["environment"],
-           "MM_WEB_UPSTREAM": f"127.0.0.1:{web_port}", "NGINX_LOCAL_RESOLVERS": "127.0.0.1",
+           "MM_WEB_UPSTREAM": f"127.0.0.1:{web_port}", "MM_RESOLVER": "127.0.0.1",
            "MM_STATIC_ROOT": str(static_root),
            "MM_ACME_ROOT": str(workdir / "acme"), "MM_HTTP_PORT": str(http_port),
            "MM_HTTPS_PORT": str(https_port),

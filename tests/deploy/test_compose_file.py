@@ -153,10 +153,10 @@ def test_every_file_the_build_copies_exists_and_is_not_ignored() -> None:
 
 def test_the_proxy_image_defines_every_template_variable(services: dict) -> None:
     env = {**stage_env("proxy"), **services["proxy"]["environment"]}
-    assert env["NGINX_ENVSUBST_FILTER"] == "^MM_|^NGINX_LOCAL_RESOLVERS$"
-    # The entrypoint sets NGINX_LOCAL_RESOLVERS from the container's /etc/resolv.conf.
-    assert env["NGINX_ENTRYPOINT_LOCAL_RESOLVERS"] == "1"
-    env["NGINX_LOCAL_RESOLVERS"] = "10.89.0.1"
+    assert env["NGINX_ENVSUBST_FILTER"] == "^MM_"
+    # Empty: 16-mm-resolver.envsh sets it from the container's /etc/resolv.conf.
+    assert env["MM_RESOLVER"] == ""
+    env["MM_RESOLVER"] = "10.89.0.1"
     rendered = render_template((NGINX / "default.conf.template").read_text(), env)
     assert "resolver 10.89.0.1 valid=5s" in rendered
     assert "${MM_" not in rendered and "$request_uri" in rendered
