@@ -36,8 +36,8 @@ COPY --from=assets /src/node_modules ./node_modules
 # MM_PWA_ROOT and MM_VENDOR_ROOT).
 RUN pip install -e . \
  && useradd --system --home-dir /app --shell /usr/sbin/nologin maengelmelder \
- && mkdir -p /app/var /media \
- && chown maengelmelder /app/var /media
+ && mkdir -p /app/var /media /erasures \
+ && chown maengelmelder /app/var /media /erasures
 ENV MM_DATA_DIR=/app/var \
     MM_MEDIA_ROOT=/media \
     MM_LOG_FORMAT=json \

@@ -91,6 +91,9 @@ def test_data_lives_in_volumes(services: dict) -> None:
     for name in APP_SERVICES:
         assert "media:/media" in services[name]["volumes"]
         assert services[name]["environment"]["MM_MEDIA_ROOT"] == "/media"
+        # The erasure ledger outlives a database restore, shared by init and the CLI.
+        assert "erasures:/erasures" in services[name]["volumes"]
+        assert services[name]["environment"]["MM_ERASURE_LEDGER"].startswith("/erasures/")
 
 
 def _cli_arguments(command: list[str]) -> list[str]:

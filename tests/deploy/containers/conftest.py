@@ -18,7 +18,7 @@ from tests.deploy.containers.stack import ROOT, Stack
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # removed when this package's tests are done
 def stack() -> Iterator[Stack]:
     given = os.environ.get("MM_DEPLOY_STACK")
     if given:

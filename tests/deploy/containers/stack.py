@@ -45,11 +45,14 @@ class Stack:
             raise AssertionError(f"podman {' '.join(args)}: {done.stderr.strip()}")
         return done
 
-    def compose(self, *args: str, timeout: float = 300) -> None:
+    def compose(self, *args: str, stdin: bytes | None = None, timeout: float = 300) -> bytes:
+        """Run podman-compose in the stack's directory; its standard output."""
         done = subprocess.run(
             [self.compose_bin, "--in-pod", "false", "-p", self.project, *args], cwd=self.dir,
-            capture_output=True, text=True, env=self.env, timeout=timeout)
-        assert done.returncode == 0, f"podman-compose {' '.join(args)}:\n{done.stderr[-3000:]}"
+            input=stdin, capture_output=True, env=self.env, timeout=timeout)
+        assert done.returncode == 0, (
+            f"podman-compose {' '.join(args)}:\n{done.stderr.decode()[-3000:]}")
+        return done.stdout
 
     def container(self, service: str, number: int = 1) -> str:
         return f"{self.project}_{service}_{number}"
@@ -79,6 +82,23 @@ class Stack:
         except AssertionError:
             return False
         return self.podman("healthcheck", "run", name, check=False).returncode == 0
+
+    def remove(self) -> None:
+        """Remove every container and volume of the stack (its directory and .env stay)."""
+        names = self.podman("ps", "-aq", "--filter",
+                            f"label=com.docker.compose.project={self.project}").stdout.split()
+        if names:
+            self.podman("rm", "-f", *names)
+        volumes = self.podman("volume", "ls", "-q", "--filter",
+                              f"label=com.docker.compose.project={self.project}").stdout.split()
+        if volumes:
+            self.podman("volume", "rm", "-f", *volumes)
+
+    def start(self) -> None:
+        """Start the services in order, as `scripts/deploy-test --up` does."""
+        done = subprocess.run([str(ROOT / "scripts" / "deploy-test"), "--start"],
+                              capture_output=True, text=True, env=self.env, timeout=600)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
     def gateway(self) -> str:
         """The address of this machine on the stack's network (where containers reach it)."""
