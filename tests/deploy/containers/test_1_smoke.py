@@ -3,6 +3,7 @@ Open311 client and an operator would use it: every request goes through the prox
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -20,9 +21,17 @@ HEIC = shared_data_dir() / "photos" / "mobile" / "IMG_5195.HEIC"
 def test_every_process_runs_unprivileged_and_the_stack_is_ready(stack: Stack) -> None:
     stack.wait_ready(timeout=60)
     assert len(stack.containers("web")) >= 2
-    for service in ("proxy", "web", "worker", "worker-urgent", "scheduler"):
+    for service in ("proxy", "web", "worker", "worker-urgent", "scheduler", "db", "redis"):
         users = stack.podman("top", stack.container(service), "user").stdout.split()[1:]
         assert users and "root" not in users, (service, users)
+    # No secret is baked into an image: they come from .env at run time.
+    secrets = {line.split("=", 1)[1] for line in (stack.dir / ".env").read_text().splitlines()
+               if re.match(r"MM_(SECRET_KEY|DB_PASSWORD|METRICS_TOKEN)=", line)}
+    for image in ("maengelmelder", "maengelmelder-proxy"):
+        config = stack.podman("image", "inspect", "--format", "{{json .Config.Env}}",
+                              f"localhost/{image}:test").stdout
+        assert "SECRET" not in config and "PASSWORD" not in config, config
+        assert not any(secret in config for secret in secrets)
     assert stack.http().get(f"{stack.url.replace('https', 'http').replace('18443', '18080')}/x",
                             allow_redirects=False, timeout=10).status_code == 301
 
