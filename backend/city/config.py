@@ -138,6 +138,38 @@ class DistrictsSchema(Schema):
                                       metadata={"description": "Compact form for map corners"})
 
 
+ASSET_TYPE_CODE = validate.Regexp(r"^[a-z][a-z0-9_-]{0,63}$",
+                                  error="must be lowercase letters, digits, _ or -")
+
+
+class AssetTypeSchema(Schema):
+    """A kind of asset (traffic signal, sign post) and the category groups it serves."""
+
+    class Meta:
+        unknown = RAISE
+
+    code = fields.String(required=True, validate=ASSET_TYPE_CODE)
+    name = fields.Nested(TextSchema, required=True)
+    groups = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+class DemoAssetsSchema(Schema):
+    """The asset layer a demo city loads at `init` (file inside MM_SHARED_DATA, or
+    MM_DEMO_ASSETS_SOURCE)."""
+
+    class Meta:
+        unknown = RAISE
+
+    layer = fields.String(required=True, validate=CODE)
+    type = fields.String(required=True)
+    file = fields.String(required=True)
+    id_field = fields.String(load_default=None)
+    name_field = fields.String(load_default=None)
+    number_field = fields.String(load_default=None)
+    licence = fields.String(load_default="")
+    attribution = fields.String(load_default="")
+
+
 class CitySchema(Schema):
     class Meta:
         unknown = RAISE
@@ -179,6 +211,8 @@ class CityConfigSchema(Schema):
     groups = fields.List(fields.Nested(GroupSchema), required=True)
     categories = fields.List(fields.Nested(CategorySchema), required=True)
     routing = fields.List(fields.Nested(RuleSchema), required=True)
+    asset_types = fields.List(fields.Nested(AssetTypeSchema), load_default=list)
+    demo_assets = fields.Nested(DemoAssetsSchema, load_default=None)
 
 
 @dataclass(frozen=True)
@@ -202,6 +236,8 @@ class CityConfig:
     categories: list[dict[str, Any]]
     routing: list[RuleConfig] = field(default_factory=list)
     service_levels: dict[str, float] = field(default_factory=dict)
+    asset_types: list[dict[str, Any]] = field(default_factory=list)
+    demo_assets: dict[str, Any] | None = None
     fingerprint: str = field(default="", compare=False)  # SHA-256 of the file text
 
 
@@ -211,7 +247,8 @@ def _check_references(data: dict[str, Any]) -> dict[str, Any]:
     groups = {g["code"] for g in data["groups"]}
     categories = {c["code"] for c in data["categories"]}
     for kind, items in (("departments", data["departments"]), ("groups", data["groups"]),
-                        ("categories", data["categories"])):
+                        ("categories", data["categories"]),
+                        ("asset_types", data["asset_types"])):
         codes = [item["code"] for item in items]
         duplicates = sorted({c for c in codes if codes.count(c) > 1})
         if duplicates:
@@ -226,6 +263,13 @@ def _check_references(data: dict[str, Any]) -> dict[str, Any]:
             problems[f"routing.{i}.category"] = [f"unknown category '{rule['category']}'"]
         if rule.get("group") and rule["group"] not in groups:
             problems[f"routing.{i}.group"] = [f"unknown group '{rule['group']}'"]
+    for i, asset_type in enumerate(data["asset_types"]):
+        unknown = [g for g in asset_type["groups"] if g not in groups]
+        if unknown:
+            problems[f"asset_types.{i}.groups"] = [f"unknown group(s): {', '.join(unknown)}"]
+    demo = data.get("demo_assets")
+    if demo and demo["type"] not in {t["code"] for t in data["asset_types"]}:
+        problems["demo_assets.type"] = [f"unknown asset type '{demo['type']}'"]
     if not any(not r.get("category") and not r.get("group") and not r.get("districts")
                for r in data["routing"]):
         problems["routing"] = ["needs a fallback rule (no category, no group, no districts)"]
@@ -288,6 +332,8 @@ def parse_city_config(text: str) -> CityConfig:
         categories=data["categories"],
         routing=rules,
         service_levels=dict(data["service_levels"]),
+        asset_types=data["asset_types"],
+        demo_assets=data["demo_assets"],
         fingerprint=hashlib.sha256(text.encode()).hexdigest(),
     )
 

@@ -1,5 +1,6 @@
 """SQLAlchemy models; importing this package registers every table on `Base.metadata`."""
 
+from backend.models.asset import Asset, AssetLayer, AssetType
 from backend.models.base import Base
 from backend.models.city import Category, CategoryGroup, CityState, Department, RoutingRule
 from backend.models.destination import CircuitState, DestinationCircuit
@@ -26,6 +27,9 @@ from backend.models.staff import (
 )
 
 __all__ = [
+    "Asset",
+    "AssetLayer",
+    "AssetType",
     "ApiKey",
     "ApiToken",
     "AuditEntry",

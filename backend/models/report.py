@@ -68,6 +68,8 @@ class Report(Base):
     # Category attribute values.
     attributes: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     api_key_id: Mapped[int | None] = mapped_column()  # the Open311 client that sent it
+    # The asset (traffic signal, sign post) the report is about; a retired asset stays.
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -84,6 +86,7 @@ class Report(Base):
         Index("ix_report_category_id", "category_id"),
         Index("ix_report_created_at", "created_at"),
         Index("ix_report_department_status", "department_id", "status"),
+        Index("ix_report_asset_id", "asset_id"),
         # The staff queue: open reports of a department in due order, and open reports in a
         # viewport (PostGIS; see ADR 0006).
         Index("ix_report_queue", "department_id", "due_at",

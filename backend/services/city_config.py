@@ -9,7 +9,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.city.config import CityConfig, RuleConfig, open311_problems
-from backend.models import Category, CategoryGroup, Department, Report, RoutingRule
+from backend.models import (
+    AssetType,
+    Category,
+    CategoryGroup,
+    Department,
+    Report,
+    RoutingRule,
+)
 from backend.services.city_state import bump_config_version, get_city_state
 
 
@@ -95,7 +102,8 @@ def _sync_rules(session: Session, config: CityConfig, departments: dict[str, Dep
 
 def apply_city_config(session: Session, config: CityConfig, *,
                       unless_applied: bool = False) -> ConfigChanges:
-    """Make departments, groups, categories and rules match the file, then commit.
+    """Make departments, groups, categories, asset types and rules match the file, then
+    commit.
 
     With `unless_applied`, a file that was applied before unchanged is skipped, so changes
     made in the running system (the dispatcher's editor) are kept.
@@ -132,11 +140,19 @@ def apply_city_config(session: Session, config: CityConfig, *,
             "position": position, "active": c.get("active", True),
             "keywords": c.get("keywords"), "attributes": c.get("attributes") or None,
         }, changes, "category")
+    for position, t in enumerate(config.asset_types):
+        _upsert(session, AssetType, t["code"], {
+            "name_de": t["name"]["de"], "name_en": t["name"]["en"],
+            "group_codes": list(t["groups"]), "position": position, "active": True,
+        }, changes, "asset type")
     _deactivate_missing(session, Department, set(departments), changes, "department")
     _deactivate_missing(session, CategoryGroup, set(groups), changes, "group")
     _deactivate_missing(
         session, Category, {c["code"] for c in config.categories}, changes, "category"
     )
+    # Layers of a retired asset type keep their assets (reports point at them).
+    _deactivate_missing(session, AssetType, {t["code"] for t in config.asset_types}, changes,
+                        "asset type")
     _sync_rules(session, config, departments, changes)
     state.config_file_hash = config.fingerprint
     if state.city_code != config.city["code"]:

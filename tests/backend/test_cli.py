@@ -91,8 +91,9 @@ def test_init_on_an_empty_database_creates_schema_city_and_25_districts(
     head = _revisions(fresh_database_url)[1]
     lines = result.stdout.splitlines()
     assert lines[0] == f"Schema at revision {head}."
-    # 7 departments + 3 groups + 9 categories created; "updated" is the city code.
-    assert lines[1] == "City configuration: 19 created, 3 updated, 0 deactivated, rules +7 -0"
+    # 7 departments + 3 groups + 9 categories + 2 asset types created; "updated" is the city
+    # code.
+    assert lines[1] == "City configuration: 21 created, 3 updated, 0 deactivated, rules +7 -0"
     assert lines[2] == f"Districts from {districts_file}: 25 added, 0 updated, 0 removed"
     assert lines[3] == "Erasure ledger: 0 erasure(s) re-applied to 0 report(s)"
     assert result.stderr == ""

@@ -96,6 +96,17 @@ def test_bundled_sign_areas_cover_each_of_the_25_districts_exactly_once(
     assert sorted(numbers) == [f"{n:02d}" for n in range(1, 26)]
 
 
+def test_bundled_munich_file_ties_asset_types_to_the_groups(bundled: CityConfig) -> None:
+    assert [(t["code"], t["groups"], t["name"]["de"]) for t in bundled.asset_types] == [
+        ("traffic_signal", ["ampel"], "Ampel/Lichtsignalanlage"),
+        ("sign_post", ["schild"], "Verkehrszeichen"),
+    ]
+    assert bundled.demo_assets is not None
+    assert (bundled.demo_assets["layer"], bundled.demo_assets["type"],
+            bundled.demo_assets["attribution"]) == (
+        "lsa-osm", "traffic_signal", "© OpenStreetMap contributors")
+
+
 def test_bundled_munich_file_names_the_official_district_download(bundled: CityConfig) -> None:
     assert bundled.city["code"] == "muenchen"
     assert bundled.city["demo"] is True
@@ -153,6 +164,22 @@ def _wrong_version(raw: dict[str, Any]) -> None:
     raw["version"] = 2
 
 
+def _asset_type_with_unknown_group(raw: dict[str, Any]) -> None:
+    raw["asset_types"][1]["groups"] = ["schild", "laterne"]
+
+
+def _duplicate_asset_type(raw: dict[str, Any]) -> None:
+    raw["asset_types"].append(copy.deepcopy(raw["asset_types"][0]))
+
+
+def _demo_assets_of_unknown_type(raw: dict[str, Any]) -> None:
+    raw["demo_assets"]["type"] = "street_light"
+
+
+def _asset_type_without_groups(raw: dict[str, Any]) -> None:
+    raw["asset_types"][0]["groups"] = []
+
+
 def _problem(error: ConfigurationError, *path: str | int) -> Any:
     node: Any = error.fields
     for key in path:
@@ -174,12 +201,19 @@ def _problem(error: ConfigurationError, *path: str | int) -> Any:
         (_bad_code, ("departments", 0, "code"), "lowercase"),
         (_unknown_top_level_city_key, ("city", "colour"), "Unknown field"),
         (_wrong_version, ("version",), "equal to 1"),
+        (_asset_type_with_unknown_group, ("asset_types.1.groups",),
+         "unknown group(s): laterne"),
+        (_duplicate_asset_type, ("asset_types",), "duplicate code(s): traffic_signal"),
+        (_demo_assets_of_unknown_type, ("demo_assets.type",),
+         "unknown asset type 'street_light'"),
+        (_asset_type_without_groups, ("asset_types", 0, "groups"), "Shorter than minimum"),
     ],
     ids=[
         "missing-categories", "unknown-priority", "category-with-unknown-group",
         "rule-with-unknown-department", "duplicate-category-code", "no-fallback-rule",
         "rule-with-category-and-group", "rule-with-unknown-category", "code-not-lowercase",
-        "unknown-city-key", "unsupported-version",
+        "unknown-city-key", "unsupported-version", "asset-type-with-unknown-group",
+        "duplicate-asset-type", "demo-assets-of-unknown-type", "asset-type-without-groups",
     ],
 )
 def test_invalid_configuration_is_refused_naming_the_problem(

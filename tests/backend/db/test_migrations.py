@@ -20,7 +20,7 @@ APP_TABLES = {
     "report", "report_event", "photo", "photo_derivative", "recipient", "push_subscription",
     "notification", "server_key", "staff_user", "staff_membership", "staff_session",
     "api_token", "audit_log", "report_note", "api_key", "forwarding", "destination_circuit",
-    "report_public",
+    "report_public", "asset_type", "asset_layer", "asset",
 }
 MARIENPLATZ = (11.5755, 48.1374)
 
@@ -43,16 +43,17 @@ def _spatial_leftovers(engine: Engine) -> set[str]:
             names = {
                 row[0] for row in conn.execute(text(
                     "SELECT name FROM sqlite_master WHERE type = 'table' "
-                    "AND (name LIKE 'idx_report%' OR name LIKE 'idx_district%')"))
+                    "AND (name LIKE 'idx_report%' OR name LIKE 'idx_district%' "
+                    "OR name LIKE 'idx_asset%')"))
             }
             registered = conn.execute(text(
                 "SELECT f_table_name FROM geometry_columns "
-                "WHERE f_table_name IN ('report', 'district')")).scalars()
+                "WHERE f_table_name IN ('report', 'district', 'asset')")).scalars()
         else:
             names = set()
             registered = conn.execute(text(
                 "SELECT f_table_name FROM geometry_columns "
-                "WHERE f_table_name IN ('report', 'district')")).scalars()
+                "WHERE f_table_name IN ('report', 'district', 'asset')")).scalars()
         return names | {f"geometry_columns:{name}" for name in registered}
 
 

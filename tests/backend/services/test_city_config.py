@@ -16,6 +16,7 @@ from backend.db import migrate
 from backend.db.engine import make_engine
 from backend.errors import InvalidInput
 from backend.models import (
+    AssetType,
     Category,
     CategoryGroup,
     Department,
@@ -314,3 +315,20 @@ def test_stored_forwarding_problems_name_department_and_field(session: Session) 
          "JSON null instead of SQL NULL; run `maengelmelder db upgrade`"),
         ("verkehrstechnik", "open311.url", "Missing data for required field."),
     ]
+
+
+def test_asset_types_are_applied_with_their_groups_and_deactivated_when_dropped(
+    session: Session,
+) -> None:
+    rows = {t.code: (t.group_codes, t.name_de, t.active)
+            for t in session.scalars(select(AssetType))}
+    assert rows == {"traffic_signal": (["ampel"], "Ampel/Lichtsignalanlage", True),
+                    "sign_post": (["schild"], "Verkehrszeichen", True)}
+
+    def drop_sign_posts(raw: dict[str, Any]) -> None:
+        raw["asset_types"] = raw["asset_types"][:1]
+
+    changes = apply_city_config(session, _variant(drop_sign_posts))
+
+    assert changes.deactivated == ["asset type sign_post"]
+    assert not session.scalar(select(AssetType.active).where(AssetType.code == "sign_post"))
