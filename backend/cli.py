@@ -9,6 +9,7 @@ import click
 from sqlalchemy.orm import Session
 
 from backend.city.config import load_city_config
+from backend.cli_assets import assets
 from backend.db import migrate
 from backend.db.engine import make_engine
 from backend.errors import ConfigurationError, DomainError
@@ -63,7 +64,8 @@ def show_settings() -> None:
 @main.command()
 def init() -> None:
     """Create or upgrade the schema, re-apply erasures made since a restored backup (the
-    erasure ledger), load the city configuration, import the districts."""
+    erasure ledger), load the city configuration, import the districts (and the demo city's
+    asset layer)."""
     from backend.services.setup import initialize
 
     settings = _settings()
@@ -84,6 +86,11 @@ def init() -> None:
         f"{len(result.layer.removed)} removed" if result.layer.changed else "unchanged"))
     click.echo(f"Erasure ledger: {result.erasures.erasures} erasure(s) re-applied to "
                f"{result.erasures.reports} report(s)")
+    if result.assets is not None:
+        demo = result.assets
+        click.echo(f"Demo asset layer {demo.layer}: " + (
+            f"skipped ({demo.skipped})" if demo.result is None
+            else f"{demo.result.summary()} (from {demo.source})"))
 
 
 @main.group()
@@ -494,6 +501,8 @@ def collect_static(directory: str) -> None:
     count = collect(Settings.from_env(), Path(directory))
     click.echo(f"{count} files in {directory}")
 
+
+main.add_command(assets)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -53,6 +53,16 @@ class Settings:
         "District layer (GeoJSON file or http(s) URL); empty: the download named in the city "
         "configuration.",
     )
+    shared_data: str = _setting(
+        str(PROJECT_ROOT.parent / "shared" / "data"),
+        "The project's shared public data (demo inputs) beside the checkout.",
+    )
+    demo_assets_source: str = _setting(
+        "",
+        "Asset layer a demo city configuration loads at `init` (file or http(s) URL); empty: "
+        "the file the configuration names inside MM_SHARED_DATA, skipped when absent; `off`: "
+        "none.",
+    )
     secret_key: str = _setting(
         "",
         "Secret for signing and token derivation; empty: generated once and kept in "

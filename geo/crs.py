@@ -99,3 +99,12 @@ def to_lonlat(geom: BaseGeometry, source_crs: str) -> BaseGeometry:
         return tr.transform(x, y)
 
     return shapely.transform(geom, _project, interleaved=False)
+
+
+def points_to_lonlat(xs: np.ndarray, ys: np.ndarray, source_crs: str
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Reproject arrays of x/y coordinates from source_crs to lon/lat WGS84 (one proj call)."""
+    if is_lonlat(source_crs):
+        return xs, ys
+    lons, lats = transformer(source_crs, LONLAT).transform(xs, ys)
+    return np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -25,7 +26,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from backend.app import create_app
+from backend.city.config import load_city_config
 from backend.db.engine import make_engine
+from backend.services.assets.demo import load_demo_assets
 from backend.services.city_state import read_versions
 from backend.services.setup import initialize
 from backend.settings import Settings
@@ -100,6 +103,8 @@ def base_settings(database_url: str, workdir: Path, **overrides: object) -> Sett
         # test_rate_limits.py turns the limits on.
         "rate_limits_enabled": False,
     }
+    if os.environ.get("MM_SHARED_DATA"):  # where the demo asset layer is read from
+        values["shared_data"] = os.environ["MM_SHARED_DATA"]
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 
@@ -149,14 +154,24 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
     engine = make_engine(url)
     with Session(engine) as session:
         versions = read_versions(session)
+    layers = _asset_layers(engine)
     yield url
-    _reset_postgis(engine, versions, districts_file, tmp_path)
+    _reset_postgis(engine, versions, layers, districts_file, tmp_path)
     engine.dispose()
 
 
-def _reset_postgis(engine: Engine, versions: tuple[str, str], districts_file: Path,
-                   workdir: Path) -> None:
-    """Remove the test's reports; restore configuration and districts if it changed them."""
+def _asset_layers(engine: Engine) -> list[tuple[str, str]]:
+    """(code, version) of every asset layer: a version changes with every import that
+    changed something."""
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(text(
+            "SELECT code, version FROM asset_layer ORDER BY code"))]
+
+
+def _reset_postgis(engine: Engine, versions: tuple[str, str], layers: list[tuple[str, str]],
+                   districts_file: Path, workdir: Path) -> None:
+    """Remove the test's reports; restore configuration, districts and asset layers if it
+    changed them."""
     for attempt in range(5):
         # A browser test's server may still finish a request of the page it just closed; its
         # locks can deadlock with the TRUNCATE, which then simply runs again.
@@ -170,15 +185,23 @@ def _reset_postgis(engine: Engine, versions: tuple[str, str], districts_file: Pa
             if attempt == 4 or not isinstance(exc.orig, psycopg.errors.DeadlockDetected):
                 raise
             time.sleep(0.5)
+    assets_changed = _asset_layers(engine) != layers
+    if assets_changed:
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE asset, asset_layer RESTART IDENTITY CASCADE"))
     with Session(engine) as session:
         changed = read_versions(session) != versions
+    url = engine.url.render_as_string(hide_password=False)
+    if assets_changed and not changed:
+        with Session(engine) as session:
+            settings = base_settings(url, workdir, districts_source=str(districts_file))
+            load_demo_assets(session, settings, load_city_config(settings.city_config))
     if changed:
         # Rebuild the configuration from the file (a test may have added categories or
         # departments, which re-applying alone would only deactivate).
         with engine.begin() as conn:
             conn.execute(text("TRUNCATE routing_rule, category, category_group, department "
                               "RESTART IDENTITY CASCADE"))
-        url = engine.url.render_as_string(hide_password=False)
         initialize(engine, base_settings(url, workdir, districts_source=str(districts_file)),
                    reapply_config=True)
 

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import requests
 import shapely
 from geoalchemy2.shape import from_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.errors import ConfigurationError
 from backend.models import District
 from backend.models.base import utcnow
 from backend.services.city_state import bump_layer_version
+from backend.services.sources import read_source
 from geo.district_layer import DistrictShape
 
 MAX_LAYER_BYTES = 200 * 1024 * 1024
@@ -36,30 +34,12 @@ class LayerChanges:
 
 def read_layer_source(source: str, timeout: float = 60.0) -> bytes:
     """Read a GeoJSON file, or download it from an http(s) URL, with a size limit."""
-    if source.startswith(("http://", "https://")):
-        try:
-            with requests.get(source, timeout=timeout, stream=True) as response:
-                response.raise_for_status()
-                chunks, size = [], 0
-                for chunk in response.iter_content(chunk_size=1 << 16):
-                    size += len(chunk)
-                    if size > MAX_LAYER_BYTES:
-                        raise ConfigurationError(f"{source} is larger than {MAX_LAYER_BYTES} bytes")
-                    chunks.append(chunk)
-                return b"".join(chunks)
-        except requests.RequestException as exc:
-            raise ConfigurationError(
-                f"Cannot download the district layer from {source} ({exc.__class__.__name__}). "
-                "Download it elsewhere and provide the file instead: set "
-                "MM_DISTRICTS_SOURCE=/path/to/districts.geojson, or run "
-                "`maengelmelder districts import /path/to/districts.geojson`."
-            ) from exc
-    path = Path(source)
-    if not path.is_file():
-        raise ConfigurationError(f"District layer file {source} does not exist.")
-    if path.stat().st_size > MAX_LAYER_BYTES:
-        raise ConfigurationError(f"{source} is larger than {MAX_LAYER_BYTES} bytes")
-    return path.read_bytes()
+    return read_source(
+        source, what="district layer", max_bytes=MAX_LAYER_BYTES, timeout=timeout,
+        download_hint="Download it elsewhere and provide the file instead: set "
+        "MM_DISTRICTS_SOURCE=/path/to/districts.geojson, or run "
+        "`maengelmelder districts import /path/to/districts.geojson`.",
+    )
 
 
 def replace_district_layer(session: Session, shapes: list[DistrictShape], source: str,

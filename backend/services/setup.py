@@ -1,5 +1,5 @@
 """Bring a database up to date: schema, erasures since a restored backup, city configuration,
-district layer."""
+district layer, the demo city's asset layer."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from backend.city.config import CityConfig, load_city_config
 from backend.db import migrate
 from backend.errors import ConfigurationError
 from backend.media.storage import storage_from_settings
+from backend.services.assets.demo import DemoAssets, load_demo_assets
 from backend.services.city_config import ConfigChanges, apply_city_config
 from backend.services.deliveries import ensure_vapid_key
 from backend.services.districts import LayerChanges, read_layer_source, replace_district_layer
@@ -30,6 +31,7 @@ class InitResult:
     layer: LayerChanges
     districts_source: str
     erasures: Reapplied
+    assets: DemoAssets | None = None  # the demo configuration's asset layer
 
 
 def import_districts(session: Session, source: str, *, number_field: str, name_field: str,
@@ -54,7 +56,7 @@ def districts_source(settings: Settings, config: CityConfig) -> str:
 def initialize(engine: Engine, settings: Settings, *, reapply_config: bool = False
                ) -> InitResult:
     """Create or upgrade the schema, re-apply the erasure ledger, load the city configuration,
-    import the districts.
+    import the districts and the demo asset layer (if the configuration names one).
 
     The ledger comes first: after a restore, erasures made since the backup are repeated
     before anything else runs, and an unusable ledger stops `init` with nothing changed. The
@@ -75,6 +77,7 @@ def initialize(engine: Engine, settings: Settings, *, reapply_config: bool = Fal
             name_field=config.districts["name_field"],
             attribution=config.districts["attribution"],
         )
+        assets = load_demo_assets(session, settings, config)  # needs the districts
         fill_missing_cells(session)  # rows from before the cells existed, or a new metric CRS
         ensure_vapid_key(session)  # created once; browsers subscribe with its public half
-    return InitResult(config_changes, layer_changes, source, erasures)
+    return InitResult(config_changes, layer_changes, source, erasures, assets)

@@ -22,6 +22,7 @@ from backend.models import Report
 from backend.settings import BUNDLED_CITY_CONFIG, Settings
 from tests.backend.db.fresh import fresh_database
 from tests.conftest import SECRET
+from tests.shared_data import shared_data_dir
 
 
 @pytest.fixture
@@ -83,7 +84,8 @@ def _report_count(database_url: str) -> int:
 def test_init_on_an_empty_database_creates_schema_city_and_25_districts(
     fresh_database_url: str, tmp_path: Path, districts_file: Path
 ) -> None:
-    env = _env(fresh_database_url, tmp_path, MM_DISTRICTS_SOURCE=str(districts_file))
+    env = _env(fresh_database_url, tmp_path, MM_DISTRICTS_SOURCE=str(districts_file),
+               MM_SHARED_DATA=str(shared_data_dir()))
 
     result = _run(env, "init")
 
@@ -96,6 +98,9 @@ def test_init_on_an_empty_database_creates_schema_city_and_25_districts(
     assert lines[1] == "City configuration: 21 created, 3 updated, 0 deactivated, rules +7 -0"
     assert lines[2] == f"Districts from {districts_file}: 25 added, 0 updated, 0 removed"
     assert lines[3] == "Erasure ledger: 0 erasure(s) re-applied to 0 report(s)"
+    signals = shared_data_dir() / "munich" / "traffic_signals_osm.geojson"
+    assert lines[4] == ("Demo asset layer lsa-osm: 1740 added, 0 updated, 0 retired, "
+                        f"0 restored, 0 unchanged (from {signals})")
     assert result.stderr == ""
 
 
@@ -110,7 +115,8 @@ def test_init_a_second_time_changes_nothing(
     assert result.exit_code == 0, result.output
     assert "City configuration: file applied before; edits made since are kept" in result.stdout
     assert f"Districts from {districts_file}: unchanged" in result.stdout
-    assert result.stdout.count("unchanged") == 1
+    assert "Demo asset layer lsa-osm: 0 added, 0 updated, 0 retired, 0 restored, " \
+        "1740 unchanged" in result.stdout
 
 
 def test_init_with_an_unreachable_district_url_fails_and_says_how_to_provide_a_file(
@@ -343,6 +349,71 @@ def test_seed_before_the_districts_are_imported_fails_with_a_clear_error(
 
 
 # ------------------------------------------------------------------- settings --
+
+
+# ------------------------------------------------------------- assets import --
+
+
+def test_assets_import_of_an_x_y_csv_then_a_reimport_then_list(
+    settings: Settings, tmp_path: Path
+) -> None:
+    env = _env(settings.database_url, tmp_path)
+    first = tmp_path / "lsa.csv"
+    first.write_text("id;x;y;ref\nK1;691603.03;5334780.03;LSA 1\nK2;690439.64;5335052.70;\n")
+
+    result = _run(env, "assets", "import", str(first), "--layer", "lsa-stadt", "--type",
+                  "traffic_signal", "--crs", "EPSG:25832", "--licence", "dl-de/by-2-0",
+                  "--attribution", "Datenquelle: Stadt")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == ("Layer lsa-stadt: 2 added, 0 updated, 0 retired, "
+                                     "0 restored, 0 unchanged.")
+    second = tmp_path / "lsa2.csv"
+    second.write_text("id;x;y;ref\nK1;691603.03;5334780.03;LSA 1a\nK3;690439.64;5335052.70;\n")
+    result = _run(env, "assets", "import", str(second), "--layer", "lsa-stadt", "--type",
+                  "traffic_signal", "--crs", "EPSG:25832")
+    assert result.stdout.strip() == ("Layer lsa-stadt: 1 added, 1 updated, 1 retired, "
+                                     "0 restored, 0 unchanged.")
+
+    listed = _run(env, "assets", "list")
+
+    assert listed.exit_code == 0, listed.output
+    assert "lsa-stadt (traffic_signal): 2 active, 1 retired, imported " in listed.stdout
+    assert "    licence: dl-de/by-2-0\n    attribution: Datenquelle: Stadt" in listed.stdout
+    assert "lsa-osm (traffic_signal): 1740 active, 0 retired" in listed.stdout
+
+
+def test_assets_import_of_a_bad_file_exits_1_naming_each_row(
+    settings: Settings, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.geojson"
+    bad.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"id": "a"},
+         "geometry": {"type": "Point", "coordinates": [11.5755, 48.1374]}},
+        {"type": "Feature", "properties": {"id": "a"},
+         "geometry": {"type": "Point", "coordinates": [11.56, 48.14]}},
+        {"type": "Feature", "properties": {"id": "far"},
+         "geometry": {"type": "Point", "coordinates": [13.4, 52.5]}},
+    ]}))
+
+    result = _run(_env(settings.database_url, tmp_path), "assets", "import", str(bad),
+                  "--layer", "lsa-stadt", "--type", "traffic_signal")
+
+    assert result.exit_code == 1
+    assert f"Error: The asset file {bad} cannot be imported" in result.stderr
+    assert "  - feature 1 (a): id 'a' is used by feature 0 too" in result.stderr
+    assert "  - feature 2 (far): point (13.400000, 52.500000) is outside the city" \
+        in result.stderr
+    assert result.stdout == ""
+
+
+def test_assets_import_of_an_unknown_type_exits_1(settings: Settings, tmp_path: Path) -> None:
+    result = _run(_env(settings.database_url, tmp_path), "assets", "import",
+                  str(tmp_path / "x.geojson"), "--layer", "x", "--type", "laterne")
+
+    assert result.exit_code == 1
+    assert "Unknown asset type 'laterne'; the city configuration has: traffic_signal, " \
+        "sign_post." in result.stderr
 
 
 @pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(Settings)])
