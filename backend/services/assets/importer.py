@@ -222,11 +222,13 @@ class _Writer:
                         json.dumps(r.properties, ensure_ascii=False), self.now, self.now))
             return
         now = self._time(self.now)
-        self.session.execute(text(
-            f"INSERT INTO asset ({columns}) VALUES (:layer_id, :external_id, :name, :number, "
-            f":number_key, {self.point}, :properties, :now, :now)"),
-            [{**self._values(r), "layer_id": self.layer_id, "external_id": r.external_id,
-              "now": now} for r in records])
+        raw = self.session.connection().connection.driver_connection
+        # Plain tuples on the driver: SQLAlchemy's per-row parameter handling would cost
+        # about a second per 100,000 rows.
+        raw.executemany(
+            f"INSERT INTO asset ({columns}) VALUES (?, ?, ?, ?, ?, MakePoint(?, ?, 4326), ?, ?, ?)",
+            [(self.layer_id, r.external_id, r.name, r.number, number_key(r.number), r.lon, r.lat,
+              json.dumps(r.properties, ensure_ascii=False), now, now) for r in records])
 
     def update(self, changes: list[tuple[int, AssetRecord]]) -> None:
         """Write changed (or restored) assets."""
