@@ -8,19 +8,24 @@
 import * as outbox from './app/outbox.js';
 import * as crewActions from './app/staff/actionqueue.js';
 
-const VERSION = 'v22';
+const VERSION = 'v23';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
 // Photo web sizes are public and named by their content hash: kept across app versions.
 const MEDIA_CACHE = 'mm-media';
 const MEDIA_MAX_ENTRIES = 300;
+// Asset answers (public register data: signals, sign posts; no personal data): network first,
+// the last copy offline, at most this many (a few streets' tiles), kept across app versions.
+const ASSET_CACHE = 'mm-assets';
+const ASSET_MAX_ENTRIES = 200;
+const ASSET_API = /^\/api\/v1\/assets(\/|$)/;
 const SHELL = [
   '/',
   '/manifest.webmanifest',
   '/app/app.css',
   '/app/main.js', '/app/i18n.js', '/app/api.js', '/app/apierror.js', '/app/dom.js', '/app/store.js',
   '/app/outbox.js', '/app/myreports.js',
-  '/app/report.js', '/app/photos.js', '/app/exif.js', '/app/push.js', '/app/publicmap.js', '/app/mine.js',
+  '/app/report.js', '/app/assets.js', '/app/photos.js', '/app/exif.js', '/app/push.js', '/app/publicmap.js', '/app/mine.js',
   '/app/i18n/de.json', '/app/i18n/en.json',
   '/app/icons/favicon.svg', '/app/icons/icon-192.png', '/app/icons/icon-512.png',
   '/app/icons/group-ampel.svg', '/app/icons/group-schild.svg', '/app/icons/group-sonstiges.svg',
@@ -56,7 +61,7 @@ self.addEventListener('install', (event) => {
 
 self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
-    const keep = new Set([SHELL_CACHE, API_CACHE, MEDIA_CACHE]);
+    const keep = new Set([SHELL_CACHE, API_CACHE, MEDIA_CACHE, ASSET_CACHE]);
     for (const name of await caches.keys()) {
       if (name.startsWith('mm-') && !keep.has(name)) await caches.delete(name);
     }
@@ -78,6 +83,8 @@ self.addEventListener('fetch', (event) => {
     return; // straight to the network, nothing stored
   } else if (STAFF_API.test(url.pathname)) {
     event.respondWith(staffNetworkFirst(request, url));
+  } else if (ASSET_API.test(url.pathname)) {
+    event.respondWith(assetNetworkFirst(request));
   } else if (url.pathname.startsWith('/api/')) {
     event.respondWith(networkFirst(request));
   } else if (url.pathname.startsWith('/app/') || url.pathname.startsWith('/vendor/') || url.pathname === '/manifest.webmanifest') {
@@ -98,6 +105,24 @@ async function mediaCacheFirst(request) {
     for (const key of keys.slice(0, Math.max(0, keys.length - MEDIA_MAX_ENTRIES))) await cache.delete(key);
   }
   return response;
+}
+
+async function assetNetworkFirst(request) {
+  const cache = await caches.open(ASSET_CACHE);
+  try {
+    const response = await fetch(request);
+    if (response.status === 200) {
+      await cache.delete(request, { ignoreVary: true }); // re-put moves it to the end (newest)
+      await cache.put(request, response.clone());
+      const keys = await cache.keys();
+      for (const key of keys.slice(0, Math.max(0, keys.length - ASSET_MAX_ENTRIES))) await cache.delete(key);
+    }
+    return response;
+  } catch (error) {
+    const cached = await cache.match(request, { ignoreVary: true });
+    if (cached) return cached;
+    throw error;
+  }
 }
 
 // What the report form needs offline on the very first visit (pages fetched these before the
