@@ -46,6 +46,7 @@ class ReportAction(StrEnum):
     DUPLICATE = "duplicate"
     NOTE = "note"
     REPORTER = "reporter"  # read the reporter's e-mail address
+    ASSET = "asset"  # correct the asset (signal, sign post) the report is about
 
 
 class StaffMember(Protocol):
@@ -61,7 +62,8 @@ class StaffMember(Protocol):
 # Roles that see and work every department's queue (the triage side).
 _ALL_DEPARTMENTS = frozenset({Role.DISPATCHER, Role.ADMIN})
 _WORKING_ROLES = frozenset({Role.CREW, Role.DISPATCHER, Role.ADMIN})
-_CREW_ACTIONS = frozenset(ReportAction) - {ReportAction.ASSIGN, ReportAction.REPORTER}
+_CREW_ACTIONS = frozenset(ReportAction) - {ReportAction.ASSIGN, ReportAction.REPORTER,
+                                           ReportAction.ASSET}
 
 
 def visible_department_ids(user: StaffMember) -> frozenset[int] | None:
@@ -86,6 +88,7 @@ def report_actions(user: StaffMember, department_id: int) -> frozenset[ReportAct
     actions = set(_CREW_ACTIONS)
     if user.role in _ALL_DEPARTMENTS:
         actions.add(ReportAction.ASSIGN)
+        actions.add(ReportAction.ASSET)  # triage corrects what a report is about
     if can_read_reporter_email(user, department_id):
         actions.add(ReportAction.REPORTER)
     return frozenset(actions)
@@ -124,6 +127,13 @@ def require_delivery_admin(user: StaffMember) -> None:
     """Guards failed deliveries and destination circuits (listing them, retrying): admins."""
     if not (user.active and user.role == Role.ADMIN):
         raise Forbidden("Only admins may see and retry failed deliveries.")
+
+
+def require_asset_history(user: StaffMember) -> None:
+    """Guards an asset's report history: crews, dispatchers and admins (each sees the
+    reports of the departments they see)."""
+    if not (user.active and user.role in _WORKING_ROLES):
+        raise Forbidden("Only crews, dispatchers and admins see an asset's reports.")
 
 
 def require_analytics(user: StaffMember) -> None:

@@ -7,9 +7,12 @@ import math
 from datetime import datetime
 from typing import Any
 
+from backend.api.asset_schemas import asset_ref
 from backend.api.presenters import photo_url, public_photo
 from backend.models import StaffUser
+from backend.services.assets.queries import AssetHit
 from backend.services.city_cache import CitySnapshot
+from backend.services.staff_assets import AssetReport
 from backend.services.staff_reports import StaffReport
 from backend.workflow import OPEN_STATUSES, Status
 
@@ -55,7 +58,8 @@ def _names(snapshot: CitySnapshot, row: Any, locale: str) -> dict[str, Any]:
 
 def queue_feature(row: Any, snapshot: CitySnapshot, locale: str, base_url: str, now: datetime,
                   assignee: StaffUser | None, thumb: str | None,
-                  near: tuple[float, float] | None) -> dict[str, Any]:
+                  near: tuple[float, float] | None, asset: AssetHit | None = None
+                  ) -> dict[str, Any]:
     """One queue entry as a GeoJSON Feature."""
     properties: dict[str, Any] = {
         "id": row.public_id,
@@ -71,6 +75,7 @@ def queue_feature(row: Any, snapshot: CitySnapshot, locale: str, base_url: str, 
         "assigned_to": _person(assignee),
         "thumbnail": photo_url(base_url, thumb, "jpeg") if thumb else None,
         "review_flags": list(row.review_flags or []),
+        "asset": asset_ref(asset) if asset else None,
     }
     if near is not None:
         properties["distance_m"] = round(_haversine_m(near[0], near[1], row.lon, row.lat), 1)
@@ -102,6 +107,7 @@ def staff_report_view(view: StaffReport, snapshot: CitySnapshot, locale: str, ba
         **_names(snapshot, report, locale),
         "address": report.address,
         "description": report.description,
+        "asset": asset_ref(view.asset) if view.asset else None,
         "lat": view.lat,
         "lon": view.lon,
         "assigned_to": _person(view.assigned_to),
@@ -122,4 +128,23 @@ def staff_report_view(view: StaffReport, snapshot: CitySnapshot, locale: str, ba
                             if d.active and d.id != report.department_id]
         if "forward" in {a.value for a in view.actions} else [],
         "transitions": view.transitions,
+    }
+
+
+def asset_history_view(asset: AssetHit, reports: list[AssetReport], snapshot: CitySnapshot,
+                       locale: str) -> dict[str, Any]:
+    """An asset with the reports about it."""
+    return {
+        "asset": asset_ref(asset),
+        "count": len(reports),
+        "open_count": sum(1 for r in reports if Status(r.status) in OPEN_STATUSES),
+        "reports": [{
+            "id": r.public_id,
+            "status": r.status,
+            **_names(snapshot, r, locale),
+            "created_at": r.created_at,
+            "resolved_at": r.resolved_at,
+            "closed_at": r.closed_at,
+            "hours_to_fix": r.hours_to_fix,
+        } for r in reports],
     }

@@ -11,11 +11,11 @@ from backend.api.context import jobs, session, settings, snapshot, storage
 from backend.api.docs import operation
 from backend.api.query_schemas import StaffQueueQuery, encode_offset
 from backend.api.request_io import form_body, idempotency_key, json_body, load, request_locale
-from backend.api.staff_presenters import queue_feature, staff_report_view
+from backend.api.staff_presenters import asset_history_view, queue_feature, staff_report_view
 from backend.api.staff_session import staff_user
 from backend.errors import InvalidInput, NotFound, UnsupportedMediaType
 from backend.models.base import utcnow
-from backend.services import staff_reports
+from backend.services import staff_assets, staff_reports
 from backend.services.staff_reports import ActionResult, AfterPhoto, QueueFilter
 from backend.workflow import expand_status_filter
 
@@ -66,6 +66,14 @@ class NoteSchema(Schema):
     text = fields.String(required=True, validate=validate.Length(min=1, max=4000))
 
 
+class AssetChangeSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    asset_id = fields.Integer(required=True, allow_none=True, strict=True, metadata={
+        "description": "The asset the report is about, or null for none"})
+
+
 class EmptySchema(Schema):
     class Meta:
         unknown = RAISE
@@ -81,6 +89,7 @@ class ResolveFormSchema(Schema):
 SCHEMAS = {name: cls() for name, cls in (
     ("status", StatusSchema), ("assign", AssignSchema), ("forward", ForwardSchema),
     ("duplicate", DuplicateSchema), ("note", NoteSchema), ("empty", EmptySchema),
+    ("asset", AssetChangeSchema),
     ("resolve", ResolveFormSchema))}
 
 
@@ -115,11 +124,14 @@ def queue() -> Response:
     people = staff_reports.assignees(session(), {r.assigned_to_id for r in rows
                                                  if r.assigned_to_id})
     thumbs = staff_reports.queue_thumbnails(session(), rows)
+    assets = staff_reports.queue_assets(session(), rows)
     locale, base = request_locale(), settings().base_url
     response = jsonify({
         "type": "FeatureCollection",
         "features": [queue_feature(r, snap, locale, base, now, people.get(r.assigned_to_id),
-                                   thumbs.get(r.id), flt.near) for r in rows],
+                                   thumbs.get(r.id), flt.near,
+                                   assets.get(r.asset_id) if r.asset_id else None)
+                     for r in rows],
         "next_cursor": encode_offset(next_offset) if next_offset is not None else None,
     })
     response.headers["Cache-Control"] = "private, no-cache"
@@ -245,3 +257,28 @@ def note(public_id: str) -> Response:
     data = _body("note")
     return _answer(staff_reports.add_note(session(), user, public_id, text=data["text"],
                                           key=idempotency_key(), jobs=jobs()))
+
+
+@bp.put("/reports/<public_id>/asset")
+@operation("put", "Correct the asset (signal, sign post) a report is about: "
+           "`{\"asset_id\": int|null}`, an active asset of a type tied to the category's "
+           "group, or null for none (dispatchers and admins; audited)", tag="staff",
+           errors=(401, 403, 404, 409, 422), headers=("Idempotency-Key", "X-CSRF-Token"))
+def correct_asset(public_id: str) -> Response:
+    """Correct the report's asset."""
+    user = staff_user()
+    data = load(SCHEMAS["asset"], json_body())
+    return _answer(staff_assets.correct_asset(session(), user, public_id, data["asset_id"],
+                                              key=idempotency_key(), jobs=jobs()))
+
+
+@bp.get("/assets/<int:asset_id>/reports")
+@operation("get", "An asset and every report about it the caller may see (any status, newest "
+           "first; with created, resolved and closed times and hours to fix)", tag="staff",
+           errors=(401, 403, 404))
+def asset_reports(asset_id: str) -> Response:
+    """The report history of one asset."""
+    asset, reports = staff_assets.asset_history(session(), staff_user(), int(asset_id))
+    response = jsonify(asset_history_view(asset, reports, snapshot(), request_locale()))
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response

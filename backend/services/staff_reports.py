@@ -40,6 +40,8 @@ from backend.permissions import (
 from backend.queue import JobQueue
 from backend.services import photos as photo_service
 from backend.services import workflow
+from backend.services.assets.links import get_assets
+from backend.services.assets.queries import AssetHit, get_asset
 from backend.services.forwarding import forwarding_states
 from backend.services.report_queries import first_thumbnails
 from backend.workflow import (
@@ -81,7 +83,7 @@ QUEUE_COLUMNS = (
     Report.id, Report.public_id, Report.category_id, Report.status, Report.priority,
     Report.district_id, Report.department_id, Report.created_at, Report.updated_at,
     Report.due_at, Report.address, Report.description, Report.assigned_to_id,
-    Report.review_flags,
+    Report.review_flags, Report.asset_id,
     func.ST_X(Report.geom).label("lon"), func.ST_Y(Report.geom).label("lat"),
 )
 
@@ -155,6 +157,11 @@ def queue_thumbnails(session: Session, rows: list[Row]) -> dict[int, str]:
     return first_thumbnails(session, [row.id for row in rows])
 
 
+def queue_assets(session: Session, rows: list[Row]) -> dict[int, AssetHit]:
+    """The assets the reports in the page point at, by asset id."""
+    return get_assets(session, [row.asset_id for row in rows])
+
+
 # ------------------------------------------------------------------------------ one report
 
 @dataclass(frozen=True)
@@ -170,6 +177,7 @@ class StaffReport:
     transitions: list[str]
     duplicate_of: str | None
     forwardings: list[dict[str, Any]]  # hand-overs to departments' own Open311 systems
+    asset: AssetHit | None = None  # the signal, sign post … the report is about
 
 
 def _load(session: Session, public_id: str) -> Report:
@@ -196,7 +204,8 @@ def staff_report(session: Session, user: StaffMember, public_id: str) -> StaffRe
     return StaffReport(report, float(lon), float(lat), notes, assigned,
                        report_actions(user, report.department_id), transitions,
                        original.public_id if original else None,
-                       forwarding_states(session, report.id))
+                       forwarding_states(session, report.id),
+                       get_asset(session, report.asset_id) if report.asset_id else None)
 
 
 def reporter_contact(session: Session, user: StaffUser, public_id: str) -> dict[str, str | None]:

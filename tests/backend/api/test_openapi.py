@@ -48,6 +48,8 @@ OPERATIONS = {
     ("get", "/api/v1/staff/reports/{public_id}/reporter"),
     *(("post", f"/api/v1/staff/reports/{{public_id}}/{action}") for action in (
         "claim", "assign", "status", "resolve", "forward", "duplicate", "notes")),
+    ("put", "/api/v1/staff/reports/{public_id}/asset"),
+    ("get", "/api/v1/staff/assets/{asset_id}/reports"),
     ("get", "/api/v1/admin/city"),
     ("put", "/api/v1/admin/routing-rules"),
     ("post", "/api/v1/admin/categories"),
