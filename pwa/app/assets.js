@@ -32,9 +32,9 @@ async function fetchJSON(path, signal) {
 export async function assetsAvailable(group, near) {
   if (!group) return false;
   if (supported.has(group)) return supported.get(group);
-  // The nearest asset anywhere near the city: none means the group's type has no layer here
-  // (the demo's sign posts), so nothing about assets is shown for it.
-  const params = new URLSearchParams({ lat: near[0].toFixed(4), lon: near[1].toFixed(4), group, max_distance_m: '20000' });
+  // An asset within the API's largest radius of the city's middle: none means the group's type
+  // has no layer here (the demo's sign posts), so nothing about assets is shown for it.
+  const params = new URLSearchParams({ lat: near[0].toFixed(4), lon: near[1].toFixed(4), group, max_distance_m: '2000' });
   let found;
   try {
     found = Boolean((await fetchJSON(`/api/v1/assets/nearest?${params}`)).asset);
@@ -82,7 +82,10 @@ async function loadTile(group, tile, signal) {
   if (tiles.has(key)) return tiles.get(key);
   const bbox = tile.bbox.map((v) => v.toFixed(6)).join(',');
   const data = await fetchJSON(`/api/v1/assets?${new URLSearchParams({ bbox, group })}`, signal);
-  const entry = { features: data.features || [], attribution: data.attribution || '' };
+  // `attribution`: [{layer, text, licence}] (a plain text is taken too).
+  const attribution = Array.isArray(data.attribution)
+    ? data.attribution.map((a) => a.text).filter(Boolean) : [data.attribution].filter(Boolean);
+  const entry = { features: data.features || [], attribution };
   tiles.set(key, entry);
   if (tiles.size > MAX_CACHED_TILES) tiles.delete(tiles.keys().next().value);
   return entry;
@@ -95,7 +98,7 @@ export async function assetsIn(group, bounds, signal) {
   const answers = await Promise.all(wanted.map((tile) => loadTile(group, tile, signal)));
   const byId = new Map();
   for (const answer of answers) for (const f of answer.features) byId.set(f.id, f);
-  const attributions = [...new Set(answers.map((a) => a.attribution).filter(Boolean))];
+  const attributions = [...new Set(answers.flatMap((a) => a.attribution))];
   return { features: [...byId.values()], attributions };
 }
 
