@@ -127,6 +127,9 @@ def _personal_report(app: Flask, client: Any) -> dict[str, Any]:
     return report
 
 
+ASSET_COLUMNS = ("asset_id", "asset_layer", "asset_external_id", "asset_name", "asset_number")
+
+
 def test_open_data_csv_carries_no_personal_data(app: Flask, client: Any) -> None:
     report = _personal_report(app, client)
     response = client.get("/api/v1/opendata/reports.csv")
@@ -139,7 +142,7 @@ def test_open_data_csv_carries_no_personal_data(app: Flask, client: Any) -> None
     assert [r["id"] for r in rows] == [report["id"]]
     assert set(rows[0]) == {"id", "category", "category_name", "group", "status",
                             "open311_status", "district", "district_name", "department",
-                            "created_at", "updated_at", "lon", "lat"}
+                            "created_at", "updated_at", "lon", "lat", *ASSET_COLUMNS}
     assert re.fullmatch(r"\d+\.\d{1,4}", rows[0]["lon"])
     assert abs(float(rows[0]["lat"]) - 48.1374) <= 0.00005
 
@@ -158,7 +161,7 @@ def test_open_data_geojson_has_licence_and_no_personal_data(app: Flask, client: 
     assert feature["id"] == report["id"]
     assert set(feature["properties"]) == {
         "id", "category", "category_name", "group", "status", "open311_status", "district",
-        "district_name", "department", "created_at", "updated_at"}
+        "district_name", "department", "created_at", "updated_at", *ASSET_COLUMNS}
     lon, lat = feature["geometry"]["coordinates"]
     assert lon == round(lon, 4) and lat == round(lat, 4)
     assert client.get("/api/v1/opendata/metadata.json").get_json()["resources"][0][
