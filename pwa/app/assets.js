@@ -7,6 +7,9 @@ import { t, getLang } from './i18n.js';
 import { escapeHtml } from './dom.js';
 
 export const ASSET_ZOOM = 16;
+/** As a group: every asset type (the crew map). */
+export const ALL_TYPES = '*';
+const kindParams = (group) => (group === ALL_TYPES ? {} : { group });
 const TILE_ZOOM = 16;
 const MAX_TILES = 30; // a desktop screen at z16; more would be a zoomed-out view
 const MAX_CACHED_TILES = 400;
@@ -34,7 +37,7 @@ export async function assetsAvailable(group, near) {
   if (supported.has(group)) return supported.get(group);
   // An asset within the API's largest radius of the city's middle: none means the group's type
   // has no layer here (the demo's sign posts), so nothing about assets is shown for it.
-  const params = new URLSearchParams({ lat: near[0].toFixed(4), lon: near[1].toFixed(4), group, max_distance_m: '2000' });
+  const params = new URLSearchParams({ lat: near[0].toFixed(4), lon: near[1].toFixed(4), ...kindParams(group), max_distance_m: '2000' });
   let found;
   try {
     found = Boolean((await fetchJSON(`/api/v1/assets/nearest?${params}`)).asset);
@@ -81,7 +84,7 @@ async function loadTile(group, tile, signal) {
   const key = `${group}/${tile.x}/${tile.y}`;
   if (tiles.has(key)) return tiles.get(key);
   const bbox = tile.bbox.map((v) => v.toFixed(6)).join(',');
-  const data = await fetchJSON(`/api/v1/assets?${new URLSearchParams({ bbox, group })}`, signal);
+  const data = await fetchJSON(`/api/v1/assets?${new URLSearchParams({ bbox, ...kindParams(group) })}`, signal);
   // `attribution`: [{layer, text, licence}] (a plain text is taken too).
   const attribution = Array.isArray(data.attribution)
     ? data.attribution.map((a) => a.text).filter(Boolean) : [data.attribution].filter(Boolean);

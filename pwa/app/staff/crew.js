@@ -3,7 +3,7 @@
 import { $, announce } from '../dom.js';
 import { t, formatDate } from '../i18n.js';
 import { fetchQueue, inBounds, sortFeatures } from './queue.js';
-import { ensureCrewMap, mapBounds, mapCenter, refreshSize, fitTo, setMarkers } from './crewmap.js';
+import { ensureCrewMap, mapBounds, mapCenter, refreshSize, fitTo, setMarkers, crewAssetsAvailable, showAssets } from './crewmap.js';
 import { renderQueueItems } from './queuelist.js';
 import { currentUser } from './session.js';
 import * as actions from './actionqueue.js';
@@ -19,6 +19,7 @@ let bound = false;
 let waitingIds = new Set();
 
 const SORT_KEY = 'mm.staff.sort';
+const ASSETS_KEY = 'mm.staff.assets';
 
 export function initCrew(appConfig, nav) {
   config = appConfig;
@@ -30,7 +31,25 @@ export function initCrew(appConfig, nav) {
   sort.addEventListener('change', onSortChange);
   $('#crew-refresh').addEventListener('click', () => load({ announceDone: true }));
   $('#crew-map-toggle').addEventListener('click', toggleMap);
+  $('#crew-assets-toggle').addEventListener('click', () => setAssets($('#crew-assets-toggle').getAttribute('aria-pressed') !== 'true'));
   actions.events.addEventListener('change', refreshWaiting);
+}
+
+// "Show assets": offered only where the asset API answers with assets; remembered per browser.
+async function offerAssets() {
+  if (!(await crewAssetsAvailable(config))) return;
+  $('#crew-assets-toggle').hidden = false;
+  let on = false;
+  try { on = localStorage.getItem(ASSETS_KEY) === '1'; } catch { /* default off */ }
+  setAssets(on, { quiet: true });
+}
+
+function setAssets(on, { quiet = false } = {}) {
+  $('#crew-assets-toggle').setAttribute('aria-pressed', String(on));
+  $('#crew-assets-hint').hidden = !on;
+  try { localStorage.setItem(ASSETS_KEY, on ? '1' : '0'); } catch { /* ignore */ }
+  showAssets(on);
+  if (!quiet) announce(t(on ? 'crew.assetsShown' : 'crew.assetsHidden'));
 }
 
 /** The crew view became visible (the map needs a visible container). */
@@ -38,7 +57,7 @@ export function showCrew() {
   ensureCrewMap(config, { onMove: scheduleLoad, onOpen: (id) => navigate(`/crew/reports/${encodeURIComponent(id)}`) });
   refreshSize();
   refreshWaiting();
-  if (!loaded) firstLoad();
+  if (!loaded) { firstLoad(); offerAssets(); }
   else {
     render(); // the last state at once, then fresh (an action may have changed it)
     load();

@@ -4,10 +4,13 @@ import { $, addBaseLayers, escapeHtml } from '../dom.js';
 import { statusLabel } from '../i18n.js';
 import { priorityLabel } from './labels.js';
 import { PRIORITIES } from './queue.js';
+import { assetLayer, assetsAvailable, ALL_TYPES } from '../assets.js';
 
 let map = null;
 let cluster = null;
 let openReport = () => {};
+let assets = null; // the asset layer (every asset type), shown when switched on
+let assetsOn = false;
 
 const reducedMotion = () => window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 
@@ -27,7 +30,18 @@ export function ensureCrewMap(config, { onMove, onOpen }) {
   map.addLayer(cluster);
   map.on('moveend', onMove);
   openReport = onOpen;
+  // Assets sit under the reports and take no taps: they show where the signals are.
+  assets = assetLayer(map, { probePoint: m.center, getGroup: () => (assetsOn ? ALL_TYPES : null), markerClass: 'asset-marker crew-asset' });
   return map;
+}
+
+/** Whether this city has assets to show (the asset API answers with some). */
+export const crewAssetsAvailable = (config) => assetsAvailable(ALL_TYPES, config.map.center);
+
+/** Show or hide the asset layer (from street zoom on). */
+export function showAssets(on) {
+  assetsOn = on;
+  assets?.loadNow();
 }
 
 // A cluster takes the colour of the most urgent report inside it.

@@ -8,6 +8,7 @@ import { priorityLabel, personName, placeText } from './labels.js';
 import { renderActions, closeActionForm, markPending } from './actionforms.js';
 import { showFormError } from './fields.js';
 import * as actions from './actionqueue.js';
+import { assetLabel } from '../assets.js';
 
 let current = null; // {id, data}
 let loadTicket = 0;
@@ -85,6 +86,7 @@ function renderDetail(data, { cachedAt = null } = {}) {
     ...fact(t('detail.id'), data.id),
     ...fact(t('detail.department'), data.department?.name),
     ...fact(t('detail.place'), placeText(data)),
+    ...fact(t('detail.asset'), data.asset ? `${assetLabel(data.asset)}${data.asset.retired ? ` (${t('detail.assetRetired')})` : ''}` : null),
     ...fact(t('detail.position'), data.lat != null ? h('a', {
       href: `geo:${data.lat},${data.lon}`, text: `${Number(data.lat).toFixed(5)}, ${Number(data.lon).toFixed(5)}` }) : null),
     ...fact(t('detail.created'), formatDate(data.created_at)),

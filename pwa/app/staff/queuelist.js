@@ -4,6 +4,7 @@ import { h } from '../dom.js';
 import { t, statusLabel } from '../i18n.js';
 import { priorityLabel, ageText, personName, placeText, distanceText } from './labels.js';
 import { distanceMeters } from './queue.js';
+import { assetLabel } from '../assets.js';
 
 /** Fill `list` with links to `${base}/<id>`; `waitingIds` marks reports with queued actions. */
 export function renderQueueItems(list, features, { base, near = null, waitingIds = new Set() }) {
@@ -25,6 +26,7 @@ export function renderQueueItems(list, features, { base, near = null, waitingIds
           waitingIds.has(p.id) ? [' ', h('span', { class: 'badge status-waiting', text: t('queue.waiting') })] : null),
         h('strong', { class: 'queue-item-title', text: p.category?.name || p.id }),
         placeText(p) ? h('span', { class: 'queue-item-place', text: placeText(p) }) : null,
+        p.asset ? h('span', { class: 'queue-item-asset', text: assetLabel(p.asset) }) : null,
         h('span', { class: 'hint', text: facts }),
         p.description ? h('span', { class: 'queue-item-desc', text: p.description }) : null));
   }));
