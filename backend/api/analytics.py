@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from backend.api.asset_schemas import asset_ref
 from backend.api.context import jobs, read_session, settings, snapshot, storage
 from backend.api.docs import operation
 from backend.api.query_schemas import INSTANT_RANGE, CommaList, StatusList, utc_instant
@@ -18,7 +19,7 @@ from backend.api.request_io import load, request_locale
 from backend.api.staff_session import staff_user
 from backend.errors import InvalidInput, NotFound
 from backend.permissions import require_analytics
-from backend.services import heatmap_export, service_figures
+from backend.services import asset_figures, heatmap_export, service_figures
 from backend.services.analytics_filter import ReportSelection
 from backend.services.city_cache import CitySnapshot
 from backend.services.heatmap import CellSpec, matching_count
@@ -252,5 +253,46 @@ def summary() -> Response:
         csv.writer(out, lineterminator="\n").writerows(service_figures.summary_rows(figures))
         response = Response(out.getvalue(), content_type="text/csv; charset=utf-8")
         response.headers["Content-Disposition"] = 'attachment; filename="summary.csv"'
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+class AssetRankingQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    from_ = DateOrDateTime(data_key="from", load_default=None,
+                           metadata={"description": "Reports created at or after"})
+    to = DateOrDateTime(load_default=None, metadata={"description": "Created before"})
+    type = fields.String(load_default=None, validate=validate.Length(min=1, max=64), metadata={
+        "description": "An asset type's code, e.g. traffic_signal"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
+
+    @validates_schema(skip_on_field_errors=False)
+    def check(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("from_") and data.get("to") and data["from_"] >= data["to"]:
+            raise ValidationError({"to": ["must be after from"]})
+
+
+ASSET_RANKING_QUERY = AssetRankingQuery()
+
+
+@bp.get("/assets")
+@operation("get", "The most-reported assets (signals, sign posts): per asset its reports in the "
+           "window, the open ones, the median hours to fix (resolved minus created) and the "
+           "last report (analysts)", tag="analytics", query="AssetRankingQuery")
+def assets() -> Response:
+    """Reports per asset."""
+    require_analytics(staff_user())
+    query = load(ASSET_RANKING_QUERY, request.args)
+    ranked = asset_figures.most_reported_assets(read_session(), query["from_"], query["to"],
+                                                query["type"], query["limit"])
+    response = jsonify({
+        "from": query["from_"], "to": query["to"], "type": query["type"],
+        "assets": [{"asset": asset_ref(f.asset), "reports": f.reports, "open": f.open,
+                    "median_hours_to_fix": f.median_hours_to_fix,
+                    "last_report_at": f.last_report_at} for f in ranked],
+        "generated_at": datetime.now(UTC),
+    })
     response.headers["Cache-Control"] = "private, no-cache"
     return response

@@ -3,11 +3,12 @@ map layer, in a report, in the staff queue, in exports. One shape everywhere."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from marshmallow import Schema, fields
 
-from backend.services.assets.queries import AssetHit
+if TYPE_CHECKING:  # only a type here: importing services from this module closes a cycle
+    from backend.services.assets.queries import AssetHit
 
 
 class AssetRefSchema(Schema):

@@ -65,6 +65,7 @@ OPERATIONS = {
     ("get", "/api/v1/analytics/heatmap"),
     ("get", "/api/v1/analytics/exports/{name}"),
     ("get", "/api/v1/analytics/summary"),
+    ("get", "/api/v1/analytics/assets"),
     ("get", "/api/v1/opendata/reports.csv"),
     ("get", "/api/v1/opendata/reports.geojson"),
     ("get", "/api/v1/opendata/metadata.json"),
