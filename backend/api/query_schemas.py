@@ -166,6 +166,9 @@ class NearbyQuery(Schema):
     lon = fields.Float(required=True, validate=validate.Range(-180, 180))
     category = fields.String(required=True)
     radius_m = fields.Integer(load_default=None, validate=validate.Range(1, 1000))
+    asset_id = fields.Integer(load_default=None, validate=validate.Range(1, 2**63 - 1),
+                              metadata={"description": "The asset the citizen chose: its "
+                                        "open reports come first, marked `same_asset`."})
 
 
 def encode_offset(offset: int) -> str:

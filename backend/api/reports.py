@@ -223,12 +223,18 @@ def nearby_reports() -> Response:
     ---
     get:
       summary: "'Already reported?': open reports of the same category group nearby"
+      description: >
+        With `asset_id` (the asset the citizen chose) the open reports of the same group
+        that point at that asset come first, at any distance and newest first, marked
+        `same_asset: true`; then the others within the radius, nearest first, marked
+        `same_asset: false`. Without it, no feature has `same_asset`.
       parameters:
         - in: query
           schema: NearbyQuery
       responses:
         200:
-          description: Nearest first, each with `distance_m`
+          description: Same-asset reports first (with `asset_id`), then nearest first, each
+            with `distance_m`
           content:
             application/geo+json:
               schema: ReportCollectionSchema
@@ -239,14 +245,17 @@ def nearby_reports() -> Response:
     active_category(snap, args["category"])
     radius = args["radius_m"] or settings().nearby_radius_m
     reader = primary_read_session()
-    rows = report_queries.nearby_open_reports(
-        reader, snap, args["category"], args["lon"], args["lat"], radius
+    asset_id = args["asset_id"]
+    rows, same = report_queries.nearby_open_reports(
+        reader, snap, args["category"], args["lon"], args["lat"], radius, asset_id=asset_id
     )
     features = public_read.complete(reader, [(row[0], row[1]) for row in rows], "feature")
     distances = {row[0]: row[2] for row in rows}
     expand, key = current_expansion()
-    joined = b",".join(with_distance(f.encode(), distances[row_id])
-                       for f, row_id in zip(features, distances, strict=True))
+    joined = b",".join(
+        with_distance(f.encode(), distances[row_id],
+                      None if asset_id is None else row_id in same)
+        for f, row_id in zip(features, distances, strict=True))
     return _feature_collection(expand(joined), key, None)
 
 

@@ -210,6 +210,13 @@ def refuse_nul_in_urls(app: Flask) -> None:
 
 
 FORM_NUMBERS = ("lat", "lon", "photo_lat", "photo_lon")
+FORM_INTEGERS = ("asset_id",)
+
+
+def _integer(text: str) -> bool:
+    """ASCII digits with an optional sign (int() also takes other scripts' digits)."""
+    digits = text.strip().removeprefix("-").removeprefix("+")
+    return digits.isascii() and digits.isdigit() and len(digits) <= 19
 
 
 def form_body(file_field: str, max_file_bytes: int) -> tuple[dict[str, Any], list[bytes]]:
@@ -240,6 +247,9 @@ def form_body(file_field: str, max_file_bytes: int) -> tuple[dict[str, Any], lis
                 number = None
             # Leave text that is no finite number as it is: the schema names the field.
             data[key] = number if number is not None and math.isfinite(number) else value
+        elif key in FORM_INTEGERS:
+            # Empty means none; text that is no integer stays for the schema to name.
+            data[key] = None if not value.strip() else int(value) if _integer(value) else value
         else:
             data[key] = value
     if nul:

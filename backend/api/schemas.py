@@ -15,6 +15,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from backend.api.asset_schemas import AssetRefSchema
 from backend.workflow import Priority, Status
 
 DESCRIPTION_MAX = 4000  # as Open311 GeoReport v2
@@ -34,6 +35,15 @@ class StrictFloat(fields.Float):
         if not math.isfinite(number):
             raise ValidationError("must be a finite number")
         return number
+
+
+class StrictInteger(fields.Integer):
+    """A JSON integer only: no strings, booleans or fractions."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError("must be an integer")
+        return value
 
 
 class ErrorBodySchema(Schema):
@@ -81,6 +91,13 @@ class ReportCreateSchema(Schema):
         metadata={"description": "How the point was chosen; `district` (the point of a chosen "
                                  "district, no map) marks the location as approximate for staff."},
     )
+
+    asset_id = StrictInteger(
+        load_default=None, allow_none=True, validate=validate.Range(1, 2**63 - 1),
+        metadata={"description": "The asset (traffic signal, sign post) the report is about, "
+                  "from `/api/v1/assets`: it must be active and of a type tied to the "
+                  "category's group. The report is placed at the asset's point (snapped; "
+                  "`lat`/`lon` are still required) and routed by it."})
 
     @validates_schema
     def photo_place_complete(self, data: dict[str, Any], **_: Any) -> None:
@@ -181,6 +198,8 @@ class ReportSchema(Schema):
     history = fields.List(fields.Nested(HistoryEntrySchema), required=True)
     photos = fields.List(fields.Nested(PublicPhotoSchema), required=True,
                          metadata={"description": "Processed photos (pending ones appear later)"})
+    asset = fields.Nested(AssetRefSchema, required=True, allow_none=True, metadata={
+        "description": "The asset the report is about, or null."})
 
 
 class CreatedReportSchema(ReportSchema):
@@ -249,7 +268,12 @@ class ReportFeaturePropertiesSchema(Schema):
     district = fields.String(allow_none=True)
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
+    asset = fields.Nested(AssetRefSchema, required=True, allow_none=True, metadata={
+        "description": "The asset the report is about, or null."})
     distance_m = fields.Float(metadata={"description": "Only in nearby results."})
+    same_asset = fields.Boolean(metadata={
+        "description": "Only in nearby results asked with `asset_id`: the report points at "
+                       "that asset (these come first)."})
     thumb = fields.String(allow_none=True, metadata={
         "description": "URL of the first photo's thumbnail (JPEG), if any is ready."})
 

@@ -23,7 +23,7 @@ REPORT_COLUMNS = (
     "department_id", "status", "priority", "reporter_email", "reporter_locale",
     "idempotency_key", "request_fingerprint", "source", "created_at", "updated_at",
     "review_flags", "tracking_salt", "due_at", "x_m", "y_m", "h3_r10", "reporter_name",
-    "reporter_phone", "attributes", "api_key_id",
+    "reporter_phone", "attributes", "api_key_id", "asset_id",
 )
 JSON_COLUMNS = ("review_flags", "attributes")
 _COLUMN_LIST = ", ".join(REPORT_COLUMNS)

@@ -14,6 +14,7 @@ from backend.db.spatial import degree_box, distance_m, in_box
 from backend.errors import InvalidInput
 from backend.models import Photo, PhotoDerivative, PhotoStatus, Report
 from backend.models.public_view import ReportPublicView
+from backend.services.assets.queries import get_asset
 from backend.services.city_cache import CitySnapshot
 from backend.workflow import OPEN_STATUSES
 
@@ -45,26 +46,38 @@ def in_list(column: str, name: str, values: list[Any]) -> tuple[str, dict[str, A
 
 
 def nearby_open_reports(session: Session, snapshot: CitySnapshot, category_code: str,
-                        lon: float, lat: float, radius_m: float, limit: int = 20
-                        ) -> list[Row]:
-    """Open reports of the same category group within `radius_m`, nearest first."""
+                        lon: float, lat: float, radius_m: float, limit: int = 20,
+                        asset_id: int | None = None) -> tuple[list[Row], set[int]]:
+    """Open reports of the same category group: with `asset_id`, those pointing at that
+    asset first (at any distance, newest first), then those within `radius_m`, nearest
+    first. Rows are (id, stored feature, distance in metres); the set holds the ids of the
+    same-asset ones."""
     category = snapshot.categories[category_code]
     same_group = [
         c.id for c in snapshot.categories.values() if c.group.code == category.group.code
     ]
     dialect = session.get_bind().dialect.name
     distance = distance_m(dialect, Report.geom, lon, lat).label("distance_m")
-    query = (
+    open_in_group = (
         _listing().add_columns(distance)
-        .where(in_box(dialect, "report", Report.id, Report.geom, degree_box(lon, lat, radius_m)))
         .where(Report.status.in_(sorted(s.value for s in OPEN_STATUSES)))
         .where(Report.category_id.in_(same_group))
     )
-    inner = query.subquery()
-    return session.execute(
+    first: list[Row] = []
+    if asset_id is not None:
+        if get_asset(session, asset_id) is None:
+            raise InvalidInput("No asset with this id.", {"asset_id": ["unknown asset"]})
+        first = list(session.execute(open_in_group.where(Report.asset_id == asset_id)
+                                     .order_by(Report.id.desc()).limit(limit)).all())
+    inner = open_in_group.where(
+        in_box(dialect, "report", Report.id, Report.geom, degree_box(lon, lat, radius_m))
+    ).subquery()
+    near = session.execute(
         select(inner).where(inner.c.distance_m <= radius_m)
         .order_by(inner.c.distance_m, inner.c.id.desc()).limit(limit)
     ).all()
+    same = {row[0] for row in first}
+    return (first + [row for row in near if row[0] not in same])[:limit], same
 
 
 def first_thumbnails(session: Session, report_ids: list[int]) -> dict[int, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,11 +16,13 @@ from backend.errors import Conflict, NotFound
 from backend.media.imaging import InspectedPhoto
 from backend.models import Report
 from backend.models.base import utcnow
+from backend.services.assets.queries import AssetHit
+from backend.services.assets.reporting import asset_for_report
 from backend.services.city_cache import CitySnapshot, last_snapshot, snapshot_for_versions
 from backend.services.photos import insert_photo_rows, photo_rows
 from backend.services.public_views.render import Event, Fragments, ReportData, render
 from backend.services.public_views.store import store
-from backend.services.routing import RoutingDecision, route_report
+from backend.services.routing import RoutingDecision, active_category, route_report
 from backend.tokens import (
     fingerprint,
     hash_token,
@@ -55,6 +57,9 @@ class NewReport:
     phone: str | None = None
     attributes: dict[str, Any] | None = None
     api_key_id: int | None = None
+    # The asset (traffic signal, sign post) the report is about: its point becomes the
+    # report's location.
+    asset_id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (cheaper than dataclasses.asdict on the hot path)."""
@@ -64,6 +69,8 @@ class NewReport:
                 "photo_lon": self.photo_lon}
         if self.name or self.phone or self.attributes:
             data.update(name=self.name, phone=self.phone, attributes=self.attributes)
+        if self.asset_id is not None:  # absent otherwise: older fingerprints stay valid
+            data["asset_id"] = self.asset_id
         return data
 
 
@@ -83,7 +90,7 @@ class CreatedReport:
 
 
 def _new_report_views(session: Session, report_id: int, values: dict[str, Any], lon: float,
-                      lat: float) -> Fragments:
+                      lat: float, asset: AssetHit | None) -> Fragments:
     """Render and store the public views of a report just inserted (from what was inserted:
     no photo is ready yet, the history is its first entry)."""
     data = ReportData(
@@ -92,7 +99,8 @@ def _new_report_views(session: Session, report_id: int, values: dict[str, Any], 
         status=values["status"], priority=values["priority"],
         description=values["description"], address=values["address"], lon=lon, lat=lat,
         created_at=values["created_at"], updated_at=values["updated_at"],
-        due_at=values["due_at"], events=(Event(values["status"], values["created_at"], None),))
+        due_at=values["due_at"], events=(Event(values["status"], values["created_at"], None),),
+        asset=asset)
     views = render(data)
     store(session, [(report_id, views)])
     return views
@@ -145,6 +153,7 @@ def _row_values(data: NewReport, decision: RoutingDecision, secret_key: str, key
         "reporter_phone": data.phone,
         "attributes": data.attributes or None,
         "api_key_id": data.api_key_id,
+        "asset_id": data.asset_id,
         "reporter_locale": locale,
         "idempotency_key": key,
         "request_fingerprint": request_fingerprint,
@@ -179,6 +188,8 @@ def create_report(session: Session, data: NewReport, *, secret_key: str,
 
     Routing uses the process's snapshot of the city; the insert checks in the same statement
     that the snapshot is still current, and on a change the report is routed again.
+    With an `asset_id` the asset must be active and of a type tied to the category's group;
+    the report is placed at the asset's point (and routed by it).
     """
     request_fingerprint = None
     if idempotency_key:
@@ -187,6 +198,11 @@ def create_report(session: Session, data: NewReport, *, secret_key: str,
             payload["photos"] = [photo.sha256 for photo in photos]
         request_fingerprint = fingerprint(payload)
     snap = snapshot or last_snapshot(session)
+    asset = None
+    if data.asset_id is not None:
+        group = active_category(snap, data.category).group.code
+        asset = asset_for_report(session, data.asset_id, group)
+        data = replace(data, lon=asset.lon, lat=asset.lat)
     for _attempt in range(MAX_ATTEMPTS):
         decision = route_report(snap, data.category, data.lon, data.lat)
         values = _row_values(
@@ -208,7 +224,7 @@ def create_report(session: Session, data: NewReport, *, secret_key: str,
                 photo_ids = insert_photo_rows(session, rows)
             if outcome.report_id is not None:
                 views = _new_report_views(session, outcome.report_id, values, data.lon,
-                                          data.lat)
+                                          data.lat, asset)
         except (PublicIdTaken, IntegrityError):
             # A random public id (of the report or a photo) collided: draw new ones.
             session.rollback()

@@ -58,6 +58,11 @@ def _layers(session: Session, type_or_group: str | None) -> dict[int, tuple[str,
     return {row[2]: (row[3], row[0]) for row in named if row[2] is not None}
 
 
+def layer_codes(session: Session, type_or_group: str | None) -> list[str]:
+    """The codes of the layers `type_or_group` covers (see `_layers`), sorted."""
+    return sorted({code for code, _ in _layers(session, type_or_group).values()})
+
+
 def _select(layer_ids: list[int]) -> Select:
     # `layer_id + 0`: an expression no index covers. Otherwise SQLite walks the layer's
     # entries of the (layer_id, external_id) index, every asset of a big layer, instead of

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from backend.api.asset_schemas import asset_ref
 from backend.jsonout import safe_json
+from backend.services.assets.queries import AssetHit
 from backend.services.public_views.markers import BASE, finish, fold, value
 from backend.workflow import OPEN311_STATE, OPEN_STATUSES, Status
 
@@ -65,6 +67,7 @@ class ReportData:
     due_at: datetime | None
     events: tuple[Event, ...] = ()
     photos: tuple[PublicPhoto, ...] = field(default=())  # ready ones, by position
+    asset: AssetHit | None = None  # the asset the report points at
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,11 @@ def _display(photo: PublicPhoto) -> str | None:
     return BASE + photo_path(files[0].sha256, "jpeg") if files else None
 
 
+def _asset(report: ReportData) -> dict[str, Any] | None:
+    # The one representation of an asset (AssetRefSchema); register data, no user text.
+    return asset_ref(report.asset) if report.asset is not None else None
+
+
 def _iso(value: datetime) -> str:
     return value.isoformat()  # what the output schemas' DateTime fields write
 
@@ -128,6 +136,7 @@ def feature(report: ReportData) -> bytes:
         "district": value("dn", report.district_id) if report.district_id is not None else None,
         "created_at": _iso(report.created_at),
         "updated_at": _iso(report.updated_at),
+        "asset": _asset(report),
         "thumb": _first_file(report, "thumb"),
     }
     return fold(finish(safe_json({
@@ -159,6 +168,7 @@ def detail(report: ReportData) -> bytes:
         "history": [{"status": e.to_status, "at": _iso(e.at), "note": e.public_note}
                     for e in report.events],
         "photos": [_photo_view(p) for p in report.photos],
+        "asset": _asset(report),
     }))
 
 
@@ -209,8 +219,12 @@ def with_extensions(request: bytes, extended: bytes) -> bytes:
     return request[:-1] + b',"extended_attributes":' + extended + b"}"
 
 
-def with_distance(feature: bytes, distance_m: float) -> bytes:
-    """A map feature with `distance_m` (nearby results), where the schema orders it: just
-    before `thumb`, the last property (no user text is in a feature, so the match is exact)."""
+def with_distance(feature: bytes, distance_m: float, same_asset: bool | None = None) -> bytes:
+    """A map feature with `distance_m` (nearby results) and, when given, `same_asset`, where
+    the schema orders them: just before `thumb`, the last property (a feature holds no user
+    text, and a string's quotes are escaped, so the match is exact)."""
     at = feature.rindex(b',"thumb":')
-    return feature[:at] + b',"distance_m":' + safe_json(round(float(distance_m), 1)) + feature[at:]
+    added = b',"distance_m":' + safe_json(round(float(distance_m), 1))
+    if same_asset is not None:
+        added += b',"same_asset":' + (b"true" if same_asset else b"false")
+    return feature[:at] + added + feature[at:]

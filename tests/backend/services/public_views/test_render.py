@@ -10,7 +10,9 @@ import orjson
 import pytest
 from sqlalchemy.orm import Session
 
+from backend.api.asset_schemas import asset_ref
 from backend.api.schemas import ReportFeatureSchema, ReportSchema
+from backend.services.assets.queries import AssetHit
 from backend.services.city_cache import CitySnapshot, city_snapshot
 from backend.services.public_views.markers import Expansion
 from backend.services.public_views.render import (
@@ -49,6 +51,12 @@ def samples(snap: CitySnapshot) -> list[ReportData]:
                            Event("resolved", T0 + timedelta(hours=1), "Repariert </script>"))),
         ReportData(**base, district_id=999_999, status="in_progress", description="y",
                    address="", due_at=T0, photos=(photo, photo)),
+        # An asset whose register text looks like markers and the nearby match.
+        ReportData(**base, district_id=district.id, status="submitted", description="z",
+                   address=None, due_at=None,
+                   asset=AssetHit(42, "lsa-osm", "traffic_signal", "node/1",
+                                  'Kreuzung <cc1> ,"thumb":x', "LSA 0815", 11.5755, 48.1374,
+                                  retired=True)),
     ]
 
 
@@ -69,6 +77,7 @@ def schema_views(r: ReportData, snap: CitySnapshot, locale: str) -> tuple[dict, 
                 url(f.sha256, f.format)
         photos.append({"id": p.public_id, "display": sizes["display"], "thumb": sizes["thumb"]})
     thumb = photos[0]["thumb"]["jpeg"] if photos else None
+    asset = asset_ref(r.asset) if r.asset is not None else None
     common = {"status": r.status, "open311_status": OPEN311_STATE[Status(r.status)],
               "priority": r.priority, "created_at": r.created_at, "updated_at": r.updated_at}
     feature = ReportFeatureSchema().dump({
@@ -78,7 +87,7 @@ def schema_views(r: ReportData, snap: CitySnapshot, locale: str) -> tuple[dict, 
             "id": r.public_id, "url": f"{BASE}/api/v1/reports/{r.public_id}",
             "category": category.code, "category_name": category.name.get(locale),
             "group": category.group.code, "district": district.number if district else None,
-            "thumb": thumb, **common}})
+            "asset": asset, "thumb": thumb, **common}})
     detail = ReportSchema().dump({
         "id": r.public_id, "url": f"{BASE}/api/v1/reports/{r.public_id}",
         "category": {"code": category.code, "name": category.name.get(locale),
@@ -90,7 +99,7 @@ def schema_views(r: ReportData, snap: CitySnapshot, locale: str) -> tuple[dict, 
         "department": {"code": department.code, "name": department.name.get(locale)},
         "history": [{"status": e.to_status, "at": e.at, "note": e.public_note}
                     for e in r.events],
-        "photos": photos, **common})
+        "photos": photos, "asset": asset, **common})
     return feature, detail
 
 
@@ -109,6 +118,9 @@ def test_views_equal_their_schema_dumps(session: Session, locale: str) -> None:
             list(feature["properties"])
         nearby = orjson.loads(expand(with_distance(views.feature, 12.345)))["properties"]
         assert list(nearby)[-2:] == ["distance_m", "thumb"] and nearby["distance_m"] == 12.3
+        assert nearby["asset"] == feature["properties"]["asset"]
+        same = orjson.loads(expand(with_distance(views.feature, 1, True)))["properties"]
+        assert list(same)[-3:] == ["distance_m", "same_asset", "thumb"] and same["same_asset"]
         request = orjson.loads(expand(with_extensions(views.open311, views.open311_ext)))
         assert request["service_code"] == snap.categories_by_id[report.category_id].code
         assert request["extended_attributes"]["detailed_status"] == report.status
