@@ -200,7 +200,11 @@ def _joined_requests(fmt: str, joined: bytes, key: str) -> Response:
 @bp.get("/requests.<fmt>")
 @open311_errors
 def list_requests(fmt: str) -> Response:
-    """Service requests, filtered (service_request_id overrides every other filter)."""
+    """Service requests, filtered (service_request_id overrides every other filter).
+
+    With `extensions=true` each carries `extended_attributes` (our GeoReport v2 extension):
+    detailed_status, district, department, media_urls and `asset` (AssetRefSchema or null).
+    """
     from backend.api.query_schemas import BBox
 
     args = request.args
@@ -234,7 +238,8 @@ def list_requests(fmt: str) -> Response:
 @bp.get("/requests/<public_id>.<fmt>")
 @open311_errors
 def get_request(public_id: str, fmt: str) -> Response:
-    """One service request (as a list of one, like the spec)."""
+    """One service request (as a list of one, like the spec); `extensions=true` as in the
+    list."""
     one = primary_reader()
     rows = open311.requests_by_ids(one, (public_id,))
     if not rows:
@@ -300,7 +305,11 @@ def _check_form_text(form: MultiDict[str, str]) -> None:
 @limiter.limit(open311_limit, key_func=api_key_or_address)
 @open311_errors
 def create_request(fmt: str) -> Response:
-    """Create a service request, routed exactly like one from our app."""
+    """Create a service request, routed exactly like one from our app.
+
+    `attribute[asset_id]=<id>` (extension) points it at an asset, checked like our app's
+    intake; other `attribute[code]` values are checked against the service definition.
+    """
     if request.mimetype not in FORM_TYPES:
         raise UnsupportedMediaType(
             "Send the request form-encoded (application/x-www-form-urlencoded).",
@@ -336,13 +345,15 @@ def create_request(fmt: str) -> Response:
             problems[name] = ["unknown attribute field"]
     if problems:
         raise Open311BadRequest("The request is incomplete or invalid.", problems)
+    asset_id = open311.check_asset_attribute(session(), category,
+                                             given.pop(open311.ASSET_ATTRIBUTE, None))
     attributes = open311.check_attributes(category, given)
     name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p) or None
     data = NewReport(category=code, lat=lat, lon=lon,  # type: ignore[arg-type]
                      description=description, address=form.get("address_string") or None,
                      email=email, name=name[:200] if name else None,
                      phone=(form.get("phone") or None), attributes=attributes,
-                     api_key_id=key.id)
+                     api_key_id=key.id, asset_id=asset_id)
     uploads, notice = [], None
     if form.get("media_url"):
         hosts = frozenset(h.strip().lower() for h in settings().open311_media_hosts.split(",")

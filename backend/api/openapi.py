@@ -20,6 +20,16 @@ def documented_endpoints(app: Flask) -> list[str]:
                   if "\n---\n" in (view.__doc__ or "").replace("    ---", "---"))
 
 
+OVERVIEW = (
+    "Report broken traffic lights and street signs to the city.\n\n"
+    "Open311 GeoReport v2 is served under `/open311/v2/` (its own format, not described "
+    "here; see the README). Extensions there: `extensions=true` on `requests` adds "
+    "`extended_attributes`, among them `asset` — the asset (traffic signal, sign post) the "
+    "request is about, in the same shape as `asset` everywhere in this API, or null; a POST "
+    "to `requests` may name one with `attribute[asset_id]=<id>` (an active asset of a type "
+    "tied to the service's category group, else 400 naming `attribute[asset_id]`).")
+
+
 def build_spec(app: Flask) -> dict[str, Any]:
     """Generate the OpenAPI 3 document for the citizen, staff, analytics and open-data API."""
     spec = APISpec(
@@ -27,7 +37,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
         version="1",
         openapi_version="3.0.3",
         plugins=[FlaskPlugin(), MarshmallowPlugin()],
-        info={"description": "Report broken traffic lights and street signs to the city."},
+        info={"description": OVERVIEW},
     )
     spec.components.schema("Error", schema=schemas.ErrorSchema)
     spec.components.response("Error", {

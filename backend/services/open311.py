@@ -17,6 +17,7 @@ from backend.db.statements import Source, rows
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.models import Report, ReportEvent
 from backend.models.base import utcnow
+from backend.services.assets.links import asset_for_group
 from backend.services.city_cache import CategoryInfo, CitySnapshot
 from backend.services.public_map.pages import RequestFilter
 from backend.services.public_map.points import micros, micros_or_none
@@ -99,6 +100,26 @@ def check_attributes(category: CategoryInfo, given: dict[str, str]) -> dict[str,
     if problems:
         raise Open311BadRequest("Invalid attribute values.", problems)
     return values or None
+
+
+ASSET_ATTRIBUTE = "asset_id"  # our extension: `attribute[asset_id]` on POST requests
+
+
+def check_asset_attribute(session: Session, category: CategoryInfo, raw: Any) -> int | None:
+    """The asset id of `attribute[asset_id]` (None when not given), checked like our app's
+    intake: an active asset of a type tied to the category's group; else 400 naming it."""
+    field = f"attribute[{ASSET_ATTRIBUTE}]"
+    if raw in (None, ""):
+        return None
+    if isinstance(raw, list) or not str(raw).strip().isdigit() or len(str(raw).strip()) > 18:
+        raise Open311BadRequest("attribute[asset_id] is not an asset id.",
+                                {field: ["one whole number, an asset's id"]})
+    asset_id = int(str(raw).strip())
+    try:
+        asset_for_group(session, asset_id, category.group.code, field)
+    except InvalidInput as exc:
+        raise Open311BadRequest(exc.message, exc.fields) from exc
+    return asset_id
 
 
 def _attribute_value(attribute: dict[str, Any], raw: Any, problems: dict[str, list[str]]

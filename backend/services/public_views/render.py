@@ -204,6 +204,8 @@ def open311(report: ReportData) -> tuple[bytes, bytes]:
         "district_name": value("xm", district) if district is not None else None,
         "department": value("ac", report.department_id),
         "media_urls": media,
+        # Our extension: the asset the request is about (the API's one representation).
+        "asset": _asset(report),
     }
     return finish(safe_json(view)), finish(safe_json(extended))
 

@@ -72,12 +72,14 @@ def test_a_dispatcher_corrects_the_asset_audited_and_shown_publicly(app: Flask,
                                                   "asset_id": second.id})
     public = client.get(f"/api/v1/reports/{report}").get_json()
     assert public["updated_at"] > before.isoformat()[:19]  # the public view was rendered again
-    if "asset" in public:  # the public report page's asset (written in parallel)
-        assert public["asset"]["id"] == second.id
+    assert public["asset"]["id"] == second.id  # the public report page shows the correction
+    [request] = client.get(f"/open311/v2/requests/{report}.json?extensions=true").get_json()
+    assert request["extended_attributes"]["asset"]["id"] == second.id
     removed = client.put(report_url(report, "asset"), json={"asset_id": None},
                          headers={"X-CSRF-Token": csrf})
     assert removed.status_code == 200 and removed.get_json()["asset"] is None
     assert asset_of(app, report)[0] is None
+    assert client.get(f"/api/v1/reports/{report}").get_json()["asset"] is None
     assert _audits(app)[-1][2] == {"previous_asset_id": second.id, "asset_id": None}
 
 
