@@ -337,8 +337,8 @@ function renderAssetPicker() {
   box.hidden = !selectedAsset;
   $('#asset-selected-name').textContent = selectedAsset ? assetLabel(selectedAsset) : '';
   for (const button of section.querySelectorAll('button.asset-choose')) {
-    const chosen = selectedAsset && Number(button.dataset.id) === selectedAsset.id;
-    button.setAttribute('aria-pressed', String(Boolean(chosen)));
+    const chosen = Boolean(selectedAsset) && Number(button.dataset.id) === selectedAsset.id;
+    button.setAttribute('aria-pressed', String(chosen)); // the label stays: a toggle's name does not change
   }
 }
 
