@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from backend.errors import InvalidInput
 from backend.models import Asset, AssetLayer, AssetType, Report
-from backend.services.assets.links import get_assets
+from backend.services.assets.batch import get_assets
 from backend.services.assets.queries import AssetHit
 from backend.workflow import OPEN_STATUSES
 

@@ -17,7 +17,7 @@ from backend.db.statements import Source, rows
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.models import Report, ReportEvent
 from backend.models.base import utcnow
-from backend.services.assets.links import asset_for_group
+from backend.services.assets.reporting import asset_for_report
 from backend.services.city_cache import CategoryInfo, CitySnapshot
 from backend.services.public_map.pages import RequestFilter
 from backend.services.public_map.points import micros, micros_or_none
@@ -116,9 +116,10 @@ def check_asset_attribute(session: Session, category: CategoryInfo, raw: Any) ->
                                 {field: ["one whole number, an asset's id"]})
     asset_id = int(str(raw).strip())
     try:
-        asset_for_group(session, asset_id, category.group.code, field)
-    except InvalidInput as exc:
-        raise Open311BadRequest(exc.message, exc.fields) from exc
+        asset_for_report(session, asset_id, category.group.code)
+    except InvalidInput as exc:  # the same check, its problem named as Open311 sent it
+        problems = exc.fields.get("asset_id", [exc.message])
+        raise Open311BadRequest(exc.message, {field: problems}) from exc
     return asset_id
 
 

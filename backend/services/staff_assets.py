@@ -16,8 +16,8 @@ from backend.models.base import utcnow
 from backend.permissions import ReportAction, StaffMember, require_asset_history
 from backend.permissions import visible_department_ids as _visible
 from backend.queue import JobQueue
-from backend.services.assets.links import asset_for_group
 from backend.services.assets.queries import AssetHit, get_asset
+from backend.services.assets.reporting import asset_for_report
 
 # One action runner for every staff action (replay, permission, audit, commit).
 from backend.services.staff_reports import ActionResult, _act
@@ -82,7 +82,7 @@ def correct_asset(session: Session, user: StaffUser, public_id: str, asset_id: i
             group = session.scalar(select(CategoryGroup.code)
                                    .join(Category, Category.group_id == CategoryGroup.id)
                                    .where(Category.id == report.category_id))
-            asset_for_group(session, asset_id, group or "")
+            asset_for_report(session, asset_id, group or "")
         if previous != asset_id:
             report.asset_id, report.updated_at = asset_id, utcnow()
         return {"previous_asset_id": previous, "asset_id": asset_id}, []

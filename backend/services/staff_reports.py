@@ -40,7 +40,7 @@ from backend.permissions import (
 from backend.queue import JobQueue
 from backend.services import photos as photo_service
 from backend.services import workflow
-from backend.services.assets.links import get_assets
+from backend.services.assets.batch import get_assets
 from backend.services.assets.queries import AssetHit, get_asset
 from backend.services.forwarding import forwarding_states
 from backend.services.report_queries import first_thumbnails

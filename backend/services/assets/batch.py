@@ -1,6 +1,5 @@
-"""Assets of reports for staff, exports and Open311: many assets by id at once, and which
-asset a report may point at (an active asset of an active type tied to the report's category
-group, the intake's rule)."""
+"""Assets of many reports at once (the staff queue, analytics): assets by id in one query per
+thousand. Which asset a report may point at is `reporting.asset_for_report`."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.errors import InvalidInput
 from backend.models import Asset, AssetLayer, AssetType
 from backend.services.assets.queries import AssetHit
 
@@ -31,25 +29,3 @@ def get_assets(session: Session, asset_ids: Iterable[int | None]) -> dict[int, A
             found[row[0]] = AssetHit(row[0], row[1], row[2], row[3], row[4], row[5],
                                      float(row[6]), float(row[7]), row[8] is not None)
     return found
-
-
-def asset_for_group(session: Session, asset_id: int, group_code: str,
-                    field: str = "asset_id") -> AssetHit:
-    """The asset `asset_id` if a report of category group `group_code` may point at it, else
-    InvalidInput naming `field`: it must exist, not be retired, and be of an active asset type
-    tied to the group."""
-    row = session.execute(
-        select(Asset.retired_at, AssetType.active, AssetType.group_codes)
-        .join(AssetLayer, AssetLayer.id == Asset.layer_id)
-        .join(AssetType, AssetType.id == AssetLayer.asset_type_id)
-        .where(Asset.id == asset_id)).first()
-    if row is None:
-        raise InvalidInput("No asset with this id.", {field: ["not found"]})
-    retired_at, type_active, groups = row
-    if retired_at is not None:
-        raise InvalidInput("The asset is no longer in the register.",
-                           {field: ["retired asset"]})
-    if not type_active or group_code not in (groups or ()):
-        raise InvalidInput("Reports of this category cannot point at this kind of asset.",
-                           {field: [f"not an asset of category group {group_code!r}"]})
-    return get_assets(session, [asset_id])[asset_id]
