@@ -25,6 +25,7 @@ let assets = null; // the asset layer on the report map
 let selectedAsset = null; // an AssetRef the report points at (asset_id), or null
 let assetGroup = null; // the chosen group, when it has assets to show
 let assetListTicket = 0;
+let matches = []; // the lookup's or "nearest to me" answer, shown for confirmation
 const ASSET_LIST_SIZE = 5;
 const ASSET_LIST_RADIUS_M = 150;
 const ASSET_NEAREST_M = 300;
@@ -56,6 +57,7 @@ export async function relocalizeReport() {
   if (pin) pin.getElement()?.setAttribute('alt', t('location.pinTitle'));
   if (!$('#nearby').hidden) checkNearby();
   renderAssetPicker();
+  renderMatches();
   refreshAssetList();
   assets?.reload();
   if (lastCreated && !$('#confirmation').hidden) fillConfirmation(lastCreated);
@@ -317,7 +319,8 @@ function renderAssetPicker() {
   const section = $('#asset-picker');
   section.hidden = !assetGroup;
   if (!assetGroup) {
-    $('#asset-matches').replaceChildren();
+    matches = [];
+    renderMatches();
     $('#asset-nearby').hidden = true;
     $('#asset-number').value = '';
     clearError('asset-number');
@@ -412,7 +415,8 @@ async function lookupNumber() {
   const input = $('#asset-number');
   const number = input.value.trim();
   clearError('asset-number');
-  $('#asset-matches').replaceChildren();
+  matches = [];
+  renderMatches();
   if (!number) { showError('asset-number', assetText('numberEmpty')); input.focus(); return; }
   let found;
   try {
@@ -425,8 +429,13 @@ async function lookupNumber() {
   showMatches(found, t('asset.matches', { n: found.length }));
 }
 
+function renderMatches() {
+  $('#asset-matches').replaceChildren(...matches.map((asset) => assetItem(asset, { distance: asset.distance_m ?? null })));
+}
+
 function showMatches(found, message) {
-  $('#asset-matches').replaceChildren(...found.map((asset) => assetItem(asset, { distance: asset.distance_m ?? null })));
+  matches = found;
+  renderMatches();
   announce(message);
   $('#asset-matches button.asset-choose')?.focus();
 }
