@@ -89,7 +89,9 @@ def by_number(session: Session, number: str, type_or_group: str | None, field: s
 
 def asset_with_reports(session: Session, asset_id: int) -> tuple[AssetHit, list[AssetReport]]:
     """One asset (retired ones too) and its open reports, newest first."""
-    hit = queries.get_asset(session, asset_id)
+    # Ids are positive 64-bit integers: a larger one is simply not there (the database
+    # would refuse to compare with it).
+    hit = queries.get_asset(session, asset_id) if 0 < asset_id < 2**63 else None
     if hit is None:
         raise NotFound("No asset with this id.", {"id": ["not found"]})
     return hit, open_reports_of_asset(session, asset_id)

@@ -188,6 +188,7 @@ def test_one_asset_with_its_open_reports_and_nothing_personal(
     retired = client.get(f"{ASSETS_URL}/{ids['vz-old']}").get_json()
     assert retired["retired"] is True and retired["open_reports"] == []
     assert_error(client.get(f"{ASSETS_URL}/{10**12}"), 404, "not_found", {"id"})
+    assert_error(client.get(f"{ASSETS_URL}/{2**70}"), 404, "not_found", {"id"})
     assert_error(client.get(f"{ASSETS_URL}/abc"), 404, "not_found")
 
 

@@ -24,8 +24,9 @@ def test_public_report_view_has_all_public_fields(client: Any) -> None:
     assert set(body) == {
         "id", "url", "category", "description", "address", "location", "district",
         "department", "status", "open311_status", "priority", "created_at", "updated_at",
-        "history", "photos",
+        "history", "photos", "asset",
     }
+    assert body["asset"] is None
     assert body["id"] == created["id"]
     assert body["category"] == {"code": "ampel-lampe", "name": "Einzelnes Licht defekt",
                                 "group": {"code": "ampel", "name": "Ampel"}}

@@ -31,6 +31,7 @@ from tests.backend.api.public_asset_helpers import (
     SIGNS,
     load_test_layers,
 )
+from tests.backend.api.test_openapi import SpecValidators
 from tests.backend.services.assets.helpers import write_geojson
 
 BOX = "11.57,48.13,11.58,48.14"
@@ -55,9 +56,13 @@ def _stored_point(engine: Engine, public_id: str) -> tuple[float, float, int | N
 
 def test_report_with_an_asset_snaps_to_it_and_shows_it_everywhere(
         client: Any, engine: Engine, ids: dict[str, int]) -> None:
+    validators = SpecValidators(client.get("/api/v1/openapi.json").get_json())
     asset_point = SIGN_POINTS["vz-1"]
-    created = create(client, "schild-fehlt", offset(MARIENPLATZ, north_m=15),
-                     asset_id=ids["vz-1"])
+    response = client.post(REPORTS_URL, json=report_body(
+        "schild-fehlt", offset(MARIENPLATZ, north_m=15), asset_id=ids["vz-1"]))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    validators.check("post", "/api/v1/reports", response)
+    created = response.get_json()
     lon, lat, asset_id = _stored_point(engine, created["id"])
     assert (lon, lat) == pytest.approx(asset_point, abs=1e-9) and asset_id == ids["vz-1"]
     assert created["location"] == pytest.approx({"lon": asset_point[0], "lat": asset_point[1]})
@@ -67,11 +72,15 @@ def test_report_with_an_asset_snaps_to_it_and_shows_it_everywhere(
     assert (asset["name"], asset["number"], asset["retired"]) == ("Halteverbot", "VZ 283-1",
                                                                   False)
     assert "distance_m" not in asset
-    detail = client.get(f"{REPORTS_URL}/{created['id']}").get_json()
-    assert detail["asset"] == asset
-    tracked = client.get(f"/api/v1/track/{created['tracking_token']}").get_json()
-    assert tracked["asset"] == asset
-    listed = {f["id"]: f for f in client.get(f"{REPORTS_URL}?bbox={BOX}").get_json()["features"]}
+    detail = client.get(f"{REPORTS_URL}/{created['id']}")
+    validators.check("get", "/api/v1/reports/{public_id}", detail)
+    assert detail.get_json()["asset"] == asset
+    tracked = client.get(f"/api/v1/track/{created['tracking_token']}")
+    validators.check("get", "/api/v1/track/{token}", tracked)
+    assert tracked.get_json()["asset"] == asset
+    listing = client.get(f"{REPORTS_URL}?bbox={BOX}")
+    validators.check("get", "/api/v1/reports", listing)
+    listed = {f["id"]: f for f in listing.get_json()["features"]}
     assert listed[created["id"]]["properties"]["asset"] == asset
     assert listed[created["id"]]["geometry"]["coordinates"] == pytest.approx(list(asset_point))
 
@@ -170,6 +179,8 @@ def test_nearby_puts_the_assets_open_reports_first(client: Any, ids: dict[str, i
     assert all("same_asset" not in f["properties"] for f in plain)
     asked = client.get(NEARBY_URL, query_string={**params, "asset_id": ids["vz-2"]})
     assert asked.status_code == 200
+    SpecValidators(client.get("/api/v1/openapi.json").get_json()).check(
+        "get", "/api/v1/reports/nearby", asked)
     features = asked.get_json()["features"]
     assert [(f["id"], f["properties"]["same_asset"]) for f in features] == [
         (same["id"], True), (here["id"], False), (other_asset["id"], False)]
