@@ -66,7 +66,8 @@ def asset_history(session: Session, user: StaffMember, asset_id: int
     visible = _visible(user)
     if visible is not None:
         query = query.where(Report.department_id.in_(sorted(visible)))
-    reports = [AssetReport(*r[:7], r[7] if r[1] in CLOSED_VALUES else None)
+    # Closed: when it entered a closed status (rows changed without an event: resolved_at).
+    reports = [AssetReport(*r[:7], (r[7] or r[6]) if r[1] in CLOSED_VALUES else None)
                for r in session.execute(query)]
     return asset, reports
 

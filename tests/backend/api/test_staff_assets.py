@@ -167,8 +167,30 @@ def test_the_history_of_an_asset_lists_every_report_newest_first(app: Flask,
     assert newest["department"]["code"] == SIGNALS
     assert oldest["status"] == "submitted" and oldest["hours_to_fix"] is None
     assert oldest["closed_at"] is None and oldest["resolved_at"] is None
+    assert newest["closed_at"] == newest["resolved_at"]
     # A crew sees only its departments' reports of the asset.
     elsewhere = client.get(_history_url(first.id), headers=token_for(app, "nora")).get_json()
     assert elsewhere["count"] == 0 and elsewhere["reports"] == []
     assert_error(client.get(_history_url(10**12), headers=token_for(app, "vera")),
                  404, "not_found", {"id"})
+
+
+def test_a_correction_through_the_workflow_and_its_replay(app: Flask, client: Any) -> None:
+    make_user(app, "dora", "dispatcher", ("anliegenmanagement",), password=None)
+    headers = token_for(app, "dora")
+    first, second = signals(app)
+    report = create(client, "ampel-lampe")["id"]
+    point_at(app, report, first.id)
+    keyed = {**headers, "Idempotency-Key": "fix-asset-1"}
+    done = client.put(report_url(report, "asset"), json={"asset_id": second.id}, headers=keyed)
+    again = client.put(report_url(report, "asset"), json={"asset_id": second.id}, headers=keyed)
+    assert done.status_code == again.status_code == 200
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert [a[1] for a in _audits(app)].count("asset") == 1
+    resolved = client.post(report_url(report, "resolve"), json={"public_note": "Lampe neu."},
+                           headers=headers)
+    assert resolved.status_code == 200, resolved.get_data(as_text=True)
+    [entry] = client.get(_history_url(second.id), headers=headers).get_json()["reports"]
+    assert entry["status"] == "resolved" and entry["closed_at"] is not None
+    assert entry["hours_to_fix"] is not None and entry["hours_to_fix"] >= 0
+    assert client.get(_history_url(first.id), headers=headers).get_json()["count"] == 0
