@@ -104,7 +104,8 @@ def _codes_to_ids(codes: list[str] | None, known: dict[str, int], field: str
 
 
 @bp.get("/queue")
-@operation("get", "Reports to work on (GeoJSON), for the caller's departments",
+@operation("get", "Reports to work on (GeoJSON; `properties.asset`: AssetRef or null), for "
+           "the caller's departments",
            tag="staff", query="StaffQueueQuery")
 def queue() -> Response:
     """The work queue."""
@@ -147,7 +148,8 @@ def _detail(public_id: str) -> Response:
 
 
 @bp.get("/reports/<public_id>")
-@operation("get", "A report with all photos, the full history, notes and allowed actions",
+@operation("get", "A report with all photos, the full history, notes, its asset "
+           "(AssetRef or null) and allowed actions",
            tag="staff", errors=(401, 404))
 def detail(public_id: str) -> Response:
     """One report for staff."""
