@@ -8,7 +8,8 @@ import { myReportByKey } from './myreports.js';
 import { preparePhoto } from './photos.js';
 import { photoLocation } from './exif.js';
 import { pushSupported, subscribePush, PushDenied } from './push.js';
-import { assetLayer, assetsAvailable, assetsIn, assetLabel, featureAsset, lookupAssets, nearestAsset } from './assets.js';
+import { assetLabel } from './assets.js';
+import * as picker from './assetpicker.js';
 
 let config = null;
 let groups = [];
@@ -21,14 +22,6 @@ let nearbyTimer = null;
 let nearbyRequest = 0;
 let lastCreated = null; // the created report shown in the confirmation
 let bound = false;
-let assets = null; // the asset layer on the report map
-let selectedAsset = null; // an AssetRef the report points at (asset_id), or null
-let assetGroup = null; // the chosen group, when it has assets to show
-let assetListTicket = 0;
-let matches = []; // the lookup's or "nearest to me" answer, shown for confirmation
-const ASSET_LIST_SIZE = 5;
-const ASSET_LIST_RADIUS_M = 150;
-const ASSET_NEAREST_M = 300;
 
 // {lat, lon, source: 'gps'|'map'|'photo'|'district', accuracy?, district?}
 let location = null;
@@ -56,10 +49,7 @@ export async function relocalizeReport() {
   renderTexts();
   if (pin) pin.getElement()?.setAttribute('alt', t('location.pinTitle'));
   if (!$('#nearby').hidden) checkNearby();
-  renderAssetPicker();
-  renderMatches();
-  refreshAssetList();
-  assets?.reload();
+  picker.relocalize(location);
   if (lastCreated && !$('#confirmation').hidden) fillConfirmation(lastCreated);
 }
 
@@ -77,7 +67,7 @@ function bindEvents() {
   $('#locate-me').addEventListener('click', locateMe);
   $('#district').addEventListener('change', chooseDistrict);
   $('#group-options').addEventListener('change', (e) => {
-    if (e.target.name === 'group') { renderCategories(e.target.value, null); clearError('group'); chooseAssetGroup(e.target.value); }
+    if (e.target.name === 'group') { renderCategories(e.target.value, null); clearError('group'); picker.chooseGroup(e.target.value); }
   });
   $('#category-options').addEventListener('change', (e) => {
     if (e.target.name === 'category') { clearError('category'); scheduleNearby(); }
@@ -91,19 +81,11 @@ function bindEvents() {
     if (button) removePhoto(Number(button.dataset.index));
   });
   $('#nearby-list').addEventListener('click', onNearbyClick);
-  $('#asset-clear').addEventListener('click', () => clearAsset({ announceIt: true }));
-  $('#asset-lookup').addEventListener('click', lookupNumber);
-  $('#asset-number').addEventListener('keydown', (e) => {
-    if (e.key === 'Enter') { e.preventDefault(); lookupNumber(); }
+  picker.initAssetPicker({
+    config, showError, clearError, onPick: selectAsset, getLocation: () => location,
+    onCleared: () => { renderLocationSummary(); scheduleNearby(); },
+    groupStillChosen: (group) => form().querySelector('input[name="group"]:checked')?.value === group,
   });
-  $('#asset-number').addEventListener('input', () => clearError('asset-number'));
-  $('#asset-nearest').addEventListener('click', nearestToMe);
-  for (const list of ['#asset-nearby-list', '#asset-matches']) {
-    $(list).addEventListener('click', (e) => {
-      const button = e.target.closest('button.asset-choose');
-      if (button) selectAsset(JSON.parse(button.dataset.asset));
-    });
-  }
   form().addEventListener('submit', submit);
   $('#enable-push').addEventListener('click', enablePush);
   $('#new-report').addEventListener('click', newReport);
@@ -124,10 +106,7 @@ function ensureMap() {
     map.setMaxBounds(L.latLngBounds([s - 0.05, w - 0.08], [n + 0.05, e + 0.08]));
   }
   map.on('click', (e) => setLocation(e.latlng.lat, e.latlng.lng, 'map'));
-  assets = assetLayer(map, {
-    probePoint: m.center, getGroup: () => assetGroup, onPick: (asset) => selectAsset(asset),
-  });
-  if (assetGroup) assets.reload();
+  picker.attachMap(map);
 }
 
 function placePin(lat, lon, zoom) {
@@ -148,14 +127,14 @@ const reducedMotion = () => window.matchMedia('(prefers-reduced-motion: reduce)'
 
 function setLocation(lat, lon, source, { accuracy = null, moveMap = true, district = null, asset = null } = {}) {
   location = { lat, lon, source, accuracy, district };
-  if (asset) setSelectedAsset(asset);
-  else if (selectedAsset) setSelectedAsset(null); // a point chosen otherwise: no longer that asset
+  if (asset) picker.setSelected(asset);
+  else if (picker.selected()) picker.setSelected(null); // a point chosen otherwise: no longer that asset
   if (moveMap || !pin) placePin(lat, lon, source === 'district' ? 15 : undefined);
   clearError('location');
   if (outsideBounds(lat, lon)) showError('location', t('errors.outside'));
   renderLocationSummary();
   scheduleNearby();
-  refreshAssetList();
+  picker.refreshList(location);
 }
 
 function outsideBounds(lat, lon) {
@@ -167,8 +146,8 @@ function renderLocationSummary() {
   const el = $('#location-summary');
   if (!location) { el.textContent = t('location.none'); el.classList.remove('is-set'); return; }
   el.classList.add('is-set');
-  if (selectedAsset) {
-    el.textContent = t('location.summaryAsset', { name: assetLabel(selectedAsset) });
+  if (picker.selected()) {
+    el.textContent = t('location.summaryAsset', { name: assetLabel(picker.selected()) });
   } else if (location.source === 'gps') {
     el.textContent = location.accuracy != null
       ? t('location.summaryGps', { accuracy: formatNumber(Math.round(location.accuracy)) })
@@ -291,178 +270,11 @@ const selectedCategory = () => form().querySelector('input[name="category"]:chec
 
 // ---------------------------------------------------------------- asset (which signal?)
 
-// The picker is shown only for a group whose asset API answers with assets (the demo's sign
-// posts have no layer: nothing is shown for them). Without a choice the report works as before.
-async function chooseAssetGroup(group) {
-  if (selectedAsset) setSelectedAsset(null);
-  assetGroup = null;
-  renderAssetPicker();
-  const available = await assetsAvailable(group, config.map.center);
-  if (!available || form().querySelector('input[name="group"]:checked')?.value !== group) {
-    assets?.reload();
-    return;
-  }
-  assetGroup = group;
-  renderAssetPicker();
-  assets?.reload();
-  refreshAssetList();
-}
-
-// Texts per group ("Ampel"), falling back to the general ones.
-function assetText(key, params = {}) {
-  const own = `asset.${assetGroup}.${key}`;
-  const text = t(own, params);
-  return text === own ? t(`asset.any.${key}`, params) : text;
-}
-
-function renderAssetPicker() {
-  const section = $('#asset-picker');
-  section.hidden = !assetGroup;
-  if (!assetGroup) {
-    matches = [];
-    renderMatches();
-    $('#asset-nearby').hidden = true;
-    $('#asset-number').value = '';
-    clearError('asset-number');
-    return;
-  }
-  $('#asset-title').textContent = assetText('title');
-  $('#asset-hint').textContent = assetText('hint');
-  $('#asset-nearby-title').textContent = assetText('nearbyTitle');
-  $('#asset-number-label').textContent = assetText('number');
-  $('#asset-number-hint').textContent = assetText('numberHint');
-  $('#asset-selected-label').textContent = t('asset.selectedLabel');
-  $('#asset-clear').textContent = assetText('clear');
-  const nearest = $('#asset-nearest');
-  nearest.hidden = !('geolocation' in navigator);
-  nearest.textContent = assetText('nearest');
-  const box = $('#asset-selected');
-  box.hidden = !selectedAsset;
-  $('#asset-selected-name').textContent = selectedAsset ? assetLabel(selectedAsset) : '';
-  for (const button of section.querySelectorAll('button.asset-choose')) {
-    const chosen = Boolean(selectedAsset) && Number(button.dataset.id) === selectedAsset.id;
-    button.setAttribute('aria-pressed', String(chosen)); // the label stays: a toggle's name does not change
-  }
-}
-
-function setSelectedAsset(asset) {
-  selectedAsset = asset;
-  assets?.select(asset ? asset.id : null);
-  renderAssetPicker();
-}
-
 /** Point the report at `asset`: the pin snaps to it (the server snaps the point too). */
 function selectAsset(asset) {
   const { lat, lon } = asset.location;
   setLocation(lat, lon, 'map', { asset });
-  const name = assetLabel(asset);
-  announce(t('asset.selected', { name }));
-}
-
-function clearAsset({ announceIt = false } = {}) {
-  if (!selectedAsset) return;
-  setSelectedAsset(null);
-  renderLocationSummary();
-  scheduleNearby();
-  if (announceIt) {
-    announce(t('asset.cleared'));
-    $('#asset-number').focus();
-  }
-}
-
-const metersBetween = (a, b) => {
-  const rad = Math.PI / 180;
-  const x = (b.lon - a.lon) * rad * Math.cos((a.lat + b.lat) / 2 * rad);
-  return Math.hypot(x, (b.lat - a.lat) * rad) * 6371000;
-};
-
-function assetItem(asset, { distance = null } = {}) {
-  const name = assetLabel(asset);
-  const chosen = selectedAsset?.id === asset.id;
-  return h('li', { class: 'asset-item', dataset: { id: asset.id } },
-    h('span', {}, h('strong', { text: name }),
-      distance != null ? h('span', { class: 'hint', text: ` – ${formatDistance(distance)}` }) : null),
-    h('button', { type: 'button', class: 'btn btn-secondary asset-choose', 'aria-pressed': String(chosen),
-      'aria-label': t('asset.chooseNamed', { name }),
-      dataset: { id: asset.id, asset: JSON.stringify(asset) }, text: t('asset.choose') }));
-}
-
-// "Signals nearby": the few nearest to the chosen point, as buttons (the keyboard and
-// screen-reader path to what the map shows as markers). Not for a district's middle point.
-async function refreshAssetList() {
-  const wrap = $('#asset-nearby');
-  const ticket = ++assetListTicket;
-  if (!assetGroup || !location || location.source === 'district') { wrap.hidden = true; return; }
-  const here = { lat: location.lat, lon: location.lon };
-  const dLat = ASSET_LIST_RADIUS_M / 111320;
-  const dLon = dLat / Math.cos(here.lat * Math.PI / 180);
-  let found;
-  try {
-    found = await assetsIn(assetGroup, [here.lon - dLon, here.lat - dLat, here.lon + dLon, here.lat + dLat]);
-  } catch {
-    found = null;
-  }
-  if (ticket !== assetListTicket) return;
-  const near = (found?.features || []).map((f) => {
-    const asset = featureAsset(f);
-    return { asset, distance: metersBetween(here, asset.location) };
-  }).filter((x) => x.distance <= ASSET_LIST_RADIUS_M).sort((a, b) => a.distance - b.distance).slice(0, ASSET_LIST_SIZE);
-  wrap.hidden = near.length === 0;
-  $('#asset-nearby-list').replaceChildren(...near.map(({ asset, distance }) => assetItem(asset, { distance })));
-}
-
-async function lookupNumber() {
-  const input = $('#asset-number');
-  const number = input.value.trim();
-  clearError('asset-number');
-  matches = [];
-  renderMatches();
-  if (!number) { showError('asset-number', assetText('numberEmpty')); input.focus(); return; }
-  let found;
-  try {
-    found = await lookupAssets(assetGroup, number);
-  } catch (error) {
-    showError('asset-number', error instanceof TypeError ? t('errors.offline') : assetText('lookupFailed'));
-    return;
-  }
-  if (!found.length) { showError('asset-number', assetText('notFound', { number })); input.focus(); return; }
-  showMatches(found, t('asset.matches', { n: found.length }));
-}
-
-function renderMatches() {
-  $('#asset-matches').replaceChildren(...matches.map((asset) => assetItem(asset, { distance: asset.distance_m ?? null })));
-}
-
-function showMatches(found, message) {
-  matches = found;
-  renderMatches();
-  announce(message);
-  $('#asset-matches button.asset-choose')?.focus();
-}
-
-function nearestToMe() {
-  const button = $('#asset-nearest');
-  clearError('asset-number');
-  button.disabled = true;
-  announce(t('location.locating'));
-  navigator.geolocation.getCurrentPosition(async (position) => {
-    const { latitude, longitude } = position.coords;
-    let asset = null;
-    try {
-      asset = await nearestAsset(assetGroup, latitude, longitude, ASSET_NEAREST_M);
-    } catch (error) {
-      button.disabled = false;
-      showError('asset-number', error instanceof TypeError ? t('errors.offline') : assetText('lookupFailed'));
-      return;
-    }
-    button.disabled = false;
-    if (!asset) { showError('asset-number', assetText('noneNear', { distance: formatDistance(ASSET_NEAREST_M) })); return; }
-    showMatches([asset], assetText('nearestFound', { name: assetLabel(asset) }));
-  }, (error) => {
-    button.disabled = false;
-    const key = error.code === 1 ? 'location.gpsDenied' : 'location.gpsFailed';
-    showError('asset-number', t(key));
-  }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 30000 });
+  announce(t('asset.selected', { name: assetLabel(asset) }));
 }
 
 // ---------------------------------------------------------------- already reported?
@@ -481,6 +293,7 @@ async function checkNearby() {
     lat: location.lat.toFixed(6), lon: location.lon.toFixed(6), category,
     radius_m: String(config.limits.nearby_radius_m),
   });
+  const selectedAsset = picker.selected();
   if (selectedAsset) params.set('asset_id', String(selectedAsset.id));
   let data;
   try {
@@ -506,6 +319,7 @@ async function checkNearby() {
 
 function nearbyItem(feature, sameAsset) {
   const p = feature.properties;
+  const selectedAsset = picker.selected();
   const panelId = `follow-${p.id}`;
   return h('li', { class: `nearby-item${sameAsset ? ' same-asset' : ''}`, dataset: { id: p.id } },
     p.thumb ? h('img', { class: 'nearby-thumb', src: p.thumb, alt: '', width: 64, height: 64,
@@ -785,7 +599,7 @@ async function submit(event) {
     address: $('#address').value.trim() || null,
     email: $('#email').value.trim() || null,
     location_source: location.source,
-    asset_id: selectedAsset ? selectedAsset.id : null, // the server snaps the point to it
+    asset_id: picker.selected()?.id ?? null, // the server snaps the point to it
     ...(photoPlace ? { photo_lat: photoPlace.lat, photo_lon: photoPlace.lon } : {}),
   };
   const record = outbox.createRecord(fields, photos.map(({ blob, name }) => ({ blob, name })), getLang());
@@ -876,11 +690,7 @@ function resetForm() {
   $('#category-options').replaceChildren();
   $('#nearby').hidden = true;
   $('#nearby-list').replaceChildren();
-  selectedAsset = null;
-  assetGroup = null;
-  assets?.select(null);
-  assets?.reload();
-  renderAssetPicker();
+  picker.reset();
   clearAllErrors();
   renderTexts();
 }

@@ -244,6 +244,9 @@ def test_the_picker_speaks_english(phone: Any, live_server: LiveServer, signal: 
     phone.wait_for_selector("#group-ampel", state="attached")
     phone.click("#lang-switch")
     phone.wait_for_function("document.documentElement.lang === 'en'")
+    # The language switch reloads the named lists: the group choices are English when done.
+    phone.wait_for_function(
+        "document.querySelector('#status-message').textContent.length > 0")
     phone.click("#locate-me")
     _choose(phone, "ampel", "ampel-ausfall")
     phone.wait_for_selector("#asset-picker", state="visible", timeout=10000)
