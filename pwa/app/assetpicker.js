@@ -59,11 +59,10 @@ export function reset() {
   renderAssetPicker();
 }
 
-
 // The picker is shown only for a group whose asset API answers with assets (the demo's sign
 // posts have no layer: nothing is shown for them). Without a choice the report works as before.
 export async function chooseGroup(group) {
-  if (selectedAsset) setSelected(null);
+  clearAsset(); // another group: that asset no longer fits (the point stays)
   assetGroup = null;
   renderAssetPicker();
   const available = await assetsAvailable(group, host.config.map.center);

@@ -298,3 +298,17 @@ def test_signals_seen_once_stay_on_the_map_offline(
     assert phone.get_attribute("#report-map", "data-assets") == online
     phone.wait_for_selector("#asset-nearby-list > li", timeout=10000)
     assert "LSA 4711" in phone.text_content("#asset-nearby-list")
+
+
+def test_another_group_drops_the_chosen_signal(
+    phone: Any, live_server: LiveServer, signal: int,
+) -> None:
+    _gps_and_ampel(phone)
+    phone.click("#asset-nearby-list button.asset-choose >> nth=0")
+    phone.wait_for_selector("#asset-selected", state="visible")
+    _choose(phone, "schild", "schild-fehlt")
+    phone.wait_for_selector("#asset-picker", state="hidden")
+    assert "Ampel" not in phone.text_content("#location-summary")
+    report = _submit(phone, "Schild fehlt")
+    assert report.get("asset") is None
+    assert report["category"]["code"] == "schild-fehlt"
