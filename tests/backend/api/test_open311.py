@@ -11,44 +11,20 @@ from xml.etree import ElementTree as ET
 import pytest
 from flask import Flask
 from jsonschema import Draft7Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT7
 from sqlalchemy import select, update
 
 from backend.extensions import db
 from backend.models import Report
 from backend.services.api_keys import create_api_key
 from tests.backend.api.helpers import ALLIANZ_ARENA, MARIENPLATZ, create
+from tests.backend.api.open311_helpers import BASE, assert_valid, open311_validators
 from tests.backend.api.staff_helpers import QUEUE_URL, make_user, token_for
 from tests.shared_data import shared_data_dir
-
-BASE = "/open311/v2"
-SCHEMA_BASE = "file:///open311/"
 
 
 @pytest.fixture(scope="module")
 def schemas() -> dict[str, Draft7Validator]:
-    folder = shared_data_dir() / "open311"
-    resources = []
-    for path in folder.glob("*.json"):
-        if path.name == "swagger.json":
-            continue
-        resources.append((SCHEMA_BASE + path.name, Resource.from_contents(
-            json.loads(path.read_text()), default_specification=DRAFT7)))
-    registry = Registry().with_resources(resources)
-    return {name: Draft7Validator({"$ref": SCHEMA_BASE + name}, registry=registry)
-            for name in ("services.json", "service-definition.json", "requests.json")}
-
-
-def _valid(validator: Draft7Validator, data: Any) -> None:
-    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(data)]
-    assert not errors, errors
-
-
-@pytest.fixture
-def api_key(app: Flask) -> str:
-    with app.app_context():
-        return create_api_key(db.session, "test client")
+    return open311_validators()
 
 
 def _post(client: Any, **fields: Any) -> Any:
@@ -75,7 +51,7 @@ def test_discovery_names_both_formats(client: Any) -> None:
 
 def test_services_validate_and_the_xml_says_the_same(client: Any, schemas: dict) -> None:
     services = client.get(f"{BASE}/services.json").get_json()
-    _valid(schemas["services.json"], services)
+    assert_valid(schemas["services.json"], services)
     codes = [s["service_code"] for s in services]
     assert codes[:2] == ["ampel-ausfall", "ampel-lampe"] and "schild-fehlt" in codes
     ampel = services[0]
@@ -93,7 +69,7 @@ def test_services_validate_and_the_xml_says_the_same(client: Any, schemas: dict)
 
 def test_a_service_definition_has_the_spec_datatypes(client: Any, schemas: dict) -> None:
     body = client.get(f"{BASE}/services/ampel-ausfall.json").get_json()
-    _valid(schemas["service-definition.json"], body)
+    assert_valid(schemas["service-definition.json"], body)
     [attribute] = body["attributes"]
     assert attribute["code"] == "ampel_art" and attribute["datatype"] == "singlevaluelist"
     assert [v["key"] for v in attribute["values"]] == ["fahrzeug", "fussgaenger", "beide"]
@@ -126,7 +102,7 @@ def test_a_posted_request_lands_in_the_right_queue_like_our_own(
             "melder@example.org", "Rita Meier", "0171 1234567")
         assert report.source == "open311" and report.api_key_id is not None
     shown = client.get(f"{BASE}/requests/{request_id}.json").get_json()
-    _valid(schemas["requests.json"], shown)
+    assert_valid(schemas["requests.json"], shown)
     assert shown[0]["status"] == "open" and shown[0]["service_code"] == "schild-fehlt"
     assert shown[0]["agency_responsible"] == "Bezirksinspektion Mitte"
     text = json.dumps(shown) + client.get(f"{BASE}/requests/{request_id}.xml").get_data(
@@ -207,7 +183,7 @@ def test_every_filter_filters(app: Flask, client: Any, schemas: dict) -> None:
         response = client.get(f"{BASE}/requests.json{query}")
         assert response.status_code == 200, response.get_data(as_text=True)
         body = response.get_json()
-        _valid(schemas["requests.json"], body) if body else None
+        assert_valid(schemas["requests.json"], body) if body else None
         return {r["service_request_id"] for r in body}
 
     assert ids() == {sign["id"], light["id"], done["id"]}  # the last 90 days

@@ -3,47 +3,24 @@ asset in `extended_attributes` of requests, schema-valid (both backends)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
 from flask import Flask
 from jsonschema import Draft7Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT7
 from sqlalchemy import func, select
 
 from backend.extensions import db
 from backend.models import Report
-from backend.services.api_keys import create_api_key
 from tests.backend.api.asset_helpers import point_at, signals
 from tests.backend.api.helpers import MARIENPLATZ, create
-from tests.shared_data import shared_data_dir
-
-BASE = "/open311/v2"
-SCHEMA_BASE = "file:///open311/"
+from tests.backend.api.open311_helpers import BASE, assert_valid, open311_validators
 
 
 @pytest.fixture(scope="module")
 def requests_schema() -> Draft7Validator:
-    folder = shared_data_dir() / "open311"
-    registry = Registry().with_resources([
-        (SCHEMA_BASE + path.name, Resource.from_contents(json.loads(path.read_text()),
-                                                         default_specification=DRAFT7))
-        for path in folder.glob("*.json") if path.name != "swagger.json"])
-    return Draft7Validator({"$ref": SCHEMA_BASE + "requests.json"}, registry=registry)
-
-
-def _valid(validator: Draft7Validator, data: Any) -> None:
-    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(data)]
-    assert not errors, errors
-
-
-@pytest.fixture
-def api_key(app: Flask) -> str:
-    with app.app_context():
-        return create_api_key(db.session, "test client")
+    return open311_validators()["requests.json"]
 
 
 def _form(api_key: str, service_code: str = "ampel-lampe", **extra: Any) -> dict[str, Any]:
@@ -97,7 +74,7 @@ def test_requests_carry_the_asset_in_their_extended_attributes(
     one = client.get(f"{BASE}/requests/{with_asset}.json?extensions=true").get_json()
     plain = client.get(f"{BASE}/requests.json").get_json()
     for body in (listed, one, plain):
-        _valid(requests_schema, body)
+        assert_valid(requests_schema, body)
     shown = {r["service_request_id"]: r["extended_attributes"] for r in listed}
     assert shown[without]["asset"] is None
     asset = shown[with_asset]["asset"]
