@@ -58,6 +58,13 @@ def test_free_port_is_bindable():
         s.bind(("127.0.0.1", port))
 
 
+def test_free_ports_picked_one_after_the_other_differ():
+    # Two ports picked before either is bound (a proxy's HTTP and HTTPS ports) once came
+    # back equal in CI, and nginx refused "a duplicate default server".
+    ports = [free_port() for _ in range(300)]
+    assert len(set(ports)) == len(ports)
+
+
 def test_servers_required_follows_ci_env(monkeypatch):
     monkeypatch.setenv("CI", "true")
     assert servers_required()

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.db.engine import make_engine
-from backend.models import Department, Forwarding, Report
+from backend.models import Department, Forwarding, Photo, Report
 from backend.settings import BUNDLED_CITY_CONFIG
 from backend.workflow import OPEN_STATUSES
 from tests import servers
@@ -160,5 +160,19 @@ def forwarding_backlog(database_url: str, departments: tuple[str, ...]
             states = dict(session.execute(select(Forwarding.state, func.count())
                                           .group_by(Forwarding.state)).all())
             return expected or 0, states
+    finally:
+        engine.dispose()
+
+
+def photo_states(database_url: str, public_id: str) -> list[tuple[int, str, int, str | None]]:
+    """(position, status, attempts, failure reason) of one report's photos: what a test
+    that waited in vain for photos says about them."""
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            return [tuple(row) for row in session.execute(
+                select(Photo.position, Photo.status, Photo.attempts, Photo.failure_reason)
+                .join(Report, Report.id == Photo.report_id)
+                .where(Report.public_id == public_id).order_by(Photo.position)).all()]
     finally:
         engine.dispose()

@@ -37,6 +37,7 @@ from tests.system.city import (
     cli,
     forwarding_backlog,
     metric,
+    photo_states,
     serve,
     storage_urls,
 )
@@ -143,8 +144,14 @@ def test_failing_destinations_delay_no_photo_and_no_notification(
             timeout=10, json={"endpoint": subscription["endpoint"], "keys": {
                 "p256dh": subscription["p256dh"], "auth": subscription["auth"]}})
         assert subscribed.status_code in (200, 201), subscribed.text
-        wait_until(lambda: _ready_photos(running, report["id"]) == 3, "three ready photos",
-                   timeout=PHOTOS_READY_WITHIN_S, interval=0.1)
+        try:
+            wait_until(lambda: _ready_photos(running, report["id"]) == 3, "three ready photos",
+                       timeout=PHOTOS_READY_WITHIN_S, interval=0.1)
+        except AssertionError as waited:
+            raise AssertionError(
+                f"{waited}; photos: {photo_states(database_url, report['id'])}; "
+                f"readyz: {requests.get(f'{running.url}/readyz', timeout=10).text}; log:\n"
+                + "\n".join(running.log_lines()[mark:][-60:])) from None
         photos_s = time.monotonic() - started
 
         changed_at = time.time()
