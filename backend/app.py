@@ -18,10 +18,6 @@ from backend.api import (
     opendata,
     report_clusters,
     reports,
-    staff_admin,
-    staff_auth,
-    staff_deliveries,
-    staff_reports,
     tracking,
 )
 from backend.api.context import close_read_session
@@ -32,6 +28,10 @@ from backend.api.metrics import install_metrics
 from backend.api.rate_limits import install_rate_limits
 from backend.api.request_io import mark_localized_responses, refuse_nul_in_urls
 from backend.api.security_headers import install_security_headers
+from backend.api.staff import admin as staff_admin
+from backend.api.staff import auth as staff_auth
+from backend.api.staff import deliveries as staff_deliveries
+from backend.api.staff import reports as staff_reports
 from backend.city.config import load_city_config
 from backend.db.engine import (
     absolute_database_url,

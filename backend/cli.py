@@ -191,7 +191,7 @@ def users() -> None:
 def users_create(username: str, role: str, departments: tuple[str, ...],
                  display_name: str | None, password_stdin: bool) -> None:
     """Create a staff account (password prompted, or read from stdin)."""
-    from backend.services.staff_users import create_user
+    from backend.services.staff.users import create_user
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -211,7 +211,7 @@ def users_create(username: str, role: str, departments: tuple[str, ...],
 @click.option("--name", default="integration", help="What the token is for.")
 def users_token(username: str, name: str) -> None:
     """Create an API token acting as this user (printed once)."""
-    from backend.services.staff_auth import create_api_token
+    from backend.services.staff.auth import create_api_token
 
     engine = make_engine(_settings().database_url)
     with Session(engine) as session:
@@ -224,7 +224,7 @@ def users_demo(file: str) -> None:
     """Create demo staff accounts (random passwords, written to FILE) if there are none."""
     import os
 
-    from backend.services.staff_users import create_demo_accounts
+    from backend.services.staff.users import create_demo_accounts
 
     engine = make_engine(_settings().database_url)
     with Session(engine) as session:
@@ -244,7 +244,7 @@ def users_demo(file: str) -> None:
 @users.command("list")
 def users_list() -> None:
     """List staff accounts."""
-    from backend.services.staff_users import list_users
+    from backend.services.staff.users import list_users
 
     engine = make_engine(_settings().database_url)
     with Session(engine) as session:

@@ -27,9 +27,9 @@ from backend.db.engine import make_engine
 from backend.models import District, Report
 from backend.services.seeding import seed_reports
 from backend.services.setup import initialize
-from backend.services.staff_auth import create_api_token
-from backend.services.staff_reports import QueueFilter, staff_queue
-from backend.services.staff_users import create_user
+from backend.services.staff.auth import create_api_token
+from backend.services.staff.queue import QueueFilter, staff_queue
+from backend.services.staff.users import create_user
 from backend.workflow import OPEN_STATUSES
 
 DEPARTMENT = "bezirksinspektion-mitte"

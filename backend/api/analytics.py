@@ -16,7 +16,7 @@ from backend.api.context import jobs, read_session, settings, snapshot, storage
 from backend.api.docs import operation
 from backend.api.query_schemas import INSTANT_RANGE, CommaList, StatusList, utc_instant
 from backend.api.request_io import load, request_locale
-from backend.api.staff_session import staff_user
+from backend.api.staff.session import staff_user
 from backend.errors import InvalidInput, NotFound
 from backend.permissions import require_analytics
 from backend.services import asset_figures, heatmap_export, service_figures

@@ -48,7 +48,7 @@ from backend.extensions import db
 from backend.models import DeliveryStatus, Forwarding, Notification, Photo, PhotoDerivative
 from backend.queue import redis_connection
 from backend.services.city_config import apply_city_config
-from backend.services.staff_users import create_user
+from backend.services.staff.users import create_user
 from backend.settings import BUNDLED_CITY_CONFIG, Settings
 from tests.peers.open311_server import Open311Server
 from tests.peers.push_service import PushServiceReceiver, decrypt, make_subscription

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from backend.models import Category, CategoryGroup, Report
 from backend.services.seeding import seed_reports
-from backend.services.staff_users import create_user
+from backend.services.staff.users import create_user
 from tests.pwa.conftest import (
     LiveServer,
     assert_accessible,

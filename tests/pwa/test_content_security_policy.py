@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.engine import make_engine
 from backend.services.seeding import seed_reports
-from backend.services.staff_users import create_user
+from backend.services.staff.users import create_user
 from tests.pwa.conftest import PHONE, STAFF_PASSWORD, LiveServer, staff_login
 from tests.shared_data import shared_data_dir
 

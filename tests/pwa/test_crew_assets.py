@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from backend.services.staff_users import create_user
+from backend.services.staff.users import create_user
 from tests.pwa.conftest import (
     LiveServer,
     assert_accessible,

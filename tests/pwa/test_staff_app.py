@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from backend.models import Report, ReportEvent
-from backend.services.staff_users import create_user
+from backend.services.staff.users import create_user
 from tests.peers.push_service import PushServiceReceiver, decrypt, make_subscription
 from tests.polling import wait_until
 from tests.pwa.conftest import (

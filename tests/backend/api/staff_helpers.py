@@ -8,8 +8,8 @@ from flask import Flask
 
 from backend.extensions import db
 from backend.models import AuditEntry
-from backend.services.staff_auth import create_api_token
-from backend.services.staff_users import create_user
+from backend.services.staff.auth import create_api_token
+from backend.services.staff.users import create_user
 
 PASSWORD = "correct horse battery staple"
 QUEUE_URL = "/api/v1/staff/queue"

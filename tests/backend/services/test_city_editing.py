@@ -14,7 +14,7 @@ from backend.errors import InvalidInput
 from backend.models import Category, Department, StaffUser
 from backend.services.city_editing import save_category, save_department
 from backend.services.city_state import read_versions
-from backend.services.staff_users import create_user
+from backend.services.staff.users import create_user
 
 HUGE = "a" * 100_000
 

@@ -11,14 +11,15 @@ from backend.api.context import session
 from backend.api.docs import operation
 from backend.api.request_io import json_body, load, request_locale
 from backend.api.schemas import StrictBoolean
-from backend.api.staff_presenters import user_view
-from backend.api.staff_session import staff_user
+from backend.api.staff.presenters import user_view
+from backend.api.staff.session import staff_user
 from backend.city.config import CODE
 from backend.models import Category, CategoryGroup, Department, District, StaffUser
 from backend.models.base import Base
 from backend.permissions import Role, require_user_admin
-from backend.services import city_editing, staff_users
+from backend.services import city_editing
 from backend.services.city_editing import PRIORITIES, RuleInput, column_length
+from backend.services.staff import users as staff_users
 
 bp = Blueprint("staff_admin", __name__, url_prefix="/api/v1/admin")
 

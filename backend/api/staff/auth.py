@@ -9,8 +9,8 @@ from backend.api.context import session, settings
 from backend.api.docs import operation
 from backend.api.rate_limits import limiter, login_limit
 from backend.api.request_io import json_body, load, request_locale
-from backend.api.staff_presenters import user_view
-from backend.api.staff_session import (
+from backend.api.staff.presenters import user_view
+from backend.api.staff.session import (
     COOKIE,
     clear_session_cookie,
     current_session,
@@ -19,7 +19,7 @@ from backend.api.staff_session import (
     set_session_cookie,
     staff_user,
 )
-from backend.services import staff_auth
+from backend.services.staff import auth as staff_auth
 
 bp = Blueprint("staff_auth", __name__, url_prefix="/api/v1/auth")
 

@@ -20,7 +20,7 @@ from backend.services.assets.queries import AssetHit, get_asset
 from backend.services.assets.reporting import asset_for_report
 
 # One action runner for every staff action (replay, permission, audit, commit).
-from backend.services.staff_reports import ActionResult, _act
+from backend.services.staff.actions import ActionResult, run_action
 from backend.workflow import CLOSED_STATUSES
 
 CLOSED_VALUES = sorted(s.value for s in CLOSED_STATUSES)
@@ -87,4 +87,4 @@ def correct_asset(session: Session, user: StaffUser, public_id: str, asset_id: i
         if previous != asset_id:
             report.asset_id, report.updated_at = asset_id, utcnow()
         return {"previous_asset_id": previous, "asset_id": asset_id}, []
-    return _act(session, user, public_id, ReportAction.ASSET, key, jobs, work)
+    return run_action(session, user, public_id, ReportAction.ASSET, key, jobs, work)

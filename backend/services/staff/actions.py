@@ -1,21 +1,19 @@
-"""What staff do with reports: the queue, the full view, and every action — each checked by
-`backend.permissions`, written to the audit log in the same transaction, and replayed (not
-repeated) when the same Idempotency-Key comes again from the same person."""
+"""What staff do with a report: claim, assign, change the status, resolve (with an after
+photo), forward, mark as a duplicate, note. Each is checked by `backend.permissions`, written
+to the audit log in the same transaction, and replayed (not repeated) when the same
+Idempotency-Key comes again from the same person."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, case, func, select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.db.spatial import in_box
-from backend.errors import Conflict, InvalidInput, NotFound
+from backend.errors import Conflict, InvalidInput
 from backend.media.storage import PhotoStorage
 from backend.models import (
     AuditEntry,
@@ -26,200 +24,28 @@ from backend.models import (
     StaffUser,
 )
 from backend.models.base import utcnow
-from backend.models.report import OPEN_STATUS_SQL
 from backend.permissions import (
-    Forbidden,
     ReportAction,
     Role,
-    StaffMember,
     can_see_report,
-    report_actions,
     require_report_action,
-    visible_department_ids,
 )
 from backend.queue import JobQueue
 from backend.services import photos as photo_service
 from backend.services import workflow
-from backend.services.assets.batch import get_assets
-from backend.services.assets.queries import AssetHit, get_asset
-from backend.services.forwarding import forwarding_states
-from backend.services.report_queries import first_thumbnails
+from backend.services.staff.detail import load_report
 from backend.workflow import (
-    ALLOWED_TRANSITIONS,
-    OPEN_STATUSES,
     Actor,
-    Priority,
     RejectReason,
     Status,
 )
 
-SORTS = ("priority", "age", "distance")
 MAX_AFTER_PHOTOS = 3
-PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
 DUPLICATE_NOTE = {
     "de": "Dieser Mangel wurde bereits gemeldet (Meldung {id}); wir bearbeiten ihn dort.",
     "en": "This problem was reported already (report {id}); we handle it there.",
 }
 
-
-# ------------------------------------------------------------------------------ the queue
-
-@dataclass(frozen=True)
-class QueueFilter:
-    """The crew's and dispatchers' queue request."""
-
-    bbox: tuple[float, float, float, float] | None = None
-    statuses: frozenset[str] = frozenset(s.value for s in OPEN_STATUSES)
-    category_ids: frozenset[int] | None = None
-    department_ids: frozenset[int] | None = None  # None: all the person may see
-    sort: str = "priority"
-    near: tuple[float, float] | None = None  # lon, lat
-    limit: int = 200
-    offset: int = 0
-
-
-OPEN_VALUES = frozenset(s.value for s in OPEN_STATUSES)
-QUEUE_COLUMNS = (
-    Report.id, Report.public_id, Report.category_id, Report.status, Report.priority,
-    Report.district_id, Report.department_id, Report.created_at, Report.updated_at,
-    Report.due_at, Report.address, Report.description, Report.assigned_to_id,
-    Report.review_flags, Report.asset_id,
-    func.ST_X(Report.geom).label("lon"), func.ST_Y(Report.geom).label("lat"),
-)
-
-
-def _effective_departments(user: StaffMember, wanted: frozenset[int] | None
-                           ) -> frozenset[int] | None:
-    if user.role not in (Role.CREW, Role.DISPATCHER, Role.ADMIN) or not user.active:
-        raise Forbidden("Only crews, dispatchers and admins work report queues.")
-    visible = visible_department_ids(user)
-    if wanted is None:
-        return visible
-    if visible is not None and not wanted <= visible:
-        raise Forbidden("You may only see your own departments' queues.",
-                        {"department": ["not one of your departments"]})
-    return wanted
-
-
-def staff_queue(session: Session, user: StaffMember, flt: QueueFilter,
-                now: datetime | None = None) -> tuple[list[Row], int | None]:
-    """One page of the queue and the offset of the next page (or None)."""
-    if flt.sort not in SORTS:
-        raise InvalidInput("Unknown sort order.", {"sort": [f"one of {', '.join(SORTS)}"]})
-    if flt.sort == "distance" and flt.near is None:
-        raise InvalidInput("Sorting by distance needs a position.",
-                           {"near": ["required with sort=distance"]})
-    departments = _effective_departments(user, flt.department_ids)
-    now = now or utcnow()
-    dialect = session.get_bind().dialect.name
-    query = select(*QUEUE_COLUMNS).where(
-        text(OPEN_STATUS_SQL) if flt.statuses == OPEN_VALUES
-        else Report.status.in_(sorted(flt.statuses)))
-    if departments is not None:
-        if not departments:
-            return [], None
-        query = query.where(Report.department_id.in_(sorted(departments)))
-    if flt.bbox is not None:
-        query = query.where(in_box(dialect, "report", Report.id, Report.geom, flt.bbox))
-    if flt.category_ids:
-        query = query.where(Report.category_id.in_(sorted(flt.category_ids)))
-    query = query.order_by(*_order(flt, now)).offset(flt.offset).limit(flt.limit + 1)
-    rows = session.execute(query).all()
-    if len(rows) > flt.limit:
-        return rows[: flt.limit], flt.offset + flt.limit
-    return rows, None
-
-
-def _order(flt: QueueFilter, now: datetime) -> list[Any]:
-    if flt.sort == "age":
-        return [Report.created_at, Report.id]
-    if flt.sort == "distance":
-        lon, lat = flt.near  # type: ignore[misc]
-        # Planar distance with the longitude scaled at this latitude: the order is right
-        # within a city, and the same on both backends; metres are computed for display.
-        scale = math.cos(math.radians(lat)) ** 2
-        dx, dy = func.ST_X(Report.geom) - lon, func.ST_Y(Report.geom) - lat
-        return [dx * dx * scale + dy * dy, Report.id]
-    overdue = case((and_(Report.due_at.is_not(None), Report.due_at < now), 0), else_=1)
-    rank = case(PRIORITY_RANK, value=Report.priority, else_=len(PRIORITY_RANK))
-    return [overdue, rank, Report.due_at, Report.id]
-
-
-def assignees(session: Session, ids: set[int]) -> dict[int, StaffUser]:
-    """The staff users behind `assigned_to_id` values."""
-    if not ids:
-        return {}
-    return {u.id: u for u in session.scalars(select(StaffUser).where(StaffUser.id.in_(ids)))}
-
-
-def queue_thumbnails(session: Session, rows: list[Row]) -> dict[int, str]:
-    """The first ready thumbnail per report in the page."""
-    return first_thumbnails(session, [row.id for row in rows])
-
-
-def queue_assets(session: Session, rows: list[Row]) -> dict[int, AssetHit]:
-    """The assets the reports in the page point at, by asset id."""
-    return get_assets(session, [row.asset_id for row in rows])
-
-
-# ------------------------------------------------------------------------------ one report
-
-@dataclass(frozen=True)
-class StaffReport:
-    """A report with everything staff may see of it (the e-mail only through `reporter`)."""
-
-    report: Report
-    lon: float
-    lat: float
-    notes: list[ReportNote]
-    assigned_to: StaffUser | None
-    actions: frozenset[ReportAction]
-    transitions: list[str]
-    duplicate_of: str | None
-    forwardings: list[dict[str, Any]]  # hand-overs to departments' own Open311 systems
-    asset: AssetHit | None = None  # the signal, sign post … the report is about
-
-
-def _load(session: Session, public_id: str) -> Report:
-    report = session.scalar(select(Report).where(Report.public_id == public_id))
-    if report is None:
-        raise NotFound("No report with this id.", {"id": ["not found"]})
-    return report
-
-
-def staff_report(session: Session, user: StaffMember, public_id: str) -> StaffReport:
-    """The full view of a report this person may see (else 404)."""
-    report = _load(session, public_id)
-    if not can_see_report(user, report.department_id):
-        raise NotFound("No report with this id.", {"id": ["not found"]})
-    lon, lat = session.execute(select(func.ST_X(Report.geom), func.ST_Y(Report.geom))
-                               .where(Report.id == report.id)).one()
-    notes = list(session.scalars(select(ReportNote).where(ReportNote.report_id == report.id)
-                                 .order_by(ReportNote.id)))
-    assigned = session.get(StaffUser, report.assigned_to_id) if report.assigned_to_id else None
-    original = session.get(Report, report.duplicate_of_id) if report.duplicate_of_id else None
-    current = Status(report.status)
-    transitions = [target.value for target, actors in ALLOWED_TRANSITIONS[current].items()
-                   if Actor.STAFF in actors]
-    return StaffReport(report, float(lon), float(lat), notes, assigned,
-                       report_actions(user, report.department_id), transitions,
-                       original.public_id if original else None,
-                       forwarding_states(session, report.id),
-                       get_asset(session, report.asset_id) if report.asset_id else None)
-
-
-def reporter_contact(session: Session, user: StaffUser, public_id: str) -> dict[str, str | None]:
-    """The reporter's e-mail (and name and phone, which Open311 clients may send) for staff of
-    the assigned department; every read is audited."""
-    report = _load(session, public_id)
-    require_report_action(user, report.department_id, ReportAction.REPORTER)
-    session.add(_audit(user, "read_reporter_email", report.id, None, None))
-    session.commit()
-    return {"email": report.reporter_email, "name": report.reporter_name,
-            "phone": report.reporter_phone}
-
-
-# ------------------------------------------------------------------------------ actions
 
 @dataclass(frozen=True)
 class ActionResult:
@@ -233,7 +59,7 @@ class ActionResult:
 Work = Callable[[Report], tuple[dict[str, Any], list[int]]]
 
 
-def _audit(user: StaffUser, action: str, report_id: int | None, details: dict | None,
+def audit_entry(user: StaffUser, action: str, report_id: int | None, details: dict | None,
            key: str | None) -> AuditEntry:
     return AuditEntry(at=utcnow(), user_id=user.id, actor=user.username, action=action,
                       report_id=report_id, details=details, idempotency_key=key)
@@ -254,7 +80,7 @@ def _replay(session: Session, user: StaffUser, key: str | None, action: str,
     return ActionResult(public_id, replayed=True)
 
 
-def _act(session: Session, user: StaffUser, public_id: str, action: ReportAction,
+def run_action(session: Session, user: StaffUser, public_id: str, action: ReportAction,
          key: str | None, jobs: JobQueue | None, work: Work,
          cleanup: Callable[[], None] | None = None) -> ActionResult:
     """Run one action: replay check, permission, work, audit, commit, then hand out jobs."""
@@ -262,10 +88,10 @@ def _act(session: Session, user: StaffUser, public_id: str, action: ReportAction
     if replay is not None:
         return replay
     try:
-        report = _load(session, public_id)
+        report = load_report(session, public_id)
         require_report_action(user, report.department_id, action)
         details, notification_ids = work(report)
-        session.add(_audit(user, action.value, report.id, details, key))
+        session.add(audit_entry(user, action.value, report.id, details, key))
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -284,6 +110,18 @@ def _act(session: Session, user: StaffUser, public_id: str, action: ReportAction
     return ActionResult(public_id)
 
 
+def reporter_contact(session: Session, user: StaffUser, public_id: str) -> dict[str, str | None]:
+    """The reporter's e-mail (and name and phone, which Open311 clients may send) for staff of
+    the assigned department; every read is audited."""
+    report = load_report(session, public_id)
+    require_report_action(user, report.department_id, ReportAction.REPORTER)
+    session.add(audit_entry(user, "read_reporter_email", report.id, None, None))
+    session.commit()
+    return {"email": report.reporter_email, "name": report.reporter_name,
+            "phone": report.reporter_phone}
+
+
+
 def _actor(user: StaffUser) -> str:
     return f"staff:{user.username}"
 
@@ -295,7 +133,7 @@ def claim(session: Session, user: StaffUser, public_id: str, *, key: str | None 
         previous = report.assigned_to_id
         report.assigned_to_id, report.updated_at = user.id, utcnow()
         return {"previous_assignee": previous}, []
-    return _act(session, user, public_id, ReportAction.CLAIM, key, jobs, work)
+    return run_action(session, user, public_id, ReportAction.CLAIM, key, jobs, work)
 
 
 def assign(session: Session, user: StaffUser, public_id: str, username: str | None, *,
@@ -314,7 +152,7 @@ def assign(session: Session, user: StaffUser, public_id: str, username: str | No
         report.assigned_to_id = target.id if target else None
         report.updated_at = utcnow()
         return {"assignee": target.username if target else None}, []
-    return _act(session, user, public_id, ReportAction.ASSIGN, key, jobs, work)
+    return run_action(session, user, public_id, ReportAction.ASSIGN, key, jobs, work)
 
 
 def change_status(session: Session, user: StaffUser, public_id: str, *, status: str,
@@ -329,7 +167,7 @@ def change_status(session: Session, user: StaffUser, public_id: str, *, status: 
         if change.target == Status.IN_PROGRESS and report.assigned_to_id is None:
             report.assigned_to_id = user.id  # who starts it, has it
         return {"from": event.from_status, "to": event.to_status}, ids
-    return _act(session, user, public_id, ReportAction.STATUS, key, jobs, work)
+    return run_action(session, user, public_id, ReportAction.STATUS, key, jobs, work)
 
 
 def _status_change(user: StaffUser, status: str, public_note: str | None,
@@ -404,7 +242,7 @@ def resolve(session: Session, storage: PhotoStorage, user: StaffUser, public_id:
         return {"from": event.from_status, "to": event.to_status,
                 "after_photos": len(photo_ids)}, ids
 
-    result = _act(session, user, public_id, ReportAction.RESOLVE, key, jobs, work,
+    result = run_action(session, user, public_id, ReportAction.RESOLVE, key, jobs, work,
                   cleanup=lambda: photo_service.discard(storage, written))
     if result.replayed or not photo_ids:
         photo_service.discard(storage, written)
@@ -441,7 +279,7 @@ def forward(session: Session, user: StaffUser, public_id: str, *, department: st
                                text=f"→ {target.code}: {reason.strip()}", at=utcnow()))
         return {"from": source.code if source else None, "to": target.code,
                 "reason": reason.strip()}, []
-    return _act(session, user, public_id, ReportAction.FORWARD, key, jobs, work)
+    return run_action(session, user, public_id, ReportAction.FORWARD, key, jobs, work)
 
 
 def mark_duplicate(session: Session, user: StaffUser, public_id: str, *, of: str,
@@ -458,7 +296,7 @@ def mark_duplicate(session: Session, user: StaffUser, public_id: str, *, of: str
                                 RejectReason.DUPLICATE.value, original.public_id)
         event, ids = workflow.apply_status_change(session, report, change)
         return {"of": original.public_id, "from": event.from_status}, ids
-    return _act(session, user, public_id, ReportAction.DUPLICATE, key, jobs, work)
+    return run_action(session, user, public_id, ReportAction.DUPLICATE, key, jobs, work)
 
 
 def add_note(session: Session, user: StaffUser, public_id: str, *, text: str,
@@ -474,4 +312,4 @@ def add_note(session: Session, user: StaffUser, public_id: str, *, text: str,
         session.add(ReportNote(report_id=report.id, user_id=user.id, author=user.display_name,
                                text=text, at=utcnow()))
         return {"length": len(text)}, []
-    return _act(session, user, public_id, ReportAction.NOTE, key, jobs, work)
+    return run_action(session, user, public_id, ReportAction.NOTE, key, jobs, work)

@@ -11,7 +11,7 @@ from backend.api.context import jobs, session, settings
 from backend.errors import CsrfFailed, NotAuthenticated
 from backend.models import StaffSession, StaffUser
 from backend.rate_limit import FailureLimiter
-from backend.services import staff_auth
+from backend.services.staff import auth as staff_auth
 
 COOKIE = "mm_staff"
 CSRF_HEADER = "X-CSRF-Token"

@@ -11,12 +11,16 @@ from backend.api.context import jobs, session, settings, snapshot, storage
 from backend.api.docs import operation
 from backend.api.query_schemas import StaffQueueQuery, encode_offset
 from backend.api.request_io import form_body, idempotency_key, json_body, load, request_locale
-from backend.api.staff_presenters import asset_history_view, queue_feature, staff_report_view
-from backend.api.staff_session import staff_user
+from backend.api.staff.presenters import asset_history_view, queue_feature, staff_report_view
+from backend.api.staff.session import staff_user
 from backend.errors import InvalidInput, NotFound, UnsupportedMediaType
 from backend.models.base import utcnow
-from backend.services import staff_assets, staff_reports
-from backend.services.staff_reports import ActionResult, AfterPhoto, QueueFilter
+from backend.services.staff import actions
+from backend.services.staff import assets as staff_assets
+from backend.services.staff import detail as report_detail
+from backend.services.staff import queue as staff_queue
+from backend.services.staff.actions import ActionResult, AfterPhoto
+from backend.services.staff.queue import QueueFilter
 from backend.workflow import expand_status_filter
 
 bp = Blueprint("staff_reports", __name__, url_prefix="/api/v1/staff")
@@ -121,11 +125,11 @@ def queue() -> Response:
         department_ids=_codes_to_ids(query["department"], departments, "department"),
         sort=query["sort"], near=query["near"], limit=query["limit"], offset=query["offset"])
     now = utcnow()
-    rows, next_offset = staff_reports.staff_queue(session(), user, flt, now)
-    people = staff_reports.assignees(session(), {r.assigned_to_id for r in rows
+    rows, next_offset = staff_queue.staff_queue(session(), user, flt, now)
+    people = staff_queue.assignees(session(), {r.assigned_to_id for r in rows
                                                  if r.assigned_to_id})
-    thumbs = staff_reports.queue_thumbnails(session(), rows)
-    assets = staff_reports.queue_assets(session(), rows)
+    thumbs = staff_queue.queue_thumbnails(session(), rows)
+    assets = staff_queue.queue_assets(session(), rows)
     locale, base = request_locale(), settings().base_url
     response = jsonify({
         "type": "FeatureCollection",
@@ -140,7 +144,7 @@ def queue() -> Response:
 
 
 def _detail(public_id: str) -> Response:
-    view = staff_reports.staff_report(session(), staff_user(), public_id)
+    view = report_detail.staff_report(session(), staff_user(), public_id)
     response = jsonify(staff_report_view(view, snapshot(), request_locale(),
                                          settings().base_url, utcnow()))
     response.headers["Cache-Control"] = "private, no-cache"
@@ -161,7 +165,7 @@ def detail(public_id: str) -> Response:
            tag="staff", errors=(401, 403, 404))
 def reporter(public_id: str) -> Response:
     """The reporter's e-mail (audited)."""
-    response = jsonify(staff_reports.reporter_contact(session(), staff_user(), public_id))
+    response = jsonify(actions.reporter_contact(session(), staff_user(), public_id))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -191,7 +195,7 @@ def _doc(summary: str) -> Any:
 def claim(public_id: str) -> Response:
     user = staff_user()
     _body("empty")
-    return _answer(staff_reports.claim(session(), user, public_id, key=idempotency_key(),
+    return _answer(actions.claim(session(), user, public_id, key=idempotency_key(),
                                        jobs=jobs()))
 
 
@@ -200,7 +204,7 @@ def claim(public_id: str) -> Response:
 def assign(public_id: str) -> Response:
     user = staff_user()
     data = _body("assign")
-    return _answer(staff_reports.assign(session(), user, public_id, data["username"],
+    return _answer(actions.assign(session(), user, public_id, data["username"],
                                         key=idempotency_key(), jobs=jobs()))
 
 
@@ -209,7 +213,7 @@ def assign(public_id: str) -> Response:
 def status(public_id: str) -> Response:
     user = staff_user()
     data = _body("status")
-    return _answer(staff_reports.change_status(session(), user, public_id, **data,
+    return _answer(actions.change_status(session(), user, public_id, **data,
                                                key=idempotency_key(), jobs=jobs()))
 
 
@@ -229,7 +233,7 @@ def resolve(public_id: str) -> Response:
     if len(files) > 1:
         raise InvalidInput("One after photo per resolve.", {"photo": ["at most one file"]})
     photo = AfterPhoto(files[0], cfg.photo_max_bytes, cfg.photo_max_pixels) if files else None
-    return _answer(staff_reports.resolve(session(), storage(), user, public_id,
+    return _answer(actions.resolve(session(), storage(), user, public_id,
                                          public_note=data["public_note"], photo=photo,
                                          key=idempotency_key(), jobs=jobs()))
 
@@ -239,7 +243,7 @@ def resolve(public_id: str) -> Response:
 def forward(public_id: str) -> Response:
     user = staff_user()
     data = _body("forward")
-    return _answer(staff_reports.forward(session(), user, public_id, **data,
+    return _answer(actions.forward(session(), user, public_id, **data,
                                          key=idempotency_key(), jobs=jobs()))
 
 
@@ -248,7 +252,7 @@ def forward(public_id: str) -> Response:
 def duplicate(public_id: str) -> Response:
     user = staff_user()
     data = _body("duplicate")
-    return _answer(staff_reports.mark_duplicate(session(), user, public_id, **data,
+    return _answer(actions.mark_duplicate(session(), user, public_id, **data,
                                                 key=idempotency_key(), jobs=jobs()))
 
 
@@ -257,7 +261,7 @@ def duplicate(public_id: str) -> Response:
 def note(public_id: str) -> Response:
     user = staff_user()
     data = _body("note")
-    return _answer(staff_reports.add_note(session(), user, public_id, text=data["text"],
+    return _answer(actions.add_note(session(), user, public_id, text=data["text"],
                                           key=idempotency_key(), jobs=jobs()))
 
 

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, jsonify
 
 from backend.api.context import session
 from backend.api.docs import operation
-from backend.api.staff_session import staff_user
+from backend.api.staff.session import staff_user
 from backend.services.destinations import admin as destinations
 
 bp = Blueprint("staff_deliveries", __name__, url_prefix="/api/v1/admin/deliveries")

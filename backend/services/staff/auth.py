@@ -19,7 +19,7 @@ from backend.errors import InvalidCredentials
 from backend.models import ApiToken, AuditEntry, StaffSession, StaffUser
 from backend.models.base import utcnow
 from backend.rate_limit import FailureLimiter
-from backend.services.staff_users import get_user, password_matches
+from backend.services.staff.users import get_user, password_matches
 
 TOKEN_PREFIX = "mmk_"
 # A session's last use is written at most this often (not on every request).

@@ -65,7 +65,7 @@ def test_wrong_credentials_are_401_naming_both_fields(app: Flask, client: Any) -
 
 def test_an_inactive_account_cannot_log_in(app: Flask, client: Any) -> None:
     from backend.extensions import db
-    from backend.services.staff_users import update_user
+    from backend.services.staff.users import update_user
 
     make_user(app, "anna", "crew", MITTE)
     with app.app_context():
@@ -173,7 +173,7 @@ def test_api_tokens_need_no_csrf_token_and_can_be_wrong(app: Flask, client: Any)
 
 def test_a_password_change_ends_the_persons_sessions(app: Flask, client: Any) -> None:
     from backend.extensions import db
-    from backend.services.staff_users import update_user
+    from backend.services.staff.users import update_user
 
     make_user(app, "anna", "crew", MITTE)
     login(client, "anna")

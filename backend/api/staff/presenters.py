@@ -12,8 +12,8 @@ from backend.api.presenters import photo_url, public_photo
 from backend.models import StaffUser
 from backend.services.assets.queries import AssetHit
 from backend.services.city_cache import CitySnapshot
-from backend.services.staff_assets import AssetReport
-from backend.services.staff_reports import StaffReport
+from backend.services.staff.assets import AssetReport
+from backend.services.staff.detail import StaffReport
 from backend.workflow import OPEN_STATUSES, Status
 
 
