@@ -27,7 +27,9 @@ OVERVIEW = (
     "`extended_attributes`, among them `asset` — the asset (traffic signal, sign post) the "
     "request is about, in the same shape as `asset` everywhere in this API, or null; a POST "
     "to `requests` may name one with `attribute[asset_id]=<id>` (an active asset of a type "
-    "tied to the service's category group, else 400 naming `attribute[asset_id]`).")
+    "tied to the service's category group, else 400 naming `attribute[asset_id]`); the "
+    "service definitions of such services list `asset_id` as an optional `number` "
+    "attribute.")
 
 
 def build_spec(app: Flask) -> dict[str, Any]:

@@ -92,8 +92,10 @@ class AttributeValueSchema(Schema):
 class AttributeSchema(Schema):
     """An extra question of a category (an Open311 service attribute)."""
 
-    code = fields.String(required=True, validate=validate.Regexp(
-        r"^[a-z][a-z0-9_]{0,63}$", error="lowercase letters, digits, _"))
+    code = fields.String(required=True, validate=[
+        validate.Regexp(r"^[a-z][a-z0-9_]{0,63}$", error="lowercase letters, digits, _"),
+        # Open311's `attribute[asset_id]` is ours: the asset register's extension.
+        validate.NoneOf(["asset_id"], error="asset_id is reserved for the asset register")])
     datatype = fields.String(required=True, validate=validate.OneOf(ATTRIBUTE_TYPES))
     required = fields.Boolean(load_default=False)
     description = fields.Nested(TextSchema, required=True)

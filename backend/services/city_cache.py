@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from backend.city.config import DEFAULT_SERVICE_LEVELS
 from backend.models import (
+    AssetType,
     Category,
     CategoryGroup,
     CityState,
@@ -66,6 +67,15 @@ class CategoryInfo:
     active: bool
     attributes: tuple[dict, ...] = ()  # Open311 service attributes (config dicts)
     keywords: str | None = None
+
+
+@dataclass(frozen=True)
+class AssetTypeInfo:
+    """A kind of asset (traffic signal, sign post) and the category groups it serves."""
+
+    code: str
+    name: Localized
+    group_codes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,11 @@ class CitySnapshot:
     index: DistrictIndex | None  # None until a district layer is imported
     service_levels: dict[str, float]  # hours per priority
     metric_crs: str  # the city's projected CRS in metres, for aggregation cells
+    asset_types: tuple[AssetTypeInfo, ...] = ()  # the active ones, in configured order
+
+    def asset_types_for(self, group_code: str) -> tuple[AssetTypeInfo, ...]:
+        """The asset types a report of this category group may point at."""
+        return tuple(t for t in self.asset_types if group_code in t.group_codes)
 
     def due_at(self, priority: str, start: datetime) -> datetime:
         """When a report of this priority, created or reopened at `start`, is due."""
@@ -158,8 +173,13 @@ def _load_config(session: Session) -> tuple:
     rules.sort(key=lambda rule: rule.specificity, reverse=True)
     levels, crs = session.execute(select(CityState.service_levels, CityState.metric_crs)
                                   .where(CityState.id == 1)).one_or_none() or (None, None)
+    asset_types = tuple(
+        AssetTypeInfo(t.code, Localized(t.name_de, t.name_en), tuple(t.group_codes or ()))
+        for t in session.scalars(select(AssetType).where(AssetType.active)
+                                 .order_by(AssetType.position, AssetType.id)))
     return (groups, categories, departments, tuple(rules),
-            {**DEFAULT_SERVICE_LEVELS, **(levels or {})}, crs or DEFAULT_METRIC_CRS)
+            {**DEFAULT_SERVICE_LEVELS, **(levels or {})}, crs or DEFAULT_METRIC_CRS,
+            asset_types)
 
 
 def _load_districts(session: Session) -> tuple[list[DistrictInfo], DistrictIndex | None]:
@@ -218,12 +238,13 @@ def snapshot_for_versions(session: Session, versions: tuple[str, str]) -> CitySn
             return snapshot
         old = snapshot
         if old is not None and old.versions[0] == versions[0]:
-            groups_by_code, categories, departments, rules, levels, crs = (
+            groups_by_code, categories, departments, rules, levels, crs, asset_types = (
                 old.groups, list(old.categories.values()), old.departments_by_id, old.rules,
-                old.service_levels, old.metric_crs,
+                old.service_levels, old.metric_crs, old.asset_types,
             )
         else:
-            groups, categories, departments, rules, levels, crs = _load_config(session)
+            groups, categories, departments, rules, levels, crs, asset_types = \
+                _load_config(session)
             groups_by_code = {g.code: g for g in groups.values()}
         if old is not None and old.versions[1] == versions[1]:
             districts, index = list(old.districts.values()), old.index
@@ -241,6 +262,7 @@ def snapshot_for_versions(session: Session, versions: tuple[str, str]) -> CitySn
             index=index,
             service_levels=levels,
             metric_crs=crs,
+            asset_types=asset_types,
         )
         _snapshots[key] = snapshot
         return snapshot

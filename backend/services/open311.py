@@ -36,8 +36,33 @@ class Open311BadRequest(DomainError):
 
 
 # ------------------------------------------------------------------------------ services
+ASSET_ATTRIBUTE = "asset_id"  # our extension: `attribute[asset_id]` on POST requests
+ASSET_DESCRIPTION = {
+    "de": "{types}: Nummer der Anlage aus dem Anlagenregister dieser Stadt (GET "
+          "/api/v1/assets/nearest oder /api/v1/assets/lookup), falls bekannt. Die Meldung "
+          "wird an ihren Standort gelegt.",
+    "en": "{types}: the id of the asset in this city's asset register (GET "
+          "/api/v1/assets/nearest or /api/v1/assets/lookup), if known. The request is "
+          "placed at its location.",
+}
 
-def _service_attributes(category: CategoryInfo, locale: str) -> list[dict[str, Any]]:
+
+def _asset_attribute(snapshot: CitySnapshot, category: CategoryInfo, locale: str,
+                     order: int) -> dict[str, Any] | None:
+    """The optional `asset_id` attribute of a service whose group has asset types."""
+    types = snapshot.asset_types_for(category.group.code)
+    if not types:
+        return None
+    text = ASSET_DESCRIPTION["en" if locale == "en" else "de"]
+    return {"variable": True, "code": ASSET_ATTRIBUTE, "datatype": "number",
+            "required": False, "datatype_description": "asset id (whole number)",
+            "order": order,
+            "description": text.format(types=" / ".join(t.name.get(locale) for t in types)),
+            "values": []}
+
+
+def _service_attributes(snapshot: CitySnapshot, category: CategoryInfo, locale: str
+                        ) -> list[dict[str, Any]]:
     result = []
     for order, attribute in enumerate(category.attributes, 1):
         result.append({
@@ -51,7 +76,8 @@ def _service_attributes(category: CategoryInfo, locale: str) -> list[dict[str, A
             "values": [{"key": v["key"], "name": v["name"].get(locale) or v["name"]["de"]}
                        for v in attribute.get("values") or []],
         })
-    return result
+    asset = _asset_attribute(snapshot, category, locale, len(result) + 1)
+    return [*result, asset] if asset else result
 
 
 def active_categories(snapshot: CitySnapshot) -> list[CategoryInfo]:
@@ -66,7 +92,7 @@ def services(snapshot: CitySnapshot, locale: str) -> list[dict[str, Any]]:
         "service_code": c.code,
         "service_name": c.name.get(locale),
         "description": c.description.get(locale) or None,
-        "metadata": bool(c.attributes),
+        "metadata": bool(c.attributes) or bool(snapshot.asset_types_for(c.group.code)),
         "type": "realtime",
         "keywords": c.keywords or f"{c.group.name.get(locale)}, {c.name.get(locale)}",
         "group": c.group.name.get(locale),
@@ -78,7 +104,8 @@ def service_definition(snapshot: CitySnapshot, code: str, locale: str) -> dict[s
     category = snapshot.categories.get(code)
     if category is None or not category.active or not category.group.active:
         raise NotFound(f"Unknown service_code '{code}'.", {"service_code": ["not found"]})
-    return {"service_code": code, "attributes": _service_attributes(category, locale)}
+    return {"service_code": code,
+            "attributes": _service_attributes(snapshot, category, locale)}
 
 
 def check_attributes(category: CategoryInfo, given: dict[str, str]) -> dict[str, Any] | None:
@@ -100,9 +127,6 @@ def check_attributes(category: CategoryInfo, given: dict[str, str]) -> dict[str,
     if problems:
         raise Open311BadRequest("Invalid attribute values.", problems)
     return values or None
-
-
-ASSET_ATTRIBUTE = "asset_id"  # our extension: `attribute[asset_id]` on POST requests
 
 
 def check_asset_attribute(session: Session, category: CategoryInfo, raw: Any) -> int | None:

@@ -70,15 +70,16 @@ def test_services_validate_and_the_xml_says_the_same(client: Any, schemas: dict)
 def test_a_service_definition_has_the_spec_datatypes(client: Any, schemas: dict) -> None:
     body = client.get(f"{BASE}/services/ampel-ausfall.json").get_json()
     assert_valid(schemas["service-definition.json"], body)
-    [attribute] = body["attributes"]
+    attribute, asset = body["attributes"]  # the configured question, then the asset id
     assert attribute["code"] == "ampel_art" and attribute["datatype"] == "singlevaluelist"
+    assert asset["code"] == "asset_id" and asset["datatype"] == "number"
     assert [v["key"] for v in attribute["values"]] == ["fahrzeug", "fussgaenger", "beide"]
     root = _xml(client.get(f"{BASE}/services/ampel-ausfall.xml"))
     assert root.tag == "service_definition"
     assert [v.findtext("key") for v in root.findall("attributes/attribute/values/value")] == [
         "fahrzeug", "fussgaenger", "beide"]
-    plain = client.get(f"{BASE}/services/schild-fehlt.json").get_json()
-    assert plain == {"service_code": "schild-fehlt", "attributes": []}
+    plain = client.get(f"{BASE}/services/sonstiges.json").get_json()
+    assert plain == {"service_code": "sonstiges", "attributes": []}
     missing = client.get(f"{BASE}/services/nope.json")
     assert missing.status_code == 404
     assert missing.get_json()[0]["code"] == 404

@@ -85,3 +85,43 @@ def test_requests_carry_the_asset_in_their_extended_attributes(
     root = ET.fromstring(client.get(f"{BASE}/requests/{with_asset}.xml?extensions=true").data)
     assert root.findtext("request/extended_attributes/asset/id") == str(signal.id)
     assert root.findtext("request/extended_attributes/asset/layer") == "lsa-osm"
+
+
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_service_definitions_list_the_asset_attribute_where_the_group_has_assets(
+    client: Any, locale: str,
+) -> None:
+    validators = open311_validators()
+    language = {"Accept-Language": locale}
+    services = client.get(f"{BASE}/services.json", headers=language).get_json()
+    assert_valid(validators["services.json"], services)
+    metadata = {s["service_code"]: s["metadata"] for s in services}
+    # Traffic signals and sign posts have asset types in the demo; "Sonstiges" has none.
+    assert metadata["ampel-lampe"] is metadata["schild-fehlt"] is True
+    assert metadata["sonstiges"] is False
+
+    signal = client.get(f"{BASE}/services/ampel-ausfall.json", headers=language).get_json()
+    assert_valid(validators["service-definition.json"], signal)
+    codes = [a["code"] for a in signal["attributes"]]
+    assert codes == ["ampel_art", "asset_id"]  # the configured question first, then ours
+    asset = signal["attributes"][-1]
+    assert asset["variable"] is True and asset["required"] is False
+    assert asset["datatype"] == "number" and asset["order"] == 2 and asset["values"] == []
+    assert ("Traffic signal" if locale == "en" else "Ampel/Lichtsignalanlage") in \
+        asset["description"]
+
+    other = client.get(f"{BASE}/services/sonstiges.json").get_json()
+    assert_valid(validators["service-definition.json"], other)
+    assert other["attributes"] == []
+    xml = ET.fromstring(client.get(f"{BASE}/services/schild-fehlt.xml").get_data())
+    assert [a.findtext("code") for a in xml.iter("attribute")] == ["asset_id"]
+
+
+def test_a_category_question_may_not_be_called_asset_id() -> None:
+    from marshmallow import ValidationError
+
+    from backend.city.config import AttributeSchema
+    with pytest.raises(ValidationError) as refused:
+        AttributeSchema().load({"code": "asset_id", "datatype": "string",
+                                "description": {"de": "x", "en": "x"}})
+    assert "reserved" in str(refused.value.messages["code"])
