@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any
@@ -182,7 +182,8 @@ def create_report(session: Session, data: NewReport, *, secret_key: str,
                   idempotency_key: str | None = None, locale: str = "de",
                   source: str = "api", snapshot: CitySnapshot | None = None,
                   photos: Sequence[InspectedPhoto] = (),
-                  review_flags: list[str] | None = None) -> CreatedReport:
+                  review_flags: Callable[[float, float], list[str]] | None = None
+                  ) -> CreatedReport:
     """Route and store a report (with its photo rows); a repeated idempotency key returns the
     first report.
 
@@ -190,6 +191,8 @@ def create_report(session: Session, data: NewReport, *, secret_key: str,
     that the snapshot is still current, and on a change the report is routed again.
     With an `asset_id` the asset must be active and of a type tied to the category's group;
     the report is placed at the asset's point (and routed by it).
+    `review_flags(lon, lat)` gives the reasons for staff to look twice at the report placed
+    there (after snapping: a photo is compared with where the report ends up).
     """
     request_fingerprint = None
     if idempotency_key:
@@ -209,7 +212,7 @@ def create_report(session: Session, data: NewReport, *, secret_key: str,
             data, decision, secret_key, idempotency_key, request_fingerprint, locale, source,
             snap,
         )
-        flags = list(review_flags or [])
+        flags = list(review_flags(data.lon, data.lat)) if review_flags else []
         if data.location_source == "district":
             flags.append(APPROXIMATE_LOCATION)
         values["review_flags"] = flags or None

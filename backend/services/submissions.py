@@ -50,8 +50,8 @@ def submit_report(session: Session, storage: PhotoStorage, jobs: JobQueue | None
         result = create_report(
             session, data, secret_key=secret_key, idempotency_key=idempotency_key,
             locale=locale, snapshot=snapshot, photos=inspected, source=source,
-            review_flags=photo_service.review_flags(
-                inspected, data.lon, data.lat, limits.far_m,
+            review_flags=lambda lon, lat: photo_service.review_flags(
+                inspected, lon, lat, limits.far_m,
                 (data.photo_lat, data.photo_lon) if data.photo_lat is not None else None),
         )
     except BaseException:

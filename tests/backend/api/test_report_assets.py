@@ -234,3 +234,25 @@ def test_a_reimport_that_changes_or_retires_the_asset_updates_its_reports(
     assert listed[report["id"]]["properties"]["asset"]["retired"] is True
     assert client.get(f"{REPORTS_URL}/{untouched['id']}").data == before
     assert SIGNALS  # the signal layer was not re-imported
+
+
+@pytest.mark.parametrize(("pin_north_m", "photo_at", "flagged"), [
+    # The pin was dropped 1.5 km off, the photo was taken at the sign: once snapped to the
+    # sign the report is where the photo is; nothing to look at twice.
+    (1500, "asset", False),
+    # The pin and the photo agree, but the chosen sign is 1.5 km away: that is suspicious.
+    (1500, "pin", True),
+])
+def test_the_photo_is_compared_with_where_the_report_ends_up(
+        client: Any, session: Session, ids: dict[str, int], pin_north_m: int, photo_at: str,
+        flagged: bool) -> None:
+    from tests.backend.api.test_photo_upload import IPHONE_HEIC, post_report, report_form, upload
+    sign = SIGN_POINTS["vz-1"]
+    pin = offset(sign, north_m=pin_north_m)
+    photo_lon, photo_lat = sign if photo_at == "asset" else pin
+    response = post_report(client, [upload(IPHONE_HEIC)], form=report_form(
+        pin, asset_id=str(ids["vz-1"]), photo_lat=str(photo_lat), photo_lon=str(photo_lon)))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    flags = session.scalar(select(Report.review_flags)
+                           .where(Report.public_id == response.get_json()["id"]))
+    assert flags == (["photo_far_from_pin"] if flagged else None)
