@@ -1,7 +1,9 @@
 """Realistic demo reports: hotspots, mostly signs and lights, every status, three years.
 
 Rows are generated in bulk (numpy for places and times, the district index for routing) and
-written with COPY on PostgreSQL, so a million reports take well under a minute.
+written with COPY on PostgreSQL, so a million reports take well under a minute. Reports of a
+category group with an asset layer (the traffic signals) point at the nearest asset when one
+is close, see `backend.services.assets.seeding`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 from backend.db.report_insert import sqlite_time
 from backend.errors import ServiceNotReady
 from backend.models import Report
+from backend.services.assets.seeding import asset_points_by_group, link_to_assets
 from backend.services.city_cache import CitySnapshot, city_snapshot
 from backend.services.public_views.store import render_missing
 from backend.tokens import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
@@ -48,6 +51,7 @@ class SeedResult:
     reports: int
     events: int
     seconds: float
+    linked_to_assets: int = 0
 
 
 def report_count(session: Session) -> int:
@@ -169,7 +173,8 @@ def seed_reports(session: Session, count: int, *, random_seed: int = 1) -> SeedR
     taken = set(session.scalars(select(Report.public_id)))
     next_id = (session.scalar(select(func.max(Report.id))) or 0) + 1
     dialect = session.get_bind().dialect.name
-    total_events = 0
+    total_events = total_linked = 0
+    assets = asset_points_by_group(session, snapshot)
     for offset in range(0, count, BATCH):
         n = min(BATCH, count - offset)
         lons, lats, codes = _points_in_city(snapshot, rng, n)
@@ -180,6 +185,11 @@ def seed_reports(session: Session, count: int, *, random_seed: int = 1) -> SeedR
         slice_s = span * n / count
         seconds = np.sort(rng.uniform(0, slice_s, n))
         categories = _pick_categories(snapshot, rng, n)
+        # Without randomness: seeding with assets draws the same numbers as without.
+        links = link_to_assets(snapshot, assets, lons, lats, codes,
+                               [c.group.code for c in categories])
+        lons, lats, codes = links.lons, links.lats, links.codes
+        total_linked += links.linked
         xs, ys = metric_xy(lons, lats, snapshot.metric_crs)
         cells = h3_cells(lons, lats)
         ids = _public_ids(rng, n, taken)
@@ -202,7 +212,7 @@ def seed_reports(session: Session, count: int, *, random_seed: int = 1) -> SeedR
                 float(lons[i]), float(lats[i]), snapshot.districts[number].id,
                 _department_for(snapshot, category, number).id, str(history[-1][1]),
                 category.default_priority, created, history[-1][2], due,
-                float(xs[i]), float(ys[i]), cells[i],
+                float(xs[i]), float(ys[i]), cells[i], links.asset_ids[i],
             ))
             for from_status, to_status, at, note in history:
                 actor = "reporter" if to_status in (Status.SUBMITTED, Status.REOPENED) else "staff"
@@ -227,13 +237,13 @@ def seed_reports(session: Session, count: int, *, random_seed: int = 1) -> SeedR
         session.connection().exec_driver_sql("ANALYZE report_event")
         session.commit()
     render_missing(session)  # the public views of the new reports
-    return SeedResult(count, total_events, time.perf_counter() - started)
+    return SeedResult(count, total_events, time.perf_counter() - started, total_linked)
 
 
 REPORT_COLUMNS = (
     "id, public_id, tracking_token_hash, category_id, description, geom, district_id, "
     "department_id, status, priority, reporter_locale, source, created_at, updated_at, due_at, "
-    "x_m, y_m, h3_r10"
+    "x_m, y_m, h3_r10, asset_id"
 )
 EVENT_COLUMNS = "report_id, at, actor, from_status, to_status, public_note"
 
@@ -246,7 +256,7 @@ def _copy_postgres(session: Session, reports: list[tuple], events: list[tuple]) 
                 copy.write_row((
                     r[0], r[1], r[2], r[3], r[4], f"SRID=4326;POINT({r[5]!r} {r[6]!r})",
                     r[7], r[8], r[9], r[10], "de", "seed", r[11], r[12], r[13],
-                    r[14], r[15], r[16],
+                    r[14], r[15], r[16], r[17],
                 ))
         with cursor.copy(f"COPY report_event ({EVENT_COLUMNS}) FROM STDIN") as copy:
             for e in events:
@@ -258,8 +268,8 @@ def _insert_sqlite(session: Session, reports: list[tuple], events: list[tuple]) 
     ts = sqlite_time
     raw.executemany(
         f"INSERT INTO report ({REPORT_COLUMNS}) VALUES "
-        "(?, ?, ?, ?, ?, MakePoint(?, ?, 4326), ?, ?, ?, ?, 'de', 'seed', ?, ?, ?, ?, ?, ?)",
-        [(*r[:5], r[5], r[6], *r[7:11], ts(r[11]), ts(r[12]), ts(r[13]), *r[14:17])
+        "(?, ?, ?, ?, ?, MakePoint(?, ?, 4326), ?, ?, ?, ?, 'de', 'seed', ?, ?, ?, ?, ?, ?, ?)",
+        [(*r[:5], r[5], r[6], *r[7:11], ts(r[11]), ts(r[12]), ts(r[13]), *r[14:18])
          for r in reports],
     )
     raw.executemany(
