@@ -8,7 +8,7 @@
 import * as outbox from './app/outbox.js';
 import * as crewActions from './app/staff/actionqueue.js';
 
-const VERSION = 'v28';
+const VERSION = 'v29';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
 // Photo web sizes are public and named by their content hash: kept across app versions.
@@ -41,7 +41,7 @@ const SHELL = [
   ...['main', 'session', 'login', 'crew', 'crewmap', 'queue', 'queuelist', 'labels', 'detail', 'actionforms',
     'actionqueue', 'fields', 'departments', 'outboxpanel', 'offlinecache', 'dispatch', 'rules', 'catalog',
     'users', 'deliveries', 'analyst', 'analystjobs', 'analystfilters', 'analystmap', 'analystcharts', 'analystfigures',
-    'analystdownloads'].map((name) => `/app/staff/${name}.js`),
+    'analystdownloads', 'analystassets', 'assetform', 'assethistory'].map((name) => `/app/staff/${name}.js`),
 ];
 const APP_ROUTES = /^\/(report|map|mine|reports\/[^/]+|track\/[^/]+)?$/;
 const STAFF_ROUTES = /^\/(login|crew(\/reports\/[^/]+)?|dispatch(\/.*)?|analyst)$/;

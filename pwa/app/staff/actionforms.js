@@ -1,10 +1,11 @@
 // The action buttons of a report and their small forms (resolve, note, forward, duplicate,
-// reject). Which buttons show follows the report's `actions` and `transitions` from the server.
+// reject, asset). Which buttons show follows the report's `actions` and `transitions` from the server.
 import { h, $, announce } from '../dom.js';
 import { t } from '../i18n.js';
 import { preparePhoto } from '../photos.js';
 import { departmentChoices } from './departments.js';
 import { field, textarea, requireFilled } from './fields.js';
+import { assetForm } from './assetform.js';
 
 let openId = null;
 let handlers = null;
@@ -23,6 +24,7 @@ const ACTIONS = [
   { id: 'note', when: (d) => can(d, 'note'), form: noteForm },
   { id: 'forward', when: (d) => can(d, 'forward'), form: forwardForm },
   { id: 'duplicate', when: (d) => can(d, 'duplicate'), form: duplicateForm },
+  { id: 'asset', when: (d) => can(d, 'asset'), form: () => assetForm(report) },
   { id: 'reject', when: (d) => may(d, 'rejected'), form: rejectForm },
   { id: 'reopen', when: (d) => may(d, 'reopened'), run: { action: 'status', json: { status: 'reopened' } } },
   { id: 'close', when: (d) => may(d, 'closed'), run: { action: 'status', json: { status: 'closed' } } },
@@ -109,7 +111,10 @@ function renderForm(action, { focus }) {
       h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => { closeActionForm(); $(`#action-buttons [data-action="${action.id}"]`)?.focus(); } }, t('common.cancel'))));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const spec = form.collect();
+    if (form.dataset.busy) return; // still looking something up (the asset form's number)
+    form.dataset.busy = 'true';
+    let spec = null;
+    try { spec = await form.collect(); } finally { delete form.dataset.busy; }
     if (!spec) return;
     const submit = form.querySelector('[type="submit"]');
     submit.disabled = true;

@@ -11,12 +11,13 @@ export const events = new EventTarget(); // 'sent', 'failed', 'kept', 'change'
 
 /**
  * A new record. `kind` is the button (start, resolve …), `action` the last path segment (claim,
- * status, resolve, forward, duplicate, notes); `json` its body, or for resolve `note` and an
- * optional `photo` {blob, name}; `label` says what it is in the waiting list.
+ * status, resolve, forward, duplicate, notes, asset); `json` its body, or for resolve `note` and
+ * an optional `photo` {blob, name}; `method` is POST but for asset (PUT); `label` says what it
+ * is in the waiting list.
  */
-export function createRecord({ username, report, kind, action, json = null, note = null, photo = null, label, lang }) {
+export function createRecord({ username, report, kind, action, method = 'POST', json = null, note = null, photo = null, label, lang }) {
   return {
-    key: crypto.randomUUID(), username, report, kind, action, json, note, photo, label, lang,
+    key: crypto.randomUUID(), username, report, kind, action, method, json, note, photo, label, lang,
     created_at: new Date().toISOString(),
   };
 }
@@ -47,7 +48,8 @@ async function post(record, token) {
   };
   if (record.action !== 'resolve') headers['Content-Type'] = 'application/json';
   const path = `/api/v1/staff/reports/${encodeURIComponent(record.report)}/${record.action}`;
-  return fetch(path, { method: 'POST', headers, body: body(record), credentials: 'same-origin' });
+  // Records made before `method` existed were all POSTs.
+  return fetch(path, { method: record.method || 'POST', headers, body: body(record), credentials: 'same-origin' });
 }
 
 async function readError(response) {

@@ -1,6 +1,6 @@
 // The analyst screen (/analyst, for analysts, dispatchers and admins): filters → heat or grid
-// map of the reports, figures per district and per category, and downloads of the same
-// selection. Answers are never kept by the service worker (they change with every report).
+// map of the reports, figures per district and per category, the most-reported assets, and
+// downloads of the same selection. Answers are never kept by the service worker (they change with every report).
 import { h, $, announce } from '../dom.js';
 import { t, formatNumber } from '../i18n.js';
 import { getStaff } from './session.js';
@@ -9,6 +9,7 @@ import { fillFilterOptions, writeFilters, readFilters, describeFilters } from '.
 import { ensureAnalystMap, showCells, setLayer, cellForZoom, currentZoom, suspend, resume } from './analystmap.js';
 import { renderFigures, clearFigures } from './analystfigures.js';
 import { initDownloads, updateDownloads } from './analystdownloads.js';
+import { loadAssetRanking } from './analystassets.js';
 
 const HEATMAP = '/api/v1/analytics/heatmap';
 const SUMMARY = '/api/v1/analytics/summary';
@@ -106,6 +107,7 @@ async function apply({ push = false, quiet = false } = {}) {
     const address = `/analyst${chosen.page.size ? `?${chosen.page}` : ''}`;
     if (address !== location.pathname + location.search) history[push ? 'pushState' : 'replaceState']({}, '', address);
   }
+  loadAssetRanking(chosen.api); // its own section; the total announced is the figures'
   const [mapTotal, figuresTotal] = await Promise.all([loadMap(), loadFigures()]);
   const total = figuresTotal ?? mapTotal;
   if (!quiet && total != null) announce(t('analyst.updated', { n: total, filters: describeFilters() }));

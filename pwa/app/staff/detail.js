@@ -9,6 +9,7 @@ import { renderActions, closeActionForm, markPending } from './actionforms.js';
 import { showFormError } from './fields.js';
 import * as actions from './actionqueue.js';
 import { assetLabel } from '../assets.js';
+import { renderAssetHistory } from './assethistory.js';
 
 let current = null; // {id, data}
 let loadTicket = 0;
@@ -95,6 +96,7 @@ function renderDetail(data, { cachedAt = null } = {}) {
     ...fact(t('detail.flags'), (data.review_flags || []).map(flagText).join(', ')),
     ...fact(t('detail.duplicateOf'), data.duplicate_of),
   );
+  renderAssetHistory(data, $('#detail-back').getAttribute('href'));
   $('#detail-description').textContent = data.description || '';
   $('#detail-description').hidden = !data.description;
   renderPhotos(data);
@@ -174,11 +176,11 @@ export async function renderPending() {
  * Take an action: into the queue, then sent. Returns true when it was sent or queued (the
  * form may close), false when the server refused it (the form shows why).
  */
-async function perform({ id, action, json = null, note = null, photo = null }, form) {
+async function perform({ id, action, method = 'POST', json = null, note = null, photo = null }, form) {
   const user = currentUser();
   const report = current.id;
   const record = actions.createRecord({
-    username: user.username, report, kind: id, action, json, note, photo, label: t(`action.${id}`), lang: getLang(),
+    username: user.username, report, kind: id, action, method, json, note, photo, label: t(`action.${id}`), lang: getLang(),
   });
   foreground.add(record.key);
   try {

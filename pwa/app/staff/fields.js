@@ -61,8 +61,11 @@ export function showFormError(form, error, messageKey = 'common.refused') {
   for (const [name, messages] of Object.entries(error.fields || {})) {
     const control = form.querySelector(`[name="${CSS.escape(name)}"]`);
     if (!control) continue;
-    setError(control, [].concat(messages).join(' '));
-    first ??= control;
+    // Radios: the message belongs to their group (a fieldset with role radiogroup); the
+    // focus goes to the chosen radio.
+    const group = control.type === 'radio' ? control.closest('[role="radiogroup"]') : null;
+    setError(group || control, [].concat(messages).join(' '));
+    first ??= group ? (group.querySelector('input:checked') || control) : control;
   }
   first?.focus();
 }
