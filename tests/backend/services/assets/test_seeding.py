@@ -17,6 +17,7 @@ from backend.services.assets.seeding import LINK_RADIUS_M, nearest_within
 from backend.services.city_cache import city_snapshot
 from backend.services.routing import route_report
 from backend.services.seeding import seed_reports
+from backend.workflow import OPEN_STATUSES
 
 COUNT = 3000
 
@@ -77,8 +78,8 @@ def test_the_open_linked_reports_are_the_signals_open_reports(session: Session) 
     seed_reports(session, COUNT)
 
     open_ids = session.scalars(select(Report.public_id).where(
-        Report.asset_id.is_not(None), Report.status.in_(
-            ["submitted", "acknowledged", "in_progress", "reopened"]))).all()
+        Report.asset_id.is_not(None),
+        Report.status.in_(sorted(s.value for s in OPEN_STATUSES)))).all()
     asset_id = session.scalar(select(Report.asset_id).where(Report.public_id == open_ids[0]))
     session.commit()
 
