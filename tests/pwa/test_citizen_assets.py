@@ -266,14 +266,27 @@ def test_without_the_asset_api_nothing_about_assets_is_shown(
 ) -> None:
     # A server without the asset endpoints (older, or a city without registers): no picker,
     # no markers, and the report works as before.
-    phone.route("**/api/v1/assets**", lambda route: route.fulfill(
-        status=404, content_type="application/json",
-        body='{"error": {"code": "not_found", "message": "Not found", "fields": {}}}'))
+    refused: list[str] = []
+
+    def not_found(route: Any) -> None:
+        refused.append(route.request.url)
+        route.fulfill(status=404, content_type="application/json",
+                      body='{"error": {"code": "not_found", "message": "Not found", '
+                           '"fields": {}}}')
+
+    # On the context, not the page: once the service worker controls the page, its fetches
+    # bypass page routes (Chromium routes them through the context), and this test raced it.
+    phone.context.route("**/api/v1/assets**", not_found)
     phone.goto("/report")
     phone.wait_for_selector("#group-ampel", state="attached")
     phone.click("#locate-me")
     _choose(phone, "ampel", "ampel-ausfall")
-    phone.wait_for_timeout(1500)
+    for _ in range(150):  # Playwright runs the route handler only while it waits
+        if refused:
+            break
+        phone.wait_for_timeout(100)
+    assert refused, "the app never asked for the signals"
+    phone.wait_for_timeout(300)  # the refusal handled (the picker would show now if ever)
     assert phone.is_hidden("#asset-picker")
     assert phone.locator("#report-map .asset-marker, #report-map .asset-cluster").count() == 0
     report = _submit(phone, "Die Ampel ist dunkel.")
