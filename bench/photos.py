@@ -7,6 +7,11 @@ For a 9 MP phone JPEG and a 12 MP iPhone HEIC: median milliseconds of `render_de
 run, the speed-up, the photos per second one single-threaded worker sustains, the cost of
 `inspect_photo` at upload time, and how much of both renders the shared encodes take.
 Goal for the JPEG: fast >= 3x naive and <= 150 ms.
+
+Redaction (issue 19): what finding faces and plates and hiding them adds per photo, as the
+photo job runs it (`render_public` against `render_derivatives`, one thread, the detectors
+loaded once per worker), for the two phone photos and a street scene with faces from the
+labelled set. Goal: <= 250 ms added per 12 MP photo on this machine's 2 cores.
 """
 
 from __future__ import annotations
@@ -15,16 +20,21 @@ import argparse
 import io
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from common import median, shared_data  # type: ignore[import-not-found]
 from PIL import Image
 
 from backend.media import imaging
 from backend.media.imaging import inspect_photo, render_derivatives, render_naive
+from backend.media.redaction.detect import detectors
+from backend.media.redaction.render import Options, render_public
 
 PHOTOS = ("mobile/HMD_Nokia_8.3_5G.jpg", "mobile/iphone_13_pro_max.HEIC")
 JPEG_GOAL_SPEEDUP = 3.0
 JPEG_GOAL_MS = 150.0
+REDACTION_GOAL_MS = 250.0
+STREET = "tests/data/redaction/street_azure_rome.jpg"  # 2000 px, a dozen faces
 
 
 def _ms(call: Callable[[bytes], object], data: bytes) -> float:
@@ -105,6 +115,32 @@ def main() -> None:
         f"\nJPEG goal (>= {JPEG_GOAL_SPEEDUP:g}x naive, <= {JPEG_GOAL_MS:g} ms): "
         f"{speedup:.1f}x, {jpeg['fast']:.0f} ms -> {'met' if ok else 'MISSED'}"
     )
+    redaction(args.runs)
+
+
+def redaction(runs: int) -> None:
+    """The added cost of redaction per photo, interleaved with the plain render."""
+    started = time.perf_counter()
+    detectors()
+    print(f"\nredaction: detectors loaded in {(time.perf_counter() - started) * 1000:.0f} ms "
+          "(once per worker)")
+    root = Path(__file__).resolve().parents[1]
+    photos = [shared_data() / "photos" / name for name in PHOTOS] + [root / STREET]
+    options = Options()
+    worst = 0.0
+    for path in photos:
+        data = path.read_bytes()
+        plain, redacted = [], []
+        found = render_public(data, options).found
+        for _ in range(runs):
+            plain.append(_ms(render_derivatives, data))
+            redacted.append(_ms(lambda d: render_public(d, options), data))
+        added = median(redacted) - median(plain)
+        worst = max(worst, added) if "photos" in str(path) else worst
+        print(f"  {path.name:<28} render {median(plain):6.1f} ms, with redaction "
+              f"{median(redacted):6.1f} ms: +{added:5.1f} ms ({len(found)} region(s) hidden)")
+    print(f"redaction goal (<= {REDACTION_GOAL_MS:g} ms added per phone photo): "
+          f"{worst:.0f} ms -> {'met' if worst <= REDACTION_GOAL_MS else 'MISSED'}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,10 @@ import logging
 
 from sqlalchemy.orm import Session
 
+from backend.media.redaction.detect import detectors
+from backend.media.redaction.render import Options as RedactionOptions
 from backend.services import photos as photo_service
+from backend.settings import Settings
 from workers.context import job_context
 from workers.isolation import Death, TimeLimitExceeded
 
@@ -24,8 +27,8 @@ def process_photo(photo_id: int) -> str:
         photo_service.start_attempt(session, photo_id)
         try:
             return photo_service.process_photo(
-                session, ctx.storage, photo_id, keep_original=ctx.settings.keep_photo_originals
-            )
+                session, ctx.storage, photo_id, keep_original=ctx.settings.keep_photo_originals,
+                redaction=redaction_options(ctx.settings))
         except TimeLimitExceeded:
             reason = f"stopped after {ctx.settings.photo_job_timeout_s} s (the limit)"
         except MemoryError:
@@ -37,6 +40,23 @@ def process_photo(photo_id: int) -> str:
             raise
         session.rollback()
         return _give_up(session, photo_id, reason)
+
+
+def redaction_options(settings: Settings) -> RedactionOptions:
+    """How this deployment redacts photos (MM_PHOTO_REDACTION*)."""
+    return RedactionOptions(settings.photo_redaction, settings.photo_redaction_detect_max,
+                            settings.photo_redaction_face_model)
+
+
+def preload_detectors(settings: Settings) -> None:
+    """Load the detectors in the worker before it forks job processes (they then start with
+    the models in memory); a missing model is reported by each photo it withholds."""
+    if not settings.photo_redaction:
+        return
+    try:
+        detectors(settings.photo_redaction_face_model)
+    except Exception as exc:  # noqa: BLE001 - the photos say why, one by one
+        log.warning("photo redaction unavailable, photos will be withheld: %s", exc)
 
 
 def after_kill(args: list, end: Death) -> None:

@@ -126,6 +126,8 @@ def make_worker(settings: Settings, connection: object | None = None,
     import workers.photo_jobs  # noqa: F401
 
     configure(settings)
+    if any(name in queue_names for name in ("photos", *LEGACY_QUEUE_NAMES)):
+        workers.photo_jobs.preload_detectors(settings)
     server = connection or redis_connection(settings.redis_url)
     conn = plain_client(server)
     names = [n for n in QUEUE_NAMES if n in queue_names]

@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from backend.api.context import session, storage
 from backend.errors import NotFound
-from backend.models import Photo, PhotoDerivative, PhotoStatus
+from backend.models import Photo, PhotoDerivative
+from backend.services.redaction.visibility import public_photo
 
 bp = Blueprint("media", __name__)
 
@@ -24,7 +25,7 @@ def photo_file(sha256: str, ext: str) -> Response:
         select(PhotoDerivative.storage_key)
         .join(Photo, Photo.id == PhotoDerivative.photo_id)
         .where(PhotoDerivative.sha256 == sha256, PhotoDerivative.format == fmt,
-               Photo.status == PhotoStatus.READY)
+               public_photo())
         .limit(1)
     )
     if key is None:

@@ -172,7 +172,11 @@ class UploadedPhotoSchema(Schema):
     """A photo as its uploader sees it right after the upload."""
 
     id = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(["pending", "ready", "failed"]))
+    status = fields.String(required=True, metadata={"description": (
+        "pending: being processed; ready: published (faces and licence plates hidden); "
+        "withheld: not published (it could not be checked for faces and plates, or staff "
+        "withheld it); failed: it could not be processed")},
+        validate=validate.OneOf(["pending", "ready", "withheld", "failed"]))
     location = fields.Nested(PhotoPlaceSchema, allow_none=True, required=True, metadata={
         "description": "Where the photo says it was taken (EXIF GPS), to offer as the pin."})
     taken_at = fields.String(allow_none=True, required=True,

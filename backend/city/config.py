@@ -117,6 +117,8 @@ class CategorySchema(Schema):
     active = fields.Boolean(load_default=True)
     keywords = fields.String(load_default=None)
     attributes = fields.List(fields.Nested(AttributeSchema), load_default=list)
+    # false: photos of this category's reports are for staff only, never published.
+    photos_public = fields.Boolean(load_default=True)
 
 
 class RuleSchema(Schema):

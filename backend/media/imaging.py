@@ -174,6 +174,16 @@ def render_derivatives(data: bytes, *, max_pixels: int = MAX_PIXELS) -> list[Der
     DISPLAY_MAX and the thumb THUMB_MAX on the long side, never upscaled. Deterministic: the
     same bytes give byte-identical derivatives, so a re-run job is a no-op.
     """
+    return encode_derivatives(render_display(data, max_pixels=max_pixels))
+
+
+def encode_derivatives(display: Image.Image) -> list[Derivative]:
+    """The four public files of a display-sized image (see `render_derivatives`)."""
+    return _encode("display", display) + _encode("thumb", _shrink(display, THUMB_MAX))
+
+
+def render_display(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """The upright sRGB display copy (DISPLAY_MAX on the long side at most) of a photo."""
     fmt = _check_envelope(data, None)
     with _rejecting():
         with _open(data, fmt, max_pixels) as img:
@@ -195,9 +205,7 @@ def render_derivatives(data: bytes, *, max_pixels: int = MAX_PIXELS) -> list[Der
         # the same. Colour conversion, too, runs on the display-sized image only.
         if orientation in _TRANSPOSE:
             work = work.transpose(_TRANSPOSE[orientation])
-        display = _to_srgb(_flatten(work), icc)
-        thumb = _shrink(display, THUMB_MAX)
-        return _encode("display", display) + _encode("thumb", thumb)
+        return _to_srgb(_flatten(work), icc)
 
 
 def render_naive(data: bytes, *, max_pixels: int = MAX_PIXELS) -> list[Derivative]:

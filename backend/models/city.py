@@ -62,6 +62,8 @@ class Category(Base):
     icon: Mapped[str | None] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # False: its reports' photos are for staff only, never published.
+    photos_public: Mapped[bool] = mapped_column(Boolean, default=True)
 
     group: Mapped[CategoryGroup] = relationship()
 

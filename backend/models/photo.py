@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.models.base import Base, UTCDateTime, utcnow
@@ -15,7 +15,8 @@ class PhotoStatus:
     """Where a photo stands in the pipeline."""
 
     PENDING = "pending"
-    READY = "ready"
+    READY = "ready"  # its public copies exist (faces and plates hidden)
+    WITHHELD = "withheld"  # redaction failed: kept private until staff review it
     FAILED = "failed"
 
 
@@ -41,6 +42,11 @@ class Photo(Base):
     exif_lat: Mapped[float | None] = mapped_column()
     exif_lon: Mapped[float | None] = mapped_column()
     taken_at: Mapped[str | None] = mapped_column(String(40))  # camera's local time, as written
+    # What the public copies hide: {"version": detectors, "auto": [regions], "staff": [...]}
+    # (see backend.media.redaction.regions); None for photos published before redaction.
+    redaction: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    rotation: Mapped[int] = mapped_column(Integer, default=0)  # staff: degrees clockwise
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # staff hid it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

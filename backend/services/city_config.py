@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from backend.city.config import CityConfig, RuleConfig, open311_problems
@@ -61,6 +61,12 @@ def _upsert(session: Session, model: type, code: str, values: dict[str, Any],
     elif _sync(obj, values):
         changes.updated.append(f"{kind} {code}")
     return obj
+
+
+def _drop_category_views(session: Session, category_id: int) -> None:
+    """Its reports' public views show photos, or no longer may: rendered again."""
+    session.execute(text("DELETE FROM report_public WHERE report_id IN "
+                         "(SELECT id FROM report WHERE category_id = :id)"), {"id": category_id})
 
 
 def _deactivate_missing(session: Session, model: type, keep: set[str],
@@ -131,7 +137,9 @@ def apply_city_config(session: Session, config: CityConfig, *,
         for position, g in enumerate(config.groups)
     }
     for position, c in enumerate(config.categories):
-        _upsert(session, Category, c["code"], {
+        before = session.scalar(select(Category.photos_public)
+                                .where(Category.code == c["code"]))
+        category = _upsert(session, Category, c["code"], {
             "group_id": groups[c["group"]].id,
             "name_de": c["name"]["de"], "name_en": c["name"]["en"],
             "description_de": c["description"].get("de", ""),
@@ -139,7 +147,10 @@ def apply_city_config(session: Session, config: CityConfig, *,
             "default_priority": c["priority"], "icon": c.get("icon"),
             "position": position, "active": c.get("active", True),
             "keywords": c.get("keywords"), "attributes": c.get("attributes") or None,
+            "photos_public": c.get("photos_public", True),
         }, changes, "category")
+        if before is not None and before != category.photos_public:
+            _drop_category_views(session, category.id)
     for position, t in enumerate(config.asset_types):
         _upsert(session, AssetType, t["code"], {
             "name_de": t["name"]["de"], "name_en": t["name"]["en"],

@@ -11,9 +11,12 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from backend.errors import DomainError, InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from backend.media.imaging import InspectedPhoto, PhotoRejected, inspect_photo, render_derivatives
+from backend.media.imaging import Derivative, InspectedPhoto, PhotoRejected, inspect_photo
+from backend.media.redaction.regions import regions_from_json, regions_json
+from backend.media.redaction.render import Options as RedactionOptions
+from backend.media.redaction.render import render_public
 from backend.media.storage import PhotoStorage, derivative_key, original_key
-from backend.models import Photo, PhotoDerivative, PhotoStatus
+from backend.models import Photo, PhotoDerivative, PhotoStatus, Report
 from backend.models.base import utcnow
 from backend.queue import JobQueue
 from backend.tokens import new_public_id
@@ -22,6 +25,7 @@ from geo.photo_exif import distance_m
 log = logging.getLogger(__name__)
 
 PHOTO_FAR_FROM_PIN = "photo_far_from_pin"
+PHOTO_NEEDS_REVIEW = "photo_needs_review"  # a photo withheld: its faces/plates were not checked
 PROCESS_JOB = "workers.photo_jobs.process_photo"
 _REJECTION_ERRORS: dict[int, type[DomainError]] = {
     413: PayloadTooLarge, 415: UnsupportedMediaType, 422: InvalidInput,
@@ -135,10 +139,12 @@ def enqueue_processing(jobs: JobQueue | None, photo_ids: Sequence[int]) -> None:
 
 
 def process_photo(session: Session, storage: PhotoStorage, photo_id: int, *,
-                  keep_original: bool) -> str:
-    """Render and store the web sizes of a photo and mark it ready; safe to run twice.
+                  keep_original: bool, redaction: RedactionOptions | None = None) -> str:
+    """Render and store the web sizes of a photo, faces and plates hidden, and mark it ready;
+    safe to run twice.
 
-    A photo that cannot be rendered is marked failed with the reason (no retry helps);
+    A photo that cannot be rendered is marked failed with the reason (no retry helps); one
+    whose detection fails is withheld (private, its original kept) for staff to review;
     storage or database trouble raises, so the job is retried.
     """
     photo = session.get(Photo, photo_id)
@@ -155,21 +161,21 @@ def process_photo(session: Session, storage: PhotoStorage, photo_id: int, *,
     # write lock, and new reports must not wait for a photo to render.
     session.commit()
     data = storage.get(photo.original_key)
+    staff = regions_from_json((photo.redaction or {}).get("staff"))
     try:
-        derivatives = render_derivatives(data)
+        rendered = render_public(data, redaction or RedactionOptions(),
+                                 rotation=photo.rotation or 0, staff=staff)
     except PhotoRejected as exc:
         return _fail(session, photo, exc.message)
-    for derivative in derivatives:
-        storage.put(derivative_key(derivative.sha256, derivative.format), derivative.data)
-    session.execute(delete(PhotoDerivative).where(PhotoDerivative.photo_id == photo.id))
-    session.execute(insert(PhotoDerivative), [
-        {"photo_id": photo.id, "name": d.name, "format": d.format, "sha256": d.sha256,
-         "storage_key": derivative_key(d.sha256, d.format), "width": d.width,
-         "height": d.height, "size": len(d.data)}
-        for d in derivatives
-    ])
+    except MemoryError:
+        raise  # the job's memory limit: the job fails the photo with that reason
+    except Exception as exc:  # noqa: BLE001 - any detector trouble: never publish undetected
+        return withhold(session, photo, f"redaction failed: {type(exc).__name__}: {exc}")
+    stale = replace_derivatives(session, storage, photo, rendered.derivatives)
     photo.status = PhotoStatus.READY
     photo.failure_reason = None
+    photo.redaction = {"version": rendered.version, "auto": regions_json(rendered.found),
+                       "staff": regions_json(staff)}
     photo.updated_at = utcnow()
     original = photo.original_key
     if not keep_original:
@@ -177,9 +183,50 @@ def process_photo(session: Session, storage: PhotoStorage, photo_id: int, *,
         # names, which the hourly sweep of orphaned originals removes.
         photo.original_key = None
     session.commit()
+    drop_unused_derivatives(session, storage, stale)
     if not keep_original and original is not None:
         _remove_unless_referenced(session, storage, original)
     return photo.status
+
+
+def replace_derivatives(session: Session, storage: PhotoStorage, photo: Photo,
+                        derivatives: Sequence[Derivative]) -> list[str]:
+    """Write the files (durably), then swap the photo's derivative rows in the session's
+    transaction: readers see the old set or the new one, never a mix. Returns the storage
+    keys of the old files the new set no longer uses (see `drop_unused_derivatives`)."""
+    for derivative in derivatives:
+        storage.put(derivative_key(derivative.sha256, derivative.format), derivative.data)
+    new_keys = {derivative_key(d.sha256, d.format) for d in derivatives}
+    old_keys = set(session.scalars(select(PhotoDerivative.storage_key)
+                                   .where(PhotoDerivative.photo_id == photo.id)))
+    session.execute(delete(PhotoDerivative).where(PhotoDerivative.photo_id == photo.id))
+    session.execute(insert(PhotoDerivative), [
+        {"photo_id": photo.id, "name": d.name, "format": d.format, "sha256": d.sha256,
+         "storage_key": derivative_key(d.sha256, d.format), "width": d.width,
+         "height": d.height, "size": len(d.data)}
+        for d in derivatives
+    ])
+    return sorted(old_keys - new_keys)
+
+
+def drop_unused_derivatives(session: Session, storage: PhotoStorage, keys: Sequence[str]
+                            ) -> int:
+    """Delete derivative files no row names any more (after the swap committed); files are
+    shared by content hash, so each is moved aside, counted, then deleted or put back."""
+    dropped = 0
+    for key in keys:
+        aside = storage.move_aside(key)
+        if aside is None:
+            continue
+        used = session.scalar(select(func.count()).select_from(PhotoDerivative)
+                              .where(PhotoDerivative.storage_key == key))
+        session.commit()
+        if used:
+            storage.restore(aside, key)
+        else:
+            storage.delete(aside)
+            dropped += 1
+    return dropped
 
 
 def _drop_original(session: Session, storage: PhotoStorage, photo: Photo,
@@ -236,6 +283,22 @@ def sweep_orphan_originals(session: Session, storage: PhotoStorage,
     if removed:
         log.warning("removed %d orphaned photo original(s)", removed)
     return removed
+
+
+def withhold(session: Session, photo: Photo, reason: str) -> str:
+    """Keep a photo private (no public copies, the original kept) and flag its report for
+    staff: the detectors could not check it."""
+    session.rollback()
+    photo = session.get(Photo, photo.id) or photo
+    photo.status = PhotoStatus.WITHHELD
+    photo.failure_reason = reason[:500]
+    photo.updated_at = utcnow()
+    report = session.get(Report, photo.report_id)
+    if report is not None and PHOTO_NEEDS_REVIEW not in (report.review_flags or []):
+        report.review_flags = [*(report.review_flags or []), PHOTO_NEEDS_REVIEW]
+    session.commit()
+    log.warning("photo %s withheld for staff review: %s", photo.public_id, reason)
+    return photo.status
 
 
 def _fail(session: Session, photo: Photo, reason: str) -> str:

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from backend.db.spatial import degree_box, distance_m, in_box
 from backend.errors import InvalidInput
-from backend.models import Photo, PhotoDerivative, PhotoStatus, Report
+from backend.models import Photo, PhotoDerivative, Report
 from backend.models.public_view import ReportPublicView
 from backend.services.assets.queries import get_asset
 from backend.services.city_cache import CitySnapshot
+from backend.services.redaction.visibility import public_photo
 from backend.workflow import OPEN_STATUSES
 
 
@@ -81,13 +82,13 @@ def nearby_open_reports(session: Session, snapshot: CitySnapshot, category_code:
 
 
 def first_thumbnails(session: Session, report_ids: list[int]) -> dict[int, str]:
-    """The SHA-256 of the first ready thumbnail (JPEG) of each report that has one."""
+    """The SHA-256 of the first public thumbnail (JPEG) of each report that has one."""
     if not report_ids:
         return {}
     rows = session.execute(
         select(Photo.report_id, PhotoDerivative.sha256)
         .join(PhotoDerivative, PhotoDerivative.photo_id == Photo.id)
-        .where(Photo.report_id.in_(report_ids), Photo.status == PhotoStatus.READY,
+        .where(Photo.report_id.in_(report_ids), public_photo(),
                PhotoDerivative.name == "thumb", PhotoDerivative.format == "jpeg")
         .order_by(Photo.report_id, Photo.position)
     ).all()

@@ -402,13 +402,13 @@ def test_rendering_a_photo_does_not_hold_the_database_write_lock(
         report_id = session.scalar(select(Report.id).where(Report.public_id == body["id"]))
     assert report_id is not None
     during_render: list[str] = []
-    real_render = photo_service.render_derivatives
+    real_render = photo_service.render_public
 
-    def render_while_a_report_comes_in(data: bytes, **kwargs: Any) -> Any:
+    def render_while_a_report_comes_in(*args: Any, **kwargs: Any) -> Any:
         during_render.append(_try_concurrent_write(settings, report_id))
-        return real_render(data, **kwargs)
+        return real_render(*args, **kwargs)
 
-    monkeypatch.setattr(photo_service, "render_derivatives", render_while_a_report_comes_in)
+    monkeypatch.setattr(photo_service, "render_public", render_while_a_report_comes_in)
 
     assert photo_jobs.process_photo(state.id) == "ready"
     assert during_render == ["written"]

@@ -58,7 +58,12 @@ def etag(*parts: bytes | str) -> str:
 _DETAIL_SQL = ("SELECT r.id, v.detail FROM report r LEFT JOIN report_public v "
                "ON v.report_id = r.id WHERE r.public_id = :public_id")
 # The report, its view and every photo (the reporter sees pending and failed uploads too).
-_TRACKED_SQL = ("SELECT r.id, r.reporter_email IS NOT NULL, v.detail, p.public_id, p.status, "
+# A processed photo the public does not see (hidden by staff, or of a category whose photos
+# are staff-only) is "withheld" for its reporter, as one the detectors could not check.
+_TRACKED_SQL = ("SELECT r.id, r.reporter_email IS NOT NULL, v.detail, p.public_id, "
+                "CASE WHEN p.status = 'ready' AND (p.hidden_at IS NOT NULL OR NOT EXISTS "
+                "(SELECT 1 FROM category c WHERE c.id = r.category_id AND c.photos_public)) "
+                "THEN 'withheld' ELSE p.status END, "
                 "p.exif_lat, p.exif_lon, p.taken_at FROM report r "
                 "LEFT JOIN report_public v ON v.report_id = r.id "
                 "LEFT JOIN photo p ON p.report_id = r.id "

@@ -29,6 +29,7 @@ from backend.services.public_views.render import (
     ReportData,
     render,
 )
+from backend.services.redaction.visibility import PUBLIC_PHOTO_SQL
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,8 @@ _EVENTS_SQL = ("SELECT report_id, to_status, at, public_note FROM report_event "
 _PHOTOS_SQL = (
     "SELECT p.report_id, p.id, p.public_id, d.name, d.format, d.width, d.height, d.sha256 "
     "FROM photo p JOIN photo_derivative d ON d.photo_id = p.id "
-    "WHERE p.report_id IN ({ids}) AND p.status = 'ready' "
+    "JOIN report r ON r.id = p.report_id "
+    f"WHERE p.report_id IN ({{ids}}) AND {PUBLIC_PHOTO_SQL} "
     "ORDER BY p.report_id, p.position, p.id, d.id")
 
 
