@@ -332,3 +332,34 @@ def test_asset_types_are_applied_with_their_groups_and_deactivated_when_dropped(
 
     assert changes.deactivated == ["asset type sign_post"]
     assert not session.scalar(select(AssetType.active).where(AssetType.code == "sign_post"))
+
+
+def test_making_a_categorys_photos_staff_only_drops_its_reports_public_views(
+    session: Session,
+) -> None:
+    from backend.models.public_view import ReportPublicView
+
+    snapshot = city_snapshot(session)
+    lon, lat = MARIENPLATZ
+    signal = create_report(session, NewReport(category="ampel-ausfall", lon=lon, lat=lat,
+                                              description="dunkel"), secret_key=SECRET,
+                           snapshot=snapshot).report.id
+    sign = create_report(session, NewReport(category="schild-fehlt", lon=lon, lat=lat,
+                                            description="weg"), secret_key=SECRET,
+                         snapshot=snapshot).report.id
+    views = lambda: set(session.scalars(select(ReportPublicView.report_id)))  # noqa: E731
+    assert {signal, sign} <= views()
+
+    def staff_only(raw: dict[str, Any]) -> None:
+        _category(raw, "ampel-ausfall")["photos_public"] = False
+
+    try:
+        changes = apply_city_config(session, _variant(staff_only))
+        session.commit()
+        assert changes.updated == ["category ampel-ausfall"]
+        assert session.scalar(select(Category.photos_public)
+                              .where(Category.code == "ampel-ausfall")) is False
+        assert signal not in views() and sign in views()  # dropped: rendered on next read
+    finally:  # the city tables outlive a test on PostGIS
+        apply_city_config(session, load_city_config(BUNDLED_CITY_CONFIG))
+        session.commit()
