@@ -184,3 +184,32 @@ def test_redaction_runs_again_over_published_photos_resumably(
                                     "r.id = p.report_id JOIN category c ON "
                                     "c.id = r.category_id").all()
     assert all(shown.values()), (shown, rows)
+
+
+def test_a_photo_whose_original_is_gone_is_redacted_again_from_its_display_copy(
+    app_with: Callable[..., tuple[Flask, Settings]], engine: Engine
+) -> None:
+    from click.testing import CliRunner
+
+    from backend.cli import main
+
+    # Published before redaction existed: as taken (the detectors off), original deleted
+    # once the web sizes existed (the default).
+    app, unchecked = app_with(photo_redaction=False)
+    client = app.test_client()
+    body = _submit(client, ASTRONAUT)
+    run_jobs(unchecked)
+    state = photo_state(engine, body["uploads"][0]["id"])
+    assert state.status == "ready" and state.original_key is None
+    with engine.begin() as conn:
+        conn.execute(update(Photo).where(Photo.id == state.id).values(redaction=None))
+    env = {f"MM_{k.upper()}": str(v) for k, v in vars(unchecked).items()}
+    env["MM_PHOTO_REDACTION"] = "true"
+    done = CliRunner().invoke(main, ["photos", "redact"], env=env)
+    assert done.exit_code == 0, done.output
+    assert "done: 1/1: 1 redacted again" in done.output
+    with engine.connect() as conn:
+        redaction = conn.scalar(select(Photo.redaction).where(Photo.id == state.id))
+    assert redaction["version"] == VERSION
+    assert [r for r in redaction["auto"] if r["kind"] == "face"]  # found in the display copy
+    assert public_photos(client, body["id"])

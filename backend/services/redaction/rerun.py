@@ -1,6 +1,7 @@
 """Redaction again over photos already published (after a model or setting change): each
-photo is rendered from its private original with the current detectors and the regions
-staff drew, then its public files are swapped in one transaction. The public sees the old
+photo is rendered from its private original (or, where that was not kept, from its public
+display copy) with the current detectors and the regions staff drew, then its public files
+are swapped in one transaction. The public sees the old
 copies until then and the new ones after, never an unredacted one; a photo the detectors
 fail on is withheld instead. Resumable: what is done is what carries the current detector
 version, so a second run continues where the first stopped."""
@@ -18,7 +19,7 @@ from backend.media.redaction.detect import VERSION
 from backend.media.redaction.regions import regions_from_json, regions_json
 from backend.media.redaction.render import Options, render_public
 from backend.media.storage import PhotoStorage
-from backend.models import Photo, PhotoStatus
+from backend.models import Photo, PhotoDerivative, PhotoStatus
 from backend.models.base import utcnow
 from backend.services.photos import drop_unused_derivatives, replace_derivatives, withhold
 
@@ -32,13 +33,14 @@ class Progress:
     todo: int = 0
     redacted: int = 0
     withheld: int = 0
-    no_original: int = 0  # published before originals were kept: cannot be done again
+    no_original: int = 0  # neither the original nor a display copy is left
     unreadable: int = 0
 
     def line(self) -> str:
         done = self.redacted + self.withheld + self.no_original + self.unreadable
         return (f"{done}/{self.todo}: {self.redacted} redacted again, {self.withheld} "
-                f"withheld, {self.no_original} without original, {self.unreadable} unreadable")
+                f"withheld, {self.no_original} without any source, {self.unreadable} "
+                "unreadable")
 
 
 def _outdated(version: str) -> object:
@@ -61,15 +63,21 @@ def redo_photo(session: Session, storage: PhotoStorage, photo_id: int, options: 
     if photo is None or photo.status != PhotoStatus.READY:
         session.commit()
         return "unreadable"
-    if photo.original_key is None or not storage.exists(photo.original_key):
-        session.commit()
-        return "no_original"
     staff = regions_from_json((photo.redaction or {}).get("staff"))
-    key = photo.original_key
+    key, rotation = photo.original_key, photo.rotation or 0
+    if key is None or not storage.exists(key):
+        # The original is gone (not kept): the published display copy is the very image
+        # the detectors look at, upright and turned already; it is re-encoded once more.
+        key = session.scalar(select(PhotoDerivative.storage_key).where(
+            PhotoDerivative.photo_id == photo.id, PhotoDerivative.name == "display",
+            PhotoDerivative.format == "jpeg"))
+        rotation = 0
+        if key is None or not storage.exists(key):
+            session.commit()
+            return "no_original"
     session.commit()  # no transaction (SQLite: the write lock) while rendering
     try:
-        rendered = render_public(storage.get(key), options, rotation=photo.rotation or 0,
-                                 staff=staff)
+        rendered = render_public(storage.get(key), options, rotation=rotation, staff=staff)
     except PhotoRejected:
         return "unreadable"
     except MemoryError:
