@@ -318,3 +318,11 @@ def s3_settings(s3_server: Any, request: pytest.FixtureRequest) -> dict[str, Any
     return {"storage": "s3", "s3_bucket": bucket, "s3_endpoint_url": s3_server.endpoint_url,
             "s3_region": REGION, "s3_access_key": ACCESS_KEY, "s3_secret_key": SECRET_KEY,
             "s3_prefix": "photos/"}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Chromium for the whole run, shared by tests/pwa and tests/system."""
+    from tests.chromium import launch_chromium
+
+    yield from launch_chromium()

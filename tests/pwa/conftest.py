@@ -7,8 +7,6 @@ to `test-artifacts/screenshots/` (phone-sized viewport).
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -23,32 +21,11 @@ from werkzeug.serving import make_server
 from backend.app import create_app
 from backend.db.engine import make_engine
 from backend.settings import Settings
-from tests import servers
 
-CHROMIUM = os.environ.get("MM_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PHONE = {"width": 412, "height": 915}
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    """Headless Chromium for the whole run."""
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        reason = f"{CHROMIUM} not found (apt-get install chromium)"
-        if servers.servers_required():
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                      args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+# The session fixture `browser` (Debian's Chromium) is in tests/conftest.py: tests/system
+# drives the browser too, and one process holds one Playwright.
 
 
 class LiveServer:

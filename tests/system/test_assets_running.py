@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from backend.db.engine import make_engine
 from backend.models import Asset, AssetLayer, AuditEntry, Department, Report
 from tests.polling import wait_until
-from tests.pwa.conftest import browser, screenshot  # noqa: F401 - `browser` is a fixture
+from tests.pwa.conftest import screenshot
 from tests.shared_data import shared_data_dir
 from tests.system.city import (
     BUNDLED_CITY_CONFIG,

@@ -279,8 +279,14 @@ def test_faults_under_load_lose_and_duplicate_nothing(stack: Stack) -> None:
                         + ",".join(f"'{key}'" for key in keys) + ")")
     assert int(stored) == len(keys), (stored, len(keys))
     # Every photo is processed, once: the crashed workers' jobs were handed out again.
-    wait_until(lambda: stack.psql("SELECT count(*) FROM photo WHERE status <> 'ready'") == "0",
-               "every photo to be ready", timeout=180, interval=1)
+    try:
+        wait_until(lambda: stack.psql("SELECT count(*) FROM photo WHERE status <> 'ready'")
+                   == "0", "every photo to be ready", timeout=180, interval=1)
+    except AssertionError as waited:  # say which photos, and why
+        raise AssertionError(f"{waited}: " + stack.psql(
+            "SELECT string_agg(public_id || ' ' || status || ' attempts ' || attempts || ' ' "
+            "|| coalesce(failure_reason, ''), '; ') FROM photo WHERE status <> 'ready'")
+        ) from None
     assert stack.psql("SELECT count(*) FROM photo p JOIN report r ON r.id = p.report_id "
                       "WHERE r.idempotency_key IN ("
                       + ",".join(f"'{key}'" for key in keys) + ")") == str(len(keys))
