@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 SPATIALITE_MODULE = "mod_spatialite"
+CONNECT_TIMEOUT_S = 5  # seconds for a new PostgreSQL connection
 
 
 def sqlite_dbapi() -> Any:
@@ -32,7 +33,12 @@ def engine_options(database_url: str) -> dict[str, Any]:
         return {"module": sqlite_dbapi(), "connect_args": {"timeout": 30}}
     # pre_ping: after a database restart, stale pooled connections are replaced on checkout
     # instead of failing one request each.
-    return {"pool_size": 10, "max_overflow": 10, "pool_recycle": 1800, "pool_pre_ping": True}
+    # connect_timeout: while PostgreSQL restarts (a container replaced, a failover) a new
+    # connection can hang until the OS gives up, minutes later; the web process's request
+    # would outlive gunicorn's worker timeout and end as a killed worker and a 500, instead
+    # of the 503 a failed connection gets.
+    return {"pool_size": 10, "max_overflow": 10, "pool_recycle": 1800, "pool_pre_ping": True,
+            "connect_args": {"connect_timeout": CONNECT_TIMEOUT_S}}
 
 
 def absolute_database_url(database_url: str) -> str:
@@ -118,5 +124,8 @@ def make_engine(database_url: str, **extra: Any) -> Engine:
     database_url = absolute_database_url(database_url)
     ensure_sqlite_dir(database_url)
     options = engine_options(database_url)
+    connect_args = {**options.get("connect_args", {}), **extra.pop("connect_args", {})}
     options.update(extra)
+    if connect_args:
+        options["connect_args"] = connect_args
     return configure_engine(create_engine(database_url, **options))
