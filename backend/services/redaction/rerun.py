@@ -36,9 +36,12 @@ class Progress:
     no_original: int = 0  # neither the original nor a display copy is left
     unreadable: int = 0
 
+    @property
+    def done(self) -> int:
+        return self.redacted + self.withheld + self.no_original + self.unreadable
+
     def line(self) -> str:
-        done = self.redacted + self.withheld + self.no_original + self.unreadable
-        return (f"{done}/{self.todo}: {self.redacted} redacted again, {self.withheld} "
+        return (f"{self.done}/{self.todo}: {self.redacted} redacted again, {self.withheld} "
                 f"withheld, {self.no_original} without any source, {self.unreadable} "
                 "unreadable")
 
@@ -108,8 +111,7 @@ def redo_all(session: Session, storage: PhotoStorage, options: Options, *,
     if limit is not None:
         progress.todo = min(progress.todo, limit)
     after = 0
-    while limit is None or sum((progress.redacted, progress.withheld, progress.no_original,
-                                progress.unreadable)) < limit:
+    while limit is None or progress.done < limit:
         ids = list(session.scalars(select(Photo.id).where(_outdated(version), Photo.id > after)
                                    .order_by(Photo.id)
                                    .limit(BATCH)))
@@ -120,8 +122,7 @@ def redo_all(session: Session, storage: PhotoStorage, options: Options, *,
             outcome = redo_photo(session, storage, photo_id, options)
             setattr(progress, outcome, getattr(progress, outcome) + 1)
             after = max(after, photo_id)
-            if limit is not None and sum((progress.redacted, progress.withheld,
-                                          progress.no_original, progress.unreadable)) >= limit:
+            if limit is not None and progress.done >= limit:
                 break
         if report:
             report(progress)
