@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -165,17 +167,34 @@ class EmbeddedWorkers:
                 delays[index] = 1.0 if time.monotonic() - started > 60 else min(
                     delays[index] * 2, 60.0)
 
-    def stop(self) -> None:
-        """Stop watching, then ask every worker to finish its job and end."""
+    def stop(self, grace_s: float = 20.0) -> None:
+        """Stop watching, then ask every worker to finish its job and end. One still busy
+        after `grace_s` is asked again (rq then stops its job process at once), and one that
+        even then does not end is killed with its job process: a shutdown never hangs on a
+        stuck job. Work cut short is not lost: its photo or outbox row is still open in the
+        database, and the scheduler hands it out again."""
         self._stopping.set()
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        running = [p for p in self.processes if p.poll() is None]
+        for process in running:
+            process.terminate()
+        deadline = time.monotonic() + grace_s
+        for signum, wait_s in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            for process in running:
+                try:
+                    process.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    log.warning("embedded worker %s has not ended; sending %s to it and "
+                                "its job process", process.pid, signum.name)
+                    with contextlib.suppress(ProcessLookupError):
+                        # Its own session: the group is the worker and its job process.
+                        os.killpg(process.pid, signum)
+            running = [p for p in running if p.poll() is None]
+            if not running:
+                return
+            deadline = time.monotonic() + wait_s
+        for process in running:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def serve_forever(settings: Settings, *, host: str, port: int, workers: int,

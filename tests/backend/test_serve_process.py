@@ -72,12 +72,21 @@ def test_served_demo_routes_a_missing_sign_at_marienplatz_to_mitte(served) -> No
     assert requests.get(f"{base}/api/v1/track/{token}", timeout=10).status_code == 200
     assert requests.get(f"{base}/api/v1/reports/{body['id']}", timeout=10).json()["id"] == \
         body["id"]
-    time.sleep(0.5)  # let gunicorn flush its access log
-    log = log_path.read_text()
+    # gunicorn writes the access line after the answer: wait for it, then read it all.
+    deadline = time.monotonic() + 10
+    while "/api/v1/reports/" not in (log := log_path.read_text()):
+        assert time.monotonic() < deadline, log
+        time.sleep(0.1)
     assert "/api/v1/track/[redacted]" in log
     assert token not in log
-    # The embedded workers run: one on every queue, one on photos and notifications.
-    queues = requests.get(f"{base}/readyz", timeout=10).json()["queues"]
+    # The embedded workers run: one on every queue, one on photos and notifications. Each
+    # registers once it has loaded its detectors, which may take a while on a busy machine.
+    deadline = time.monotonic() + 60
+    while True:
+        queues = requests.get(f"{base}/readyz", timeout=10).json()["queues"]
+        if queues["photos"]["workers"] == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert queues["photos"]["workers"] == queues["notify"]["workers"] == 2
     assert queues["forward"]["workers"] == queues["housekeeping"]["workers"] == 1
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -12,7 +16,7 @@ import pytest
 from gunicorn.config import Config
 
 from backend.log_format import anonymize_ip, scrub
-from backend.serving import JsonLinesLogger, RedactingLogger, gunicorn_options
+from backend.serving import EmbeddedWorkers, JsonLinesLogger, RedactingLogger, gunicorn_options
 
 TOKEN = "Xk3vQ9-pL_2mZr8sT4wYb7nC1dE6fG0h"
 
@@ -169,3 +173,45 @@ def test_json_access_lines_are_redacted_and_parse() -> None:
     assert entry["query"] == "token=[redacted]&lang=de"
     assert entry["client"] == "192.0.2.0" and entry["status"] == "200"
     assert entry["seconds"] == 0.012 and TOKEN not in captured.lines[0]
+
+
+class _StubbornWorkers(EmbeddedWorkers):
+    """Embedded "workers" that ignore the polite SIGTERM and hold a child (their job
+    process) that ignores it too: what a worker stuck in a job looks like from outside."""
+
+    def _start(self, args: tuple[str, ...]) -> subprocess.Popen:
+        script = ("import os, signal, time\n"
+                  "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                  "if os.fork() == 0:\n"
+                  "    time.sleep(300)\n"
+                  "time.sleep(300)\n")
+        return subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+
+
+def _living_members(groups: list[int]) -> list[int]:
+    """Processes of these process groups that still run (zombies waiting for init to reap
+    them do not count)."""
+    living = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[2]) in groups and fields[0] != "Z":
+            living.append(int(stat.parent.name))
+    return living
+
+
+def test_a_stuck_worker_never_makes_the_shutdown_hang(caplog: pytest.LogCaptureFixture
+                                                      ) -> None:
+    workers = _StubbornWorkers({}, (("a",), ("b",)))
+    workers.start()
+    time.sleep(0.5)  # both have set their signal handler and forked
+    groups = [p.pid for p in workers.processes]
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="backend.serving"):
+        workers.stop(grace_s=1.0)
+    assert time.monotonic() - started < 15
+    assert all(p.poll() is not None for p in workers.processes)
+    assert not _living_members(groups)  # the job processes went with them
+    assert "sending SIGKILL" in caplog.text
