@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -192,11 +193,45 @@ def test_served_demo_processes_a_photo_with_its_own_worker(served) -> None:  # n
     assert b"Exif" not in image.content
 
 
-def test_metrics_add_up_across_gunicorn_workers(served) -> None:  # noqa: ANN001
-    url, _, _ = served
-    for _ in range(6):
-        requests.get(f"{url}/api/v1/categories", timeout=10)
+def _categories_count(url: str) -> float:
     text = requests.get(f"{url}/metrics", timeout=10).text
-    line = next(row for row in text.splitlines() if row.startswith(
-        'mm_http_request_duration_seconds_count{endpoint="categories.list_categories"'))
-    assert float(line.rsplit(" ", 1)[1]) >= 6  # counted by whichever worker answered
+    line = next((row for row in text.splitlines() if row.startswith(
+        'mm_http_request_duration_seconds_count{endpoint="categories.list_categories"')), None)
+    return float(line.rsplit(" ", 1)[1]) if line else 0.0
+
+
+def _counts_per_process(metrics_dir: Path) -> dict[str, float]:
+    """What each gunicorn worker counted itself (its own mmap file) for the categories list."""
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    counts = {}
+    for path in metrics_dir.glob("histogram_*.db"):
+        for metric in MultiProcessCollector.merge([str(path)]):
+            counts[path.stem] = sum(
+                sample.value for sample in metric.samples
+                if sample.name == "mm_http_request_duration_seconds_count"
+                and sample.labels.get("endpoint") == "categories.list_categories")
+    return counts
+
+
+def test_metrics_add_up_across_gunicorn_workers(served) -> None:  # noqa: ANN001
+    url, _, log_path = served
+    before = _categories_count(url)
+    host, port = url.removeprefix("http://").split(":")
+    # A sync worker serves one connection at a time: the worker that accepts this half-sent
+    # request waits for the rest, so the other worker must answer the next three.
+    with socket.create_connection((host, int(port)), timeout=30) as held:
+        held.sendall(b"GET /api/v1/categories HTTP/1.1\r\nHost: x\r\n")
+        time.sleep(0.5)  # accepted by one worker, which now waits for the end of the head
+        for _ in range(3):
+            assert requests.get(f"{url}/api/v1/categories", timeout=10).status_code == 200
+        held.sendall(b"Connection: close\r\n\r\n")
+        assert held.recv(64).startswith(b"HTTP/1.1 200")
+    # 1 + 3 answers from two processes: /metrics (whichever worker serves it) sums both.
+    deadline = time.monotonic() + 10
+    while (after := _categories_count(url)) < before + 4 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert after == before + 4
+    per_process = _counts_per_process(log_path.parent / "prometheus")
+    assert len([n for n in per_process.values() if n > 0]) == 2, per_process
+    assert sum(per_process.values()) == after  # the scrape is the sum over both workers
