@@ -7,7 +7,7 @@ import csv
 import io
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -189,4 +189,8 @@ def test_the_nightly_export_writes_the_same_files(app: Flask, client: Any, setti
     assert exported == client.get("/api/v1/opendata/reports.csv").get_data(as_text=True)
     for secret in PERSONAL:
         assert secret not in exported
-    assert datetime.now(UTC)  # exported without errors on this backend
+    geojson = json.loads((tmp_path / "portal" / "reports.geojson").read_text())
+    assert len(geojson["features"]) == len(exported.splitlines()) - 1 == 4
+    package = json.loads((tmp_path / "portal" / "datapackage.json").read_text())
+    assert {resource["path"].rsplit("/", 1)[1] for resource in package["resources"]} >= {
+        "reports.csv", "reports.geojson"}

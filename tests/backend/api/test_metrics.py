@@ -7,10 +7,26 @@ from typing import Any
 from tests.backend.api.helpers import create
 
 
+def _value(text: str, prefix: str) -> float:
+    """The summed value of the samples whose line starts with `prefix` (0 when none)."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(prefix))
+
+
+CATEGORIES = 'mm_http_request_duration_seconds_count{endpoint="categories.list_categories"'
+CREATED = ('mm_http_request_duration_seconds_count{endpoint="reports.create_report",'
+           'method="POST",status="2xx"}')
+
+
 def test_metrics_show_requests_queues_and_notifications(client: Any) -> None:
+    before = client.get("/metrics").get_data(as_text=True)
+    client.get("/api/v1/categories")
     client.get("/api/v1/categories")
     create(client)
     text = client.get("/metrics").get_data(as_text=True)
+    # Counted, not just named: two category lists and one report more than before.
+    assert _value(text, CATEGORIES) == _value(before, CATEGORIES) + 2
+    assert _value(text, CREATED) == _value(before, CREATED) + 1
     assert 'mm_http_request_duration_seconds_count{endpoint="categories.list_categories"' in text
     assert 'endpoint="reports.create_report",method="POST",status="2xx"' in text
     for queue in ("photos", "notify", "forward", "export", "housekeeping"):
