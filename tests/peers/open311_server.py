@@ -97,6 +97,9 @@ class Open311Server:
                                                          "description": "internal error"}])
                 if form.get("api_key") != owner.api_key:
                     return self._send(403, [{"code": 403, "description": "bad api_key"}])
+                problem = _invalid_request(self.headers.get("Content-Type", ""), form)
+                if problem:
+                    return self._send(400, [{"code": 400, "description": problem}])
                 if owner.answer is not None:
                     return self._send(200, owner.answer)
                 remote_id = owner._create(form, self.headers.get("Idempotency-Key"))
@@ -125,3 +128,24 @@ class Open311Server:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+
+
+def _invalid_request(content_type: str, form: dict[str, str]) -> str | None:
+    """What GeoReport v2 rejects in a POST service request (None when it is valid): it is
+    form-encoded, names a service, and has a location (lat and long, an address_string or an
+    address_id), with lat/long as numbers in range."""
+    if not content_type.startswith("application/x-www-form-urlencoded"):
+        return f"expected a form, got {content_type or 'no content type'}"
+    if not form.get("service_code"):
+        return "service_code is required"
+    has_point = "lat" in form or "long" in form
+    if not (has_point or form.get("address_string") or form.get("address_id")):
+        return "a location is required: lat and long, address_string or address_id"
+    if has_point:
+        try:
+            lat, lon = float(form["lat"]), float(form["long"])
+        except (KeyError, ValueError):
+            return "lat and long must both be numbers"
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            return "lat/long out of range"
+    return None

@@ -90,6 +90,10 @@ def test_forward_then_a_remote_close_reaches_the_reporters_phone(
     assert (row.state, row.remote_id, row.attempts) == ("sent", "R-1", 1)
     sent = remote.requests["R-1"].form
     assert sent["service_code"] == "SIGN_MISSING" and sent["api_key"] == KEY
+    # where and what: the report's point and the citizen's words
+    assert (float(sent["lat"]), float(sent["long"])) == pytest.approx((48.1374, 11.5755),
+                                                                      abs=1e-6)
+    assert "Schild fehlt" in sent["description"]
     assert "email" not in sent  # contact data stays here unless configured
     with _session(cfg) as session:  # nothing new to send: exactly once
         assert forwarding.enqueue_due(session, jobs) == 0
