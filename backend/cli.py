@@ -9,6 +9,7 @@ import click
 from sqlalchemy.orm import Session
 
 from backend.city.config import load_city_config
+from backend.cli_addresses import addresses
 from backend.cli_assets import assets
 from backend.cli_photos import photos
 from backend.db import migrate
@@ -225,13 +226,20 @@ def users_demo(file: str) -> None:
     """Create demo staff accounts (random passwords, written to FILE) if there are none."""
     import os
 
+    from backend.services.city_cache import last_snapshot
     from backend.services.staff.users import create_demo_accounts
 
     engine = make_engine(_settings().database_url)
     with Session(engine) as session:
-        created = create_demo_accounts(session)
+        created = create_demo_accounts(session, last_snapshot(session))
     if not created:
-        click.echo(f"Staff accounts exist already (demo passwords, if any: {file}).")
+        kept = Path(file)
+        if kept.is_file():  # this demo's own accounts: show them again
+            click.echo(f"Demo staff accounts (log in at /login; kept in {file}):")
+            for line in kept.read_text().splitlines()[1:]:
+                click.echo("  " + line)
+        else:
+            click.echo("Staff accounts exist already (no demo accounts file).")
         return
     lines = [f"{username}\t{role}\t{password}" for username, role, password in created]
     fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -503,6 +511,7 @@ def collect_static(directory: str) -> None:
     click.echo(f"{count} files in {directory}")
 
 
+main.add_command(addresses)
 main.add_command(assets)
 main.add_command(photos)
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from backend.cli import main
 from backend.db import migrate
 from backend.db.engine import make_engine
-from backend.models import Report
+from backend.models import Department, Report, RoutingRule, StaffUser
 from backend.settings import BUNDLED_CITY_CONFIG, Settings
 from tests.backend.db.fresh import fresh_database
 from tests.conftest import SECRET
@@ -478,13 +478,26 @@ def test_demo_accounts_are_made_once_with_random_passwords(database_url: str,
     first = _run(env, "users", "demo", str(tmp_path / "demo.txt"))
     assert first.exit_code == 0
     written = (tmp_path / "demo.txt").read_text().splitlines()
+    # A crew for every department that receives reports (traffic signals go to
+    # Verkehrstechnik, everything unrouted to central triage), then the desk.
     assert [line.split("\t")[0] for line in written[1:]] == [
-        "crew-mitte", "crew-nord", "dispatcher", "analyst", "admin"]
+        "crew-anliegenmanagement", "crew-mitte", "crew-nord", "crew-ost", "crew-sued",
+        "crew-west", "crew-verkehrstechnik", "dispatcher", "analyst", "admin"]
     assert (tmp_path / "demo.txt").stat().st_mode & 0o077 == 0
     passwords = {line.split("\t")[2] for line in written[1:]}
-    assert len(passwords) == 5 and all(len(p) >= 12 for p in passwords)
+    assert len(passwords) == 10 and all(len(p) >= 12 for p in passwords)
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            routed = set(session.scalars(select(Department.code).join(
+                RoutingRule, RoutingRule.department_id == Department.id)))
+            crewed = {d.code for u in session.scalars(select(StaffUser).where(
+                StaffUser.role == "crew")) for d in u.departments}
+    finally:
+        engine.dispose()
+    assert routed and routed == crewed
     again = _run(env, "users", "demo", str(tmp_path / "demo.txt"))
-    assert "exist already" in again.stdout
+    assert "crew-verkehrstechnik" in again.stdout  # printed again with the others
     assert (tmp_path / "demo.txt").read_text().splitlines() == written
 
 

@@ -15,6 +15,7 @@ from backend.errors import Conflict, InvalidInput, NotFound
 from backend.models import Department, StaffSession, StaffUser
 from backend.models.base import utcnow
 from backend.permissions import Role
+from backend.services.city_cache import CitySnapshot, DepartmentInfo
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 10
@@ -134,23 +135,45 @@ def list_users(session: Session) -> list[StaffUser]:
     return list(session.scalars(select(StaffUser).order_by(StaffUser.username)))
 
 
+# The demo's desk accounts; crews come from the routing (see demo_crews).
 DEMO_ACCOUNTS = (
-    ("crew-mitte", "crew", ("bezirksinspektion-mitte",), "Crew Mitte"),
-    ("crew-nord", "crew", ("bezirksinspektion-nord",), "Crew Nord"),
     ("dispatcher", "dispatcher", ("anliegenmanagement",), "Disposition"),
     ("analyst", "analyst", (), "Analyse"),
     ("admin", "admin", (), "Administration"),
 )
 
 
-def create_demo_accounts(session: Session) -> list[tuple[str, str, str]]:
-    """Demo staff accounts with random passwords, only while there are no accounts at all.
-    Returns (username, role, password) of each created account (the only copy of the
+def demo_crews(snapshot: CitySnapshot) -> list[tuple[str, str, tuple[str, ...], str]]:
+    """A crew account for every active department that routing sends reports to, so that
+    every report of the demo can be worked: `crew-` plus the department code's last part
+    (`bezirksinspektion-mitte` → `crew-mitte`), longer where two would clash."""
+    departments: dict[str, DepartmentInfo] = {}
+    for rule in snapshot.rules:
+        if rule.department.active:
+            departments.setdefault(rule.department.code, rule.department)
+    taken: set[str] = set()
+    crews = []
+    for code in sorted(departments):
+        parts = code.split("-")
+        for size in range(1, len(parts) + 1):
+            username = "crew-" + "-".join(parts[-size:])
+            if username not in taken:
+                break
+        taken.add(username)
+        crews.append((username, "crew", (code,), f"Crew {departments[code].name.de}"[:120]))
+    return crews
+
+
+def create_demo_accounts(session: Session, snapshot: CitySnapshot
+                         ) -> list[tuple[str, str, str]]:
+    """Demo staff accounts with random passwords, only while there are no accounts at all:
+    a crew for every department that receives reports, a dispatcher, an analyst and an
+    admin. Returns (username, role, password) of each created account (the only copy of the
     passwords)."""
     if session.scalar(select(StaffUser.id).limit(1)) is not None:
         return []
     created = []
-    for username, role, departments, name in DEMO_ACCOUNTS:
+    for username, role, departments, name in (*demo_crews(snapshot), *DEMO_ACCOUNTS):
         password = secrets.token_urlsafe(12)
         create_user(session, username=username, password=password, role=role,
                     departments=departments, display_name=name)
