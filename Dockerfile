@@ -21,9 +21,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
-# SpatiaLite only for the embedded database (`docker run` without PostGIS for a quick look).
+# SpatiaLite only for the embedded database (`docker run` without PostGIS for a quick look);
+# DejaVu for the German text (ä ö ü ß) of heatmap PNG exports.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libsqlite3-mod-spatialite \
+ && apt-get install -y --no-install-recommends libsqlite3-mod-spatialite fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY setup.cfg pyproject.toml README.md requirements-models.txt ./

@@ -7,6 +7,7 @@ import io
 import math
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import shapely
@@ -81,9 +82,37 @@ def _gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
     return np.apply_along_axis(lambda r: np.convolve(r, kernel, "valid"), 1, padded)
 
 
+# Fonts with every German letter (ä ö ü ß, ²): Debian's fonts-dejavu-core (installed by
+# scripts/bootstrap and in the image), then the same or Noto elsewhere. Pillow's own default
+# font has no umlauts: "München" became "M▯nchen".
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+    "/usr/share/fonts/noto/NotoSans-Regular.ttf",
+)
+# Rendering changes that change the picture for the same data (part of a cached file's key).
+RENDER_VERSION = "2-dejavu"
+
+
+class FontMissing(RuntimeError):
+    """No font with the German letters is installed."""
+
+
 @cache
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
+def font_path() -> str:
+    """The first installed font of FONT_CANDIDATES."""
+    for candidate in FONT_CANDIDATES:
+        if Path(candidate).is_file():
+            return candidate
+    raise FontMissing("no font with German letters found; install fonts-dejavu-core "
+                      f"(looked for {', '.join(FONT_CANDIDATES)})")
+
+
+@cache
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(font_path(), size=size)
 
 
 def _nice_ticks(maximum: float, count: int = 5) -> list[float]:

@@ -28,7 +28,7 @@ from backend.services.analytics_filter import ReportSelection
 from backend.services.city_cache import last_snapshot
 from backend.services.heatmap import Cells, CellSpec, aggregate
 from geo.crs import LONLAT, transformer
-from geo.heatmap_image import HeatmapPicture, render_heatmap
+from geo.heatmap_image import RENDER_VERSION, HeatmapPicture, render_heatmap
 
 FORMATS = {"geojson": "application/geo+json", "csv": "text/csv; charset=utf-8",
            "png": "image/png"}
@@ -80,7 +80,8 @@ def data_version(session: Session) -> str:
 
 def file_key(request: HeatmapRequest, version: str) -> str:
     """The storage key of the file for this request and data version."""
-    digest = hashlib.sha256(json.dumps([request.to_dict(), version], sort_keys=True,
+    digest = hashlib.sha256(json.dumps([request.to_dict(), version, RENDER_VERSION],
+                                       sort_keys=True,
                                        default=str).encode()).hexdigest()[:40]
     return f"exports/heatmap-{digest}.{EXTENSIONS[request.fmt]}"
 

@@ -6,8 +6,14 @@ import { t, formatNumber } from '../i18n.js';
 import { svgEl } from './analystcharts.js';
 
 // Light to dark (ColorBrewer YlOrBr); the cells get a dark outline to stand out from the map.
-const CLASS_COLOURS = ['#fee391', '#fec44f', '#fe9929', '#d95f0e', '#993404'];
-const OUTLINE = '#4d2600';
+// The perceptual scale of the PNG export (geo/heatmap_image.py colour_scale: OKLab, dark
+// violet → red → pale yellow, lightness rising evenly), nine samples from few to many
+// reports; tests/geo/test_heatmap_image.py keeps them equal. The heat layer, the grid's
+// classes and both legends use it, so the screen and the exported picture read alike.
+const SCALE = ['#30085e', '#5c1869', '#8d1e73', '#b63763', '#e14b48', '#f27b41', '#ffa730', '#ffcf65', '#fff691'];
+const CLASS_COLOURS = [0, 2, 4, 6, 8].map((i) => SCALE[i]);
+const HEAT_GRADIENT = Object.fromEntries(SCALE.map((colour, i) => [i / (SCALE.length - 1), colour]));
+const OUTLINE = '#3c3c46';
 
 let map = null;
 let heat = null;
@@ -100,7 +106,7 @@ function drawHeat() {
   const max = Math.max(1, quantile(sorted, 0.98) || 1);
   const points = collection.features.map((f) => [...centre(f), f.properties.count]);
   // maxZoom = the zoom now: leaflet.heat then weighs points 1:1 here and sums them when zoomed out.
-  const options = { ...heatRadius(), max, maxZoom: map.getZoom(), minOpacity: 0.35 };
+  const options = { ...heatRadius(), max, maxZoom: map.getZoom(), minOpacity: 0.35, gradient: HEAT_GRADIENT };
   // leaflet.heat 0.2 cannot redraw while off the map (it forgets the map): a new layer then.
   if (heat && map.hasLayer(heat)) heat.setOptions(options).setLatLngs(points);
   else heat = L.heatLayer(points, options);
