@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from backend.models import Category, CategoryGroup, Report
 from backend.services.seeding import seed_reports
 from backend.services.staff.users import create_user
+from geo.heatmap_image import colour_scale
 from tests.pwa.conftest import (
     LiveServer,
     assert_accessible,
@@ -261,6 +262,12 @@ def test_every_download_answers_with_its_file(analyst: Any, seeded: LiveServer) 
     with page.expect_download() as download:
         page.click("#dl-heat-png")
     assert download.value.suggested_filename.endswith(".png")
+    # The screen's heat legend is the PNG's scale (geo.heatmap_image.colour_scale), not
+    # leaflet.heat's blue-green-red default.
+    low, high = colour_scale()[0], colour_scale()[-1]
+    legend = page.eval_on_selector(".heat-scale", "e => getComputedStyle(e).backgroundImage")
+    assert legend.startswith("linear-gradient")
+    assert "rgb({}, {}, {})".format(*low) in legend and "rgb({}, {}, {})".format(*high) in legend
     page.wait_for_function("document.querySelector('#analyst-download-status').textContent"
                            ".includes('heruntergeladen')")
 
