@@ -77,6 +77,17 @@ class Settings:
         60 * 1024 * 1024, "Largest request body accepted (bytes); larger gets 413."
     )
     nearby_radius_m: int = _setting(50, "Default radius of the 'already reported?' search.")
+    geocoder_url: str = _setting(
+        "", "Base URL of a geocoder the city runs or trusts (Photon: `<url>/api`, Nominatim: "
+        "`<url>/search`), asked by this server only, never by the browser; empty: address "
+        "search uses the imported address register alone.")
+    geocoder_kind: str = _setting("photon", "The geocoder's protocol: `photon` or `nominatim`.")
+    geocoder_timeout_ms: int = _setting(
+        1500, "How long address search waits for the geocoder before answering from the "
+        "register alone (milliseconds).")
+    geocoder_cache_size: int = _setting(
+        512, "Geocoder answers kept in each process (least recently used go first).")
+    rate_limit_places: str = _setting("60/minute", "Address searches per address.")
     photo_max_bytes: int = _setting(
         15 * 1024 * 1024, "Largest photo accepted (bytes); larger: 413."
     )

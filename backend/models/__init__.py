@@ -1,5 +1,6 @@
 """SQLAlchemy models; importing this package registers every table on `Base.metadata`."""
 
+from backend.models.address import Address
 from backend.models.asset import Asset, AssetLayer, AssetType
 from backend.models.base import Base
 from backend.models.city import Category, CategoryGroup, CityState, Department, RoutingRule
@@ -27,6 +28,7 @@ from backend.models.staff import (
 )
 
 __all__ = [
+    "Address",
     "Asset",
     "AssetLayer",
     "AssetType",
