@@ -47,6 +47,7 @@ class ReportAction(StrEnum):
     NOTE = "note"
     REPORTER = "reporter"  # read the reporter's e-mail address
     ASSET = "asset"  # correct the asset (signal, sign post) the report is about
+    PHOTOS = "photos"  # moderate photos: private original, hide, rotate, redact, release
 
 
 class StaffMember(Protocol):
@@ -62,8 +63,10 @@ class StaffMember(Protocol):
 # Roles that see and work every department's queue (the triage side).
 _ALL_DEPARTMENTS = frozenset({Role.DISPATCHER, Role.ADMIN})
 _WORKING_ROLES = frozenset({Role.CREW, Role.DISPATCHER, Role.ADMIN})
+# Crews work in the field: photo moderation shows unredacted originals and decides what the
+# public sees, an office task for triage (least privilege; a crew asks a dispatcher).
 _CREW_ACTIONS = frozenset(ReportAction) - {ReportAction.ASSIGN, ReportAction.REPORTER,
-                                           ReportAction.ASSET}
+                                           ReportAction.ASSET, ReportAction.PHOTOS}
 
 
 def visible_department_ids(user: StaffMember) -> frozenset[int] | None:
@@ -89,6 +92,7 @@ def report_actions(user: StaffMember, department_id: int) -> frozenset[ReportAct
     if user.role in _ALL_DEPARTMENTS:
         actions.add(ReportAction.ASSIGN)
         actions.add(ReportAction.ASSET)  # triage corrects what a report is about
+        actions.add(ReportAction.PHOTOS)  # and decides what its photos show the public
     if can_read_reporter_email(user, department_id):
         actions.add(ReportAction.REPORTER)
     return frozenset(actions)

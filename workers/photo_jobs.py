@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from backend.media.redaction.detect import detectors
 from backend.media.redaction.render import Options as RedactionOptions
 from backend.services import photos as photo_service
+from backend.services.redaction.rerun import redo_photo
 from backend.settings import Settings
 from workers.context import job_context
 from workers.isolation import Death, TimeLimitExceeded
@@ -40,6 +41,15 @@ def process_photo(photo_id: int) -> str:
             raise
         session.rollback()
         return _give_up(session, photo_id, reason)
+
+
+def redact_photo(photo_id: int) -> str:
+    """Render a published photo again after staff turned it or changed its regions, and swap
+    its public files (the old copies stay public until then); a detector failure withholds
+    it. Storage or database trouble raises, so that rq retries."""
+    ctx = job_context()
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        return redo_photo(session, ctx.storage, photo_id, redaction_options(ctx.settings))
 
 
 def redaction_options(settings: Settings) -> RedactionOptions:

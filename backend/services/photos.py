@@ -175,7 +175,7 @@ def process_photo(session: Session, storage: PhotoStorage, photo_id: int, *,
     photo.status = PhotoStatus.READY
     photo.failure_reason = None
     photo.redaction = {"version": rendered.version, "auto": regions_json(rendered.found),
-                       "staff": regions_json(staff)}
+                       "staff": regions_json(staff), "rotation": photo.rotation or 0}
     photo.updated_at = utcnow()
     original = photo.original_key
     if not keep_original:

@@ -8,8 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from backend.api.asset_schemas import asset_ref
-from backend.api.presenters import photo_url, public_photo
+from backend.api.presenters import photo_url
+from backend.api.staff.photo_view import staff_photo_view
 from backend.models import StaffUser
+from backend.services.approximate import approximate
 from backend.services.assets.queries import AssetHit
 from backend.services.city_cache import CitySnapshot
 from backend.services.staff.assets import AssetReport
@@ -75,6 +77,7 @@ def queue_feature(row: Any, snapshot: CitySnapshot, locale: str, base_url: str, 
         "assigned_to": _person(assignee),
         "thumbnail": photo_url(base_url, thumb, "jpeg") if thumb else None,
         "review_flags": list(row.review_flags or []),
+        "approximate": approximate(row.review_flags),
         "asset": asset_ref(asset) if asset else None,
     }
     if near is not None:
@@ -88,13 +91,8 @@ def staff_report_view(view: StaffReport, snapshot: CitySnapshot, locale: str, ba
                       now: datetime) -> dict[str, Any]:
     """Everything staff may see of one report, with what this person may do to it."""
     report = view.report
-    photos = []
-    for photo in report.photos:
-        entry = {"id": photo.public_id, "kind": photo.kind, "status": photo.status}
-        if photo.status == "ready":
-            shown = public_photo(photo, base_url)
-            entry.update(thumbnail=shown["thumb"], display=shown["display"])
-        photos.append(entry)
+    photos = [staff_photo_view(photo, report.public_id, base_url, view.photos_public)
+              for photo in report.photos]
     return {
         "id": report.public_id,
         "status": report.status,
@@ -112,6 +110,7 @@ def staff_report_view(view: StaffReport, snapshot: CitySnapshot, locale: str, ba
         "lon": view.lon,
         "assigned_to": _person(view.assigned_to),
         "review_flags": list(report.review_flags or []),
+        "approximate": approximate(report.review_flags),
         "reject_reason": report.reject_reason,
         "duplicate_of": view.duplicate_of,
         "has_reporter_email": bool(report.reporter_email),
@@ -120,6 +119,8 @@ def staff_report_view(view: StaffReport, snapshot: CitySnapshot, locale: str, ba
                      "to_status": e.to_status, "public_note": e.public_note,
                      "internal_note": e.internal_note} for e in report.events],
         "notes": [{"at": n.at, "author": n.author, "text": n.text} for n in view.notes],
+        "photo_log": [{"at": e.at, "actor": e.actor, "action": e.action,
+                       "photo": (e.details or {}).get("photo")} for e in view.photo_log],
         "forwardings": view.forwardings,
         "actions": sorted(a.value for a in view.actions),
         "forward_targets": [{"code": d.code, "name": d.name.get(locale)}

@@ -63,3 +63,12 @@ def regions_json(regions: Iterable[Region]) -> list[dict[str, Any]]:
 def regions_from_json(data: Iterable[dict[str, Any]] | None) -> list[Region]:
     """Stored regions back (none for None)."""
     return [Region.from_json(item) for item in data or ()]
+
+
+def turned(region: Region, degrees: int) -> Region:
+    """The same region after the image is turned `degrees` clockwise (0, 90, 180, 270), so a
+    box staff drew keeps covering what it covered."""
+    x0, y0, x1, y1 = region.box
+    boxes = {0: (x0, y0, x1, y1), 90: (1 - y1, x0, 1 - y0, x1),
+             180: (1 - x1, 1 - y1, 1 - x0, 1 - y0), 270: (y0, 1 - x1, y1, 1 - x0)}
+    return Region(region.kind, boxes[degrees % 360], region.score, region.source)

@@ -37,13 +37,16 @@ class Rendered:
     version: str | None
 
 
+def turn(image: Image.Image, rotation: int) -> Image.Image:
+    """The image turned `rotation` degrees clockwise (0, 90, 180 or 270)."""
+    return image.transpose(_TURN[rotation]) if rotation in _TURN else image
+
+
 def render_public(data: bytes, options: Options, *, rotation: int = 0,
                   staff: Sequence[Region] = ()) -> Rendered:
     """Render, turn (degrees clockwise), detect, hide. Raises PhotoRejected for a photo that
     cannot be rendered, and anything a detector raises (the photo then stays private)."""
-    display = render_display(data)
-    if rotation in _TURN:
-        display = display.transpose(_TURN[rotation])
+    display = turn(render_display(data), rotation)
     found = find_regions(display, options.detect_max, options.face_model) \
         if options.enabled else []
     hidden = hide(display, [*found, *staff])

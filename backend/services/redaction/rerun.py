@@ -67,14 +67,16 @@ def redo_photo(session: Session, storage: PhotoStorage, photo_id: int, options: 
         session.commit()
         return "unreadable"
     staff = regions_from_json((photo.redaction or {}).get("staff"))
-    key, rotation = photo.original_key, photo.rotation or 0
+    wanted = photo.rotation or 0
+    key, rotation = photo.original_key, wanted
     if key is None or not storage.exists(key):
         # The original is gone (not kept): the published display copy is the very image
-        # the detectors look at, upright and turned already; it is re-encoded once more.
+        # the detectors look at, upright and turned already (by the rotation it was
+        # rendered with); it is turned by the difference and re-encoded once more.
         key = session.scalar(select(PhotoDerivative.storage_key).where(
             PhotoDerivative.photo_id == photo.id, PhotoDerivative.name == "display",
             PhotoDerivative.format == "jpeg"))
-        rotation = 0
+        rotation = (wanted - int((photo.redaction or {}).get("rotation") or 0)) % 360
         if key is None or not storage.exists(key):
             session.commit()
             return "no_original"
@@ -91,9 +93,13 @@ def redo_photo(session: Session, storage: PhotoStorage, photo_id: int, options: 
     photo = session.get(Photo, photo_id)
     if photo is None or photo.status != PhotoStatus.READY:
         return "unreadable"  # hidden, withheld or deleted meanwhile: leave it
+    if ((photo.rotation or 0) != wanted
+            or (photo.redaction or {}).get("staff", []) != regions_json(staff)):
+        session.commit()  # staff changed it meanwhile: their own job renders the new state
+        return "redacted"
     stale = replace_derivatives(session, storage, photo, rendered.derivatives)
     photo.redaction = {"version": rendered.version, "auto": regions_json(rendered.found),
-                       "staff": regions_json(staff)}
+                       "staff": regions_json(staff), "rotation": wanted}
     photo.updated_at = utcnow()
     session.commit()
     drop_unused_derivatives(session, storage, stale)

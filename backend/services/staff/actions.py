@@ -82,22 +82,25 @@ def _replay(session: Session, user: StaffUser, key: str | None, action: str,
 
 def run_action(session: Session, user: StaffUser, public_id: str, action: ReportAction,
          key: str | None, jobs: JobQueue | None, work: Work,
-         cleanup: Callable[[], None] | None = None) -> ActionResult:
-    """Run one action: replay check, permission, work, audit, commit, then hand out jobs."""
-    replay = _replay(session, user, key, action.value, public_id)
+         cleanup: Callable[[], None] | None = None, audit_as: str | None = None
+         ) -> ActionResult:
+    """Run one action: replay check, permission, work, audit, commit, then hand out jobs.
+    `audit_as` names the audit entry when one permission guards several actions."""
+    label = audit_as or action.value
+    replay = _replay(session, user, key, label, public_id)
     if replay is not None:
         return replay
     try:
         report = load_report(session, public_id)
         require_report_action(user, report.department_id, action)
         details, notification_ids = work(report)
-        session.add(audit_entry(user, action.value, report.id, details, key))
+        session.add(audit_entry(user, label, report.id, details, key))
         session.commit()
     except IntegrityError:
         session.rollback()
         if cleanup:
             cleanup()
-        replay = _replay(session, user, key, action.value, public_id)
+        replay = _replay(session, user, key, label, public_id)
         if replay is not None:  # the same key won a race in another request
             return replay
         raise

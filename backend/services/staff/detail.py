@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from backend.errors import NotFound
 from backend.models import (
+    AuditEntry,
+    Category,
     Report,
     ReportNote,
     StaffUser,
@@ -43,6 +45,8 @@ class StaffReport:
     duplicate_of: str | None
     forwardings: list[dict[str, Any]]  # hand-overs to departments' own Open311 systems
     asset: AssetHit | None = None  # the signal, sign post … the report is about
+    photos_public: bool = True  # the category's photos may be public at all
+    photo_log: tuple[AuditEntry, ...] = ()  # staff-only: photo moderation, previews
 
 
 def load_report(session: Session, public_id: str) -> Report:
@@ -66,8 +70,14 @@ def staff_report(session: Session, user: StaffMember, public_id: str) -> StaffRe
     current = Status(report.status)
     transitions = [target.value for target, actors in ALLOWED_TRANSITIONS[current].items()
                    if Actor.STAFF in actors]
+    photos_public = bool(session.scalar(select(Category.photos_public)
+                                        .where(Category.id == report.category_id)))
+    photo_log = tuple(session.scalars(select(AuditEntry).where(
+        AuditEntry.report_id == report.id, AuditEntry.action.like("photo_%"))
+        .order_by(AuditEntry.id)))
     return StaffReport(report, float(lon), float(lat), notes, assigned,
                        report_actions(user, report.department_id), transitions,
                        original.public_id if original else None,
                        forwarding_states(session, report.id),
-                       get_asset(session, report.asset_id) if report.asset_id else None)
+                       get_asset(session, report.asset_id) if report.asset_id else None,
+                       photos_public, photo_log)

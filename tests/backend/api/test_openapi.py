@@ -24,6 +24,7 @@ from tests.backend.api.helpers import (
 
 SPEC_URI = "urn:mm:openapi"
 
+PHOTO = "/api/v1/staff/reports/{report_id}/photos/{photo_id}"
 OPERATIONS = {
     ("get", "/api/v1/categories"),
     ("post", "/api/v1/reports"),
@@ -49,6 +50,10 @@ OPERATIONS = {
     *(("post", f"/api/v1/staff/reports/{{public_id}}/{action}") for action in (
         "claim", "assign", "status", "resolve", "forward", "duplicate", "notes")),
     ("put", "/api/v1/staff/reports/{public_id}/asset"),
+    ("get", f"{PHOTO}/preview"),
+    *(("post", f"{PHOTO}/{action}") for action in (
+        "hide", "unhide", "rotate", "regions", "restore", "release")),
+    ("delete", f"{PHOTO}/regions/{{index}}"),
     ("get", "/api/v1/staff/assets/{asset_id}/reports"),
     ("get", "/api/v1/admin/city"),
     ("put", "/api/v1/admin/routing-rules"),
