@@ -461,6 +461,19 @@ def test_an_admin_edits_a_category_and_creates_a_crew_account_that_can_log_in(
         other.close()
 
 
+def test_the_login_page_asks_who_is_logged_in_without_an_error(
+    phone: Any, live_server: LiveServer, page_errors: list[str],
+) -> None:
+    answers: list[tuple[int, str]] = []
+    phone.on("response", lambda r: answers.append((r.status, r.url)))
+    phone.goto("/crew")
+    phone.wait_for_url("**/login?next=%2Fcrew")
+    phone.wait_for_selector("#username")
+    asked = [status for status, url in answers if url.endswith("/api/v1/auth/me")]
+    assert asked and all(status == 200 for status in asked), answers
+    assert not [a for a in answers if a[0] >= 400], answers  # nothing red in the log
+
+
 def test_login_explains_wrong_passwords_and_too_many_attempts(
     phone: Any, live_server: LiveServer, page_errors: list[str],
 ) -> None:
@@ -496,7 +509,8 @@ def test_after_login_the_staff_header_offers_logout_and_english(
     screenshot(phone, "staff-17-english")
     phone.click("#logout")
     phone.wait_for_url("**/login")
-    assert phone.request.get("/api/v1/auth/me").status == 401
+    signed_out = phone.request.get("/api/v1/auth/me")
+    assert signed_out.status == 200 and signed_out.json()["user"] is None
     phone.goto("/crew")
     phone.wait_for_url("**/login?next=%2Fcrew")
 

@@ -58,10 +58,13 @@ def login() -> Response:
 
 
 @bp.get("/me")
-@operation("get", "The current staff member and the session's CSRF token",
-           tag="staff", errors=(401,))
+@operation("get", "The current staff member and the session's CSRF token; `user` and "
+           "`csrf_token` are null when nobody is logged in (a login page asks this first, "
+           "which is no error)", tag="staff", errors=(401,))
 def me() -> Response:
-    """The logged-in staff member."""
+    """The logged-in staff member, or nobody. A sent API token that is not valid is 401."""
+    if not request.headers.get("Authorization") and current_session() is None:
+        return _no_store(jsonify({"user": None, "csrf_token": None}))
     user = staff_user()
     row = current_session()
     return _no_store(jsonify({"user": user_view(user, request_locale()),

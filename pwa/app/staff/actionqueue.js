@@ -118,9 +118,10 @@ export function flush(username) {
  */
 export async function flushForSession() {
   const me = await fetch('/api/v1/auth/me', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
-  if (!me.ok) return []; // logged out: the records wait for the next login
+  if (!me.ok) return [];
   const data = await me.json();
-  return flush(data.user?.username);
+  if (!data.user) return []; // logged out: the records wait for the next login
+  return flush(data.user.username);
 }
 
 /** Ask the browser to send the waiting actions when the connection is back. */

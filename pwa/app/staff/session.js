@@ -45,6 +45,10 @@ function storedUser() {
 export async function loadSession() {
   try {
     const { data } = await request('/api/v1/auth/me');
+    if (!data.user) { // nobody logged in (answered without an error)
+      forget();
+      return { user: null, offline: false };
+    }
     remember(data);
     return { user, offline: false };
   } catch (error) {
@@ -84,6 +88,9 @@ function csrfHeader() {
 /** A fresh CSRF token from /auth/me (after a csrf_failed answer or in a new tab). */
 export async function refreshCsrf() {
   const { data } = await request('/api/v1/auth/me');
+  if (!data.user) { // the session ended meanwhile: as a 401 would say
+    throw new ApiError(401, { error: { code: 'not_authenticated', message: 'Please log in.' } });
+  }
   remember(data);
   return csrfToken;
 }

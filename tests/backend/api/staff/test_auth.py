@@ -44,6 +44,18 @@ def test_login_sets_a_safe_cookie_and_answers_who_and_the_csrf_token(app: Flask,
     assert me["user"]["username"] == "anna" and me["csrf_token"] == body["csrf_token"]
 
 
+def test_asking_who_is_logged_in_without_a_session_is_no_error(app: Flask, client: Any
+                                                               ) -> None:
+    # A login page asks first; a signed-out visitor is an answer, not a 401 in the log.
+    response = client.get("/api/v1/auth/me")
+    assert response.status_code == 200
+    assert response.get_json() == {"user": None, "csrf_token": None}
+    assert response.headers["Cache-Control"] == "no-store"
+    # an API token that is not valid is still refused
+    assert_error(client.get("/api/v1/auth/me", headers={"Authorization": "Bearer nope"}),
+                 401, "not_authenticated")
+
+
 def test_the_cookie_is_secure_outside_local_development(app_with: Any) -> None:
     app, _ = app_with(base_url="https://maengel.example.org")
     make_user(app, "anna", "crew", MITTE)
