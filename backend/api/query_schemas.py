@@ -169,6 +169,9 @@ class NearbyQuery(Schema):
     asset_id = fields.Integer(load_default=None, validate=validate.Range(1, 2**63 - 1),
                               metadata={"description": "The asset the citizen chose: its "
                                         "open reports come first, marked `same_asset`."})
+    approximate = fields.Boolean(load_default=False, metadata={
+        "description": "The point is only approximate (a district's, `location_source: "
+                       "district`): no distance search, only the same asset's reports."})
 
 
 def encode_offset(offset: int) -> str:

@@ -227,7 +227,9 @@ def nearby_reports() -> Response:
         With `asset_id` (the asset the citizen chose) the open reports of the same group
         that point at that asset come first, at any distance and newest first, marked
         `same_asset: true`; then the others within the radius, nearest first, marked
-        `same_asset: false`. Without it, no feature has `same_asset`.
+        `same_asset: false`. Without it, no feature has `same_asset`. Reports placed only
+        by district (`approximate`) are never found by distance, and with `approximate=true`
+        (the searched point is a district's) there is no distance search at all.
       parameters:
         - in: query
           schema: NearbyQuery
@@ -247,8 +249,8 @@ def nearby_reports() -> Response:
     reader = primary_read_session()
     asset_id = args["asset_id"]
     rows, same = report_queries.nearby_open_reports(
-        reader, snap, args["category"], args["lon"], args["lat"], radius, asset_id=asset_id
-    )
+        reader, snap, args["category"], args["lon"], args["lat"], radius, asset_id=asset_id,
+        approximate=args["approximate"])
     features = public_read.complete(reader, [(row[0], row[1]) for row in rows], "feature")
     distances = {row[0]: row[2] for row in rows}
     expand, key = current_expansion()

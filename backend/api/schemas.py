@@ -87,9 +87,11 @@ class ReportCreateSchema(Schema):
                             validate=validate.Range(-180, 180))
     location_source = fields.String(
         load_default=None, allow_none=True,
-        validate=validate.OneOf(["gps", "map", "photo", "district"]),
-        metadata={"description": "How the point was chosen; `district` (the point of a chosen "
-                                 "district, no map) marks the location as approximate for staff."},
+        validate=validate.OneOf(["gps", "map", "photo", "address", "district"]),
+        metadata={"description": "How the point was chosen: `address` (a place from "
+                                 "`/api/v1/places`) is exact; `district` (the point of a chosen "
+                                 "district, no map) marks the report `approximate` everywhere "
+                                 "and leaves it out of the distance-based duplicate search."},
     )
 
     asset_id = StrictInteger(
@@ -204,6 +206,9 @@ class ReportSchema(Schema):
                          metadata={"description": "Processed photos (pending ones appear later)"})
     asset = fields.Nested(AssetRefSchema, required=True, allow_none=True, metadata={
         "description": "The asset the report is about, or null."})
+    approximate = fields.Boolean(required=True, metadata={
+        "description": "The point is only approximate: the reporter chose a district, not a "
+                       "place (`location_source: district`); the description says where."})
 
 
 class CreatedReportSchema(ReportSchema):
@@ -274,6 +279,9 @@ class ReportFeaturePropertiesSchema(Schema):
     updated_at = fields.DateTime(required=True)
     asset = fields.Nested(AssetRefSchema, required=True, allow_none=True, metadata={
         "description": "The asset the report is about, or null."})
+    approximate = fields.Boolean(required=True, metadata={
+        "description": "The point is only approximate: the reporter chose a district, not a "
+                       "place (`location_source: district`); the description says where."})
     distance_m = fields.Float(metadata={"description": "Only in nearby results."})
     same_asset = fields.Boolean(metadata={
         "description": "Only in nearby results asked with `asset_id`: the report points at "

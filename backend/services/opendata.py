@@ -20,13 +20,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.models import Asset, AssetLayer, Report
+from backend.services.approximate import approximate
 from backend.services.city_cache import CitySnapshot
 from backend.workflow import OPEN311_STATE, Status
 
 COLUMNS = ["id", "category", "category_name", "group", "status", "open311_status",
            "district", "district_name", "department", "created_at", "updated_at", "lon", "lat",
            # The asset the report is about (public register data; empty without one).
-           "asset_id", "asset_layer", "asset_external_id", "asset_name", "asset_number"]
+           "asset_id", "asset_layer", "asset_external_id", "asset_name", "asset_number",
+           # true: the point is only the district's (the reporter chose no place).
+           "approximate"]
 DECIMALS = 4  # 1e-4° ≈ 11 m north–south, ≈ 7 m east–west at 48° N
 BATCH = 10_000
 
@@ -53,7 +56,8 @@ def metadata(*, city: str, license_id: str, license_url: str, attribution: str,
                        "no e-mail, description, address or photos; coordinates rounded to "
                        f"{DECIMALS} decimal places (about 10 m). The asset columns name the "
                        "traffic signal or sign post a report is about, from the city's asset "
-                       "registers (see their licences).",
+                       "registers (see their licences). `approximate` is true for reports placed "
+                       "only by district: their point is the district's, not the defect's.",
         "resources": [
             {"name": "reports-csv", "path": f"{base_url}/api/v1/opendata/reports.csv",
              "format": "csv", "schema": {"fields": [{"name": c} for c in COLUMNS]}},
@@ -72,7 +76,8 @@ def rows(session: Session, snapshot: CitySnapshot, locale: str = "de"
             select(Report.id, Report.public_id, Report.category_id, Report.status,
                    Report.district_id, Report.department_id, Report.created_at,
                    Report.updated_at, func.ST_X(Report.geom), func.ST_Y(Report.geom),
-                   Asset.id, AssetLayer.code, Asset.external_id, Asset.name, Asset.number)
+                   Asset.id, AssetLayer.code, Asset.external_id, Asset.name, Asset.number,
+                   Report.review_flags)
             .outerjoin(Asset, Asset.id == Report.asset_id)
             .outerjoin(AssetLayer, AssetLayer.id == Asset.layer_id)
             .where(Report.id > last_id).order_by(Report.id).limit(BATCH)).all()
@@ -91,7 +96,7 @@ def rows(session: Session, snapshot: CitySnapshot, locale: str = "de"
                 "created_at": _iso(r[6]), "updated_at": _iso(r[7]),
                 "lon": round(float(r[8]), DECIMALS), "lat": round(float(r[9]), DECIMALS),
                 "asset_id": r[10], "asset_layer": r[11], "asset_external_id": r[12],
-                "asset_name": r[13], "asset_number": r[14],
+                "asset_name": r[13], "asset_number": r[14], "approximate": approximate(r[15]),
             }
         last_id = batch[-1][0]
 
@@ -106,7 +111,8 @@ def csv_chunks(records: Iterator[dict[str, Any]]) -> Iterator[str]:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for i, record in enumerate(records, 1):
-        writer.writerow(record)
+        writer.writerow({k: str(v).lower() if isinstance(v, bool) else v
+                         for k, v in record.items()})
         if i % 2000 == 0:
             yield out.getvalue()
             out.seek(0)

@@ -14,6 +14,7 @@ from backend.db.spatial import degree_box, distance_m, in_box
 from backend.errors import InvalidInput
 from backend.models import Photo, PhotoDerivative, Report
 from backend.models.public_view import ReportPublicView
+from backend.services.approximate import exact_location
 from backend.services.assets.queries import get_asset
 from backend.services.city_cache import CitySnapshot
 from backend.services.redaction.visibility import public_photo
@@ -48,11 +49,13 @@ def in_list(column: str, name: str, values: list[Any]) -> tuple[str, dict[str, A
 
 def nearby_open_reports(session: Session, snapshot: CitySnapshot, category_code: str,
                         lon: float, lat: float, radius_m: float, limit: int = 20,
-                        asset_id: int | None = None) -> tuple[list[Row], set[int]]:
+                        asset_id: int | None = None, approximate: bool = False
+                        ) -> tuple[list[Row], set[int]]:
     """Open reports of the same category group: with `asset_id`, those pointing at that
     asset first (at any distance, newest first), then those within `radius_m`, nearest
     first. Rows are (id, stored feature, distance in metres); the set holds the ids of the
-    same-asset ones."""
+    same-asset ones. Distance says nothing about a report placed only by district: such
+    reports are never found by distance, and an `approximate` point searches none."""
     category = snapshot.categories[category_code]
     same_group = [
         c.id for c in snapshot.categories.values() if c.group.code == category.group.code
@@ -70,14 +73,17 @@ def nearby_open_reports(session: Session, snapshot: CitySnapshot, category_code:
             raise InvalidInput("No asset with this id.", {"asset_id": ["unknown asset"]})
         first = list(session.execute(open_in_group.where(Report.asset_id == asset_id)
                                      .order_by(Report.id.desc()).limit(limit)).all())
+    same = {row[0] for row in first}
+    if approximate:
+        return first[:limit], same
     inner = open_in_group.where(
-        in_box(dialect, "report", Report.id, Report.geom, degree_box(lon, lat, radius_m))
+        in_box(dialect, "report", Report.id, Report.geom, degree_box(lon, lat, radius_m)),
+        exact_location(),
     ).subquery()
     near = session.execute(
         select(inner).where(inner.c.distance_m <= radius_m)
         .order_by(inner.c.distance_m, inner.c.id.desc()).limit(limit)
     ).all()
-    same = {row[0] for row in first}
     return (first + [row for row in near if row[0] not in same])[:limit], same
 
 

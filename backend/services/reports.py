@@ -16,6 +16,7 @@ from backend.errors import Conflict, NotFound
 from backend.media.imaging import InspectedPhoto
 from backend.models import Report
 from backend.models.base import utcnow
+from backend.services.approximate import APPROXIMATE_LOCATION
 from backend.services.assets.queries import AssetHit
 from backend.services.assets.reporting import asset_for_report
 from backend.services.city_cache import CitySnapshot, last_snapshot, snapshot_for_versions
@@ -34,8 +35,6 @@ from backend.workflow import INITIAL_STATUS
 from geo.cells import h3_cells, metric_xy
 
 MAX_ATTEMPTS = 5
-# The reporter chose only a district (no map, no GPS): staff should look for the place.
-APPROXIMATE_LOCATION = "approximate_location"
 REPORTER = "reporter"
 
 
@@ -100,7 +99,7 @@ def _new_report_views(session: Session, report_id: int, values: dict[str, Any], 
         description=values["description"], address=values["address"], lon=lon, lat=lat,
         created_at=values["created_at"], updated_at=values["updated_at"],
         due_at=values["due_at"], events=(Event(values["status"], values["created_at"], None),),
-        asset=asset)
+        asset=asset, approximate=APPROXIMATE_LOCATION in (values["review_flags"] or ()))
     views = render(data)
     store(session, [(report_id, views)])
     return views

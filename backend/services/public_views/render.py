@@ -68,6 +68,7 @@ class ReportData:
     events: tuple[Event, ...] = ()
     photos: tuple[PublicPhoto, ...] = field(default=())  # ready ones, by position
     asset: AssetHit | None = None  # the asset the report points at
+    approximate: bool = False  # placed only by district (no map, no address)
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ def feature(report: ReportData) -> bytes:
         "created_at": _iso(report.created_at),
         "updated_at": _iso(report.updated_at),
         "asset": _asset(report),
+        "approximate": report.approximate,
         "thumb": _first_file(report, "thumb"),
     }
     return fold(finish(safe_json({
@@ -169,6 +171,7 @@ def detail(report: ReportData) -> bytes:
                     for e in report.events],
         "photos": [_photo_view(p) for p in report.photos],
         "asset": _asset(report),
+        "approximate": report.approximate,
     }))
 
 
@@ -206,6 +209,9 @@ def open311(report: ReportData) -> tuple[bytes, bytes]:
         "media_urls": media,
         # Our extension: the asset the request is about (the API's one representation).
         "asset": _asset(report),
+        # Our extension: the point is only the chosen district's (the address/description
+        # says where); standard clients see an ordinary lat/long.
+        "approximate": report.approximate,
     }
     return finish(safe_json(view)), finish(safe_json(extended))
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from backend.db.statements import rows
 from backend.models import Photo, PhotoDerivative, Report, ReportEvent
 from backend.models.public_view import ReportPublicView
+from backend.services.approximate import approximate
 from backend.services.assets.queries import AssetHit
 from backend.services.public_views.render import (
     Event,
@@ -40,7 +41,7 @@ _REPORTS_SQL = (
     "SELECT r.id, r.public_id, r.category_id, r.department_id, r.district_id, r.status, "
     "r.priority, r.description, r.address, ST_X(r.geom), ST_Y(r.geom), r.created_at, "
     "r.updated_at, r.due_at, a.id, l.code, t.code, a.external_id, a.name, a.number, "
-    "ST_X(a.geom), ST_Y(a.geom), a.retired_at FROM report r "
+    "ST_X(a.geom), ST_Y(a.geom), a.retired_at, r.review_flags FROM report r "
     "LEFT JOIN asset a ON a.id = r.asset_id LEFT JOIN asset_layer l ON l.id = a.layer_id "
     "LEFT JOIN asset_type t ON t.id = l.asset_type_id "
     "WHERE r.id IN ({ids}) ORDER BY r.id{lock}")
@@ -91,7 +92,7 @@ def load(session: Session, ids: Iterable[int], *, lock: bool = False) -> list[Re
         due_at=_time(row[13]), events=tuple(events.get(row[0], ())),
         photos=tuple(PublicPhoto(pid, tuple(files[photo_id]))
                      for photo_id, pid in photos.get(row[0], ())),
-        asset=_asset(row[14:]),
+        asset=_asset(row[14:23]), approximate=approximate(row[23]),
     ) for row in reports]
 
 

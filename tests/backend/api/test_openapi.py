@@ -75,6 +75,7 @@ OPERATIONS = {
     ("get", "/api/v1/opendata/reports.geojson"),
     ("get", "/api/v1/opendata/metadata.json"),
     ("get", "/api/v1/assets"),
+    ("get", "/api/v1/places"),
     ("get", "/api/v1/assets/nearest"),
     ("get", "/api/v1/assets/lookup"),
     ("get", "/api/v1/assets/{asset_id}"),

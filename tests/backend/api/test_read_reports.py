@@ -24,9 +24,10 @@ def test_public_report_view_has_all_public_fields(client: Any) -> None:
     assert set(body) == {
         "id", "url", "category", "description", "address", "location", "district",
         "department", "status", "open311_status", "priority", "created_at", "updated_at",
-        "history", "photos", "asset",
+        "history", "photos", "asset", "approximate",
     }
     assert body["asset"] is None
+    assert body["approximate"] is False
     assert body["id"] == created["id"]
     assert body["category"] == {"code": "ampel-lampe", "name": "Einzelnes Licht defekt",
                                 "group": {"code": "ampel", "name": "Ampel"}}

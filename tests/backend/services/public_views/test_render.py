@@ -50,7 +50,7 @@ def samples(snap: CitySnapshot) -> list[ReportData]:
                    events=(Event("submitted", T0, None),
                            Event("resolved", T0 + timedelta(hours=1), "Repariert </script>"))),
         ReportData(**base, district_id=999_999, status="in_progress", description="y",
-                   address="", due_at=T0, photos=(photo, photo)),
+                   address="", due_at=T0, photos=(photo, photo), approximate=True),
         # An asset whose register text looks like markers and the nearby match.
         ReportData(**base, district_id=district.id, status="submitted", description="z",
                    address=None, due_at=None,
@@ -87,7 +87,7 @@ def schema_views(r: ReportData, snap: CitySnapshot, locale: str) -> tuple[dict, 
             "id": r.public_id, "url": f"{BASE}/api/v1/reports/{r.public_id}",
             "category": category.code, "category_name": category.name.get(locale),
             "group": category.group.code, "district": district.number if district else None,
-            "asset": asset, "thumb": thumb, **common}})
+            "asset": asset, "approximate": r.approximate, "thumb": thumb, **common}})
     detail = ReportSchema().dump({
         "id": r.public_id, "url": f"{BASE}/api/v1/reports/{r.public_id}",
         "category": {"code": category.code, "name": category.name.get(locale),
@@ -99,7 +99,7 @@ def schema_views(r: ReportData, snap: CitySnapshot, locale: str) -> tuple[dict, 
         "department": {"code": department.code, "name": department.name.get(locale)},
         "history": [{"status": e.to_status, "at": e.at, "note": e.public_note}
                     for e in r.events],
-        "photos": photos, "asset": asset, **common})
+        "photos": photos, "asset": asset, "approximate": r.approximate, **common})
     return feature, detail
 
 
