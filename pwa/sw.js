@@ -8,7 +8,7 @@
 import * as outbox from './app/outbox.js';
 import * as crewActions from './app/staff/actionqueue.js';
 
-const VERSION = 'v31';
+const VERSION = 'v32';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
 // Photo web sizes are public and named by their content hash: kept across app versions.
@@ -42,14 +42,14 @@ const SHELL = [
   ...['main', 'session', 'login', 'crew', 'crewmap', 'queue', 'queuelist', 'labels', 'detail', 'actionforms',
     'actionqueue', 'fields', 'departments', 'outboxpanel', 'offlinecache', 'dispatch', 'rules', 'catalog',
     'users', 'deliveries', 'analyst', 'analystjobs', 'analystfilters', 'analystmap', 'analystcharts', 'analystfigures',
-    'analystdownloads', 'analystassets', 'assetform', 'assethistory'].map((name) => `/app/staff/${name}.js`),
+    'analystdownloads', 'analystassets', 'assetform', 'assethistory', 'photomoderation'].map((name) => `/app/staff/${name}.js`),
 ];
 const APP_ROUTES = /^\/(report|map|mine|reports\/[^/]+|track\/[^/]+)?$/;
 const STAFF_ROUTES = /^\/(login|crew(\/reports\/[^/]+)?|dispatch(\/.*)?|analyst)$/;
 // Never kept by the worker: sessions, the admin screens (online, desktop), the reporter's
-// e-mail (personal data, every read audited), and analytics and open-data files (large, and
-// they change with every report).
-const NEVER_CACHED = /^\/api\/v1\/(auth\/|admin\/|staff\/reports\/[^/]+\/reporter$|analytics\/|opendata\/)/;
+// e-mail and a photo's unredacted original (personal data, every read audited), and
+// analytics and open-data files (large, and they change with every report).
+const NEVER_CACHED = /^\/api\/v1\/(auth\/|admin\/|staff\/reports\/[^/]+\/(reporter|photos\/[^/]+\/preview)$|analytics\/|opendata\/)/;
 const STAFF_API = /^\/api\/v1\/staff\//;
 
 self.addEventListener('install', (event) => {

@@ -80,11 +80,15 @@ async function refresh(item, token) {
 function renderTracked(item, data, stale) {
   item.querySelector('h2').textContent = data.category?.name || data.id;
   const history = (data.history || []).slice().reverse();
+  // A photo withheld (its faces and plates could not be checked) or hidden by staff: the
+  // tracking answer says "withheld" for both; the reporter learns it is not lost.
+  const withheld = (data.uploads || []).filter((upload) => upload.status === 'withheld').length;
   const body = [
     h('p', {}, h('span', { class: `badge status-${data.status}`, text: statusLabel(data.status) }),
       data.department ? h('span', { class: 'hint', text: ` ${data.department.name}` }) : null),
     stale ? h('p', { class: 'hint', text: t('mine.stale') }) : null,
     data.address ? h('p', { text: data.address }) : null,
+    withheld ? h('p', { class: 'hint photo-withheld', text: t('mine.photoWithheld', { n: withheld }) }) : null,
     h('h3', { text: t('detail.history') }),
     h('ol', { class: 'history' }, ...history.map((event) => h('li', {},
       h('time', { datetime: event.at, text: formatDate(event.at) }), ' – ',

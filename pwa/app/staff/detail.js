@@ -10,6 +10,7 @@ import { showFormError } from './fields.js';
 import * as actions from './actionqueue.js';
 import { assetLabel } from '../assets.js';
 import { renderAssetHistory } from './assethistory.js';
+import { initPhotoModeration, renderPhotoModeration } from './photomoderation.js';
 
 let current = null; // {id, data}
 let loadTicket = 0;
@@ -17,6 +18,11 @@ let navigate = () => {};
 const foreground = new Set(); // keys of actions this page is waiting for itself
 
 export function initDetail(nav) { navigate = nav; }
+
+// After a photo action: the report again, from the server (the photo's new state).
+initPhotoModeration(async () => {
+  if (current) await openDetail(current.id, { back: $('#detail-back').getAttribute('href'), focus: false });
+});
 
 /** Show report `id`; `back` is the list path the back link returns to. */
 export async function openDetail(id, { back, focus = true }) {
@@ -100,6 +106,7 @@ function renderDetail(data, { cachedAt = null } = {}) {
   $('#detail-description').textContent = data.description || '';
   $('#detail-description').hidden = !data.description;
   renderPhotos(data);
+  renderPhotoModeration(data);
   renderNotes(data);
   renderHistory(data);
   renderForwarding(data);
