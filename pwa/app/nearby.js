@@ -40,6 +40,8 @@ export async function checkNearby() {
   });
   const selectedAsset = picker.selected();
   if (selectedAsset) params.set('asset_id', String(selectedAsset.id));
+  // A district's middle point says nothing about distance: only the same asset's reports.
+  if (location.source === 'district') params.set('approximate', 'true');
   let data;
   try {
     data = await getJSON(`/api/v1/reports/nearby?${params}`);

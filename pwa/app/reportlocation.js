@@ -1,5 +1,6 @@
 // Where the report is: GPS ("locate me"), a tap or the dragged pin on the report map, a
-// photo's GPS, or a district (the map-free path); the summary of the choice, the check against
+// photo's GPS, an address found by the address search, or a district (the map-free path,
+// approximate); the summary of the choice, the check against
 // the city's bounds. This module owns the location; the form reads it when it validates and sends.
 import { t, formatNumber } from './i18n.js';
 import { getJSON } from './api.js';
@@ -7,6 +8,7 @@ import { h, $, announce, addBaseLayers } from './dom.js';
 import { assetLabel } from './assets.js';
 import * as picker from './assetpicker.js';
 import { showError, clearError } from './formerrors.js';
+import { initPlaceSearch, resetPlaceSearch } from './placesearch.js';
 
 let config = null;
 let onMoved = () => {}; // the form's "the point changed" (looks for reports nearby)
@@ -14,7 +16,7 @@ let districts = [];
 let map = null;
 let pin = null;
 
-// {lat, lon, source: 'gps'|'map'|'photo'|'district', accuracy?, district?}
+// {lat, lon, source: 'gps'|'map'|'photo'|'address'|'district', accuracy?, district?, label?}
 let location = null;
 
 /** Bind "locate me" and the district choice; `hooks.onMoved` runs whenever the point changes. */
@@ -23,6 +25,15 @@ export function initReportLocation(appConfig, hooks) {
   onMoved = hooks.onMoved;
   $('#locate-me').addEventListener('click', locateMe);
   $('#district').addEventListener('change', chooseDistrict);
+  initPlaceSearch({ onChoose: choosePlace });
+}
+
+// An address from the search: an exact point (not approximate), the duplicate check and the
+// nearest assets follow it; its label becomes the address if none was typed.
+function choosePlace(place) {
+  setLocation(place.lat, place.lon, 'address', { district: place.district.number, label: place.label });
+  const address = $('#address');
+  if (!address.value.trim()) address.value = place.label;
 }
 
 /** The chosen location, or null. */
@@ -43,6 +54,7 @@ export function relocalizeLocation() {
 export function resetLocation() {
   location = null;
   if (pin) { pin.remove(); pin = null; }
+  resetPlaceSearch();
 }
 
 /** Back to the city's overview (a new report after the confirmation). */
@@ -86,8 +98,8 @@ function placePin(lat, lon, zoom) {
 const reducedMotion = () => window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 
 /** Set the location (and the pin, the summary, the chosen asset) and look again for reports nearby. */
-export function setLocation(lat, lon, source, { accuracy = null, moveMap = true, district = null, asset = null } = {}) {
-  location = { lat, lon, source, accuracy, district };
+export function setLocation(lat, lon, source, { accuracy = null, moveMap = true, district = null, asset = null, label = null } = {}) {
+  location = { lat, lon, source, accuracy, district, label };
   if (asset) picker.setSelected(asset);
   else if (picker.selected()) picker.setSelected(null); // a point chosen otherwise: no longer that asset
   if (moveMap || !pin) placePin(lat, lon, source === 'district' ? 15 : undefined);
@@ -117,6 +129,8 @@ export function renderLocationSummary() {
       : t('location.summaryGpsNoAccuracy');
   } else if (location.source === 'district') {
     el.textContent = t('location.summaryDistrict', { district: districtLabel(location.district) });
+  } else if (location.source === 'address') {
+    el.textContent = t('location.summaryAddress', { label: location.label });
   } else if (location.source === 'photo') {
     el.textContent = t('location.summaryPhoto');
   } else {
