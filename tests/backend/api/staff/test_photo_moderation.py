@@ -285,3 +285,41 @@ def test_a_withheld_photo_is_public_only_after_a_successful_release(
     assert _detail(published[corner]) < _detail(plain[corner]) / 3  # the staff region
     assert [a for _u, a, _p in _photo_audits(working)] == [
         "photo_preview", "photo_region_add", "photo_release", "photo_release"]
+
+
+def test_without_the_original_the_public_copy_is_turned_and_redacted_further(
+    app: Flask, client: Any, settings: Settings, engine: Engine
+) -> None:
+    body = _submit(client, HOUSE)  # originals are not kept (the default)
+    run_jobs(settings)
+    report, photo = body["id"], body["uploads"][0]["id"]
+    assert photo_state(engine, photo).original_key is None
+    dora = _staff(app, "dora", "dispatcher", ())
+    first = _public_display(client, report)
+
+    key = {**dora, "Idempotency-Key": "turn-once"}
+    turned = client.post(_photo_url(report, photo, "rotate"), json={"degrees": 90}, headers=key)
+    assert turned.status_code == 202
+    replayed = client.post(_photo_url(report, photo, "rotate"), json={"degrees": 90},
+                           headers=key)
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.get_json()["photo"]["rotation"] == 90  # turned once, not twice
+    run_jobs(settings)
+    rotated = _public_display(client, report)
+    expected = np.rot90(first, k=-1)
+    assert rotated.shape == expected.shape and np.abs(rotated - expected).mean() < 8
+
+    region = (0.5, 0.1, 0.4, 0.3)
+    added = client.post(_photo_url(report, photo, "regions"), headers=dora, json=dict(
+        zip(("x", "y", "width", "height"), region, strict=True)))
+    assert added.status_code == 202
+    run_jobs(settings)
+    redacted = _public_display(client, report)
+    inside = _box(region, redacted.shape)
+    assert _detail(redacted[inside]) < _detail(rotated[inside]) / 4
+    # Burnt into the only copy left: it cannot be taken back, and there is nothing to restore.
+    assert_error(client.delete(_photo_url(report, photo, "regions/0"), headers=dora), 409,
+                 "conflict", {"region"})
+    assert_error(client.post(_photo_url(report, photo, "restore"), headers=dora), 409,
+                 "conflict", {"photo"})
+    assert [a for _u, a, _p in _photo_audits(app)] == ["photo_rotate", "photo_region_add"]
