@@ -33,17 +33,17 @@ def _label(street: str, housenumber: str, postcode: str, place: str) -> str:
 
 
 def search_register(session: Session, query: str, limit: int) -> list[Place]:
-    """Addresses (and, without a house number, streets) whose key starts with the query's."""
+    """Addresses (and, without a house number, streets) whose key starts with the query's;
+    a partly typed street with a number ("Marienpl 1") finds that number on the streets the
+    part begins."""
     key, numbered = query_key(query)
     if not key:
         return []
-    column = Address.search_key
-    prefix = (column.op("GLOB")(key + "*") if session.get_bind().dialect.name == "sqlite"
-              else column.like(key + "%"))
-    rows = session.execute(
-        select(Address.street, Address.housenumber, Address.postcode, Address.place,
-               func.ST_X(Address.geom), func.ST_Y(Address.geom), Address.search_key)
-        .where(prefix).order_by(column).limit(SCAN_ROWS)).all()
+    rows = _prefixed(session, key)
+    if not rows and numbered:
+        street, number = key.rsplit(" ", 1)
+        rows = [row for row in _prefixed(session, street)
+                if row[6].rsplit(" ", 1)[-1].startswith(number)]
     addresses = [(row[6] != key, _number_order(row[1]), row[6],
                   Place(_label(row[0], row[1], row[2], row[3]), float(row[4]), float(row[5]),
                         "address", "register")) for row in rows]
@@ -52,6 +52,17 @@ def search_register(session: Session, query: str, limit: int) -> list[Place]:
     if not numbered:
         found = _streets(rows) + found
     return found[:limit]
+
+
+def _prefixed(session: Session, key: str) -> list:
+    """Register rows whose search key starts with `key` (through the key's index)."""
+    column = Address.search_key
+    prefix = (column.op("GLOB")(key + "*") if session.get_bind().dialect.name == "sqlite"
+              else column.like(key + "%"))
+    return list(session.execute(
+        select(Address.street, Address.housenumber, Address.postcode, Address.place,
+               func.ST_X(Address.geom), func.ST_Y(Address.geom), Address.search_key)
+        .where(prefix).order_by(column).limit(SCAN_ROWS)).all())
 
 
 def _number_order(housenumber: str) -> tuple[int, str]:

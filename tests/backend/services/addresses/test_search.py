@@ -48,6 +48,15 @@ def test_umlauts_typed_as_ae_oe_ue_match(register: Session) -> None:
     assert found[0].label == "Münchner Freiheit 1, 80802 München"
 
 
+def test_a_partly_typed_street_with_a_number_finds_that_house(register: Session) -> None:
+    found = search_register(register, "Leopoldstr 12", 5) == search_register(
+        register, "Leopold 12", 5)
+
+    assert found
+    assert [p.label for p in search_register(register, "Marienpl 8", 5)] == \
+        ["Marienplatz 8, 80331 München"]
+
+
 def test_nothing_matching_finds_nothing(register: Session) -> None:
     assert search_register(register, "Unter den Linden", 5) == []
 
