@@ -16,6 +16,7 @@ from backend.api import (
     open311,
     openapi,
     opendata,
+    photo_preview,
     places,
     report_clusters,
     reports,
@@ -88,7 +89,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (categories.bp, reports.bp, tracking.bp, media.bp, openapi.bp,
                       staff_auth.bp, staff_reports.bp, staff_admin.bp, staff_deliveries.bp,
                       analytics.bp, opendata.bp, open311.bp, health.bp, metrics.bp,
-                      app_shell.bp, report_clusters.bp, assets.bp, places.bp):
+                      app_shell.bp, report_clusters.bp, assets.bp, places.bp, photo_preview.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     refuse_nul_in_urls(app)

@@ -1,5 +1,6 @@
 // The report form's photos: picking them (shrunk in photos.js, at most config.limits.photos),
-// their previews and removal, and "use the photo's location" when one carries GPS (exif.js).
+// their previews and removal, and "use the photo's location" when one carries GPS (exif.js;
+// for HEIC, which browsers cannot decode, the server's preview answer says both).
 // This module owns the chosen photos; the form asks for them when it sends.
 import { t } from './i18n.js';
 import { h, $, announce } from './dom.js';
@@ -59,11 +60,35 @@ function pickPhotos(e) {
         showError('photos', t('errors.photoTooBig', { name: file.name }));
         continue;
       }
-      photos.push({ ...prepared, url: prepared.resized || /^image\/(jpeg|png|webp|gif)$/.test(file.type) ? URL.createObjectURL(prepared.blob) : null });
+      const shown = prepared.resized || /^image\/(jpeg|png|webp|gif)$/.test(file.type);
+      const photo = { ...prepared, url: shown ? URL.createObjectURL(prepared.blob) : null };
+      photos.push(photo);
+      if (!shown) {
+        // The browser cannot show it (HEIC): our server renders a preview and reads where
+        // it was taken. Offline, the file name stands in until the report is sent.
+        const preview = await serverPreview(file);
+        if (preview) {
+          photo.url = preview.preview;
+          if (preview.place) offerPhotoLocation(preview.place);
+        }
+      }
     }
     renderPhotoPreviews();
     announce(t('photos.count', { n: photos.length }));
   });
+}
+
+// A preview and the EXIF position of a photo the browser cannot decode, from our server
+// (nothing is stored there); null offline or when the server refuses the file.
+async function serverPreview(file) {
+  try {
+    const body = new FormData();
+    body.append('photos', file, file.name || 'foto');
+    const response = await fetch('/api/v1/photo-previews', { method: 'POST', body, credentials: 'same-origin' });
+    return response.ok ? await response.json() : null;
+  } catch {
+    return null;
+  }
 }
 
 // "Use the photo's location": offered when a picked photo carries GPS coordinates.

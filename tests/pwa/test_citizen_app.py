@@ -267,6 +267,28 @@ def test_a_photo_with_gps_offers_its_location(phone: Any, live_server: LiveServe
     assert _reports(live_server) == []
 
 
+def test_an_iphone_heic_photo_gets_a_real_preview_and_offers_its_location(
+    phone: Any, live_server: LiveServer,
+) -> None:
+    phone.goto("/report")
+    phone.wait_for_selector("#group-schild", state="attached")  # the app is ready
+    # Chromium cannot decode HEIC: before, the preview was a grey box with the file name and
+    # "use the photo's location" never appeared although the photo has GPS (Kansas City).
+    phone.set_input_files("#photos", str(shared_data_dir() / "photos" / "mobile" /
+                                         "IMG_5195.HEIC"))
+    preview = phone.wait_for_selector("#photo-previews li.photo-preview img", timeout=20000)
+    phone.wait_for_function(
+        "(img) => img.complete && img.naturalWidth > 100 && img.naturalHeight > 100", arg=preview)
+    assert preview.get_attribute("alt")
+    assert phone.query_selector("#photo-previews .photo-placeholder") is None
+    phone.wait_for_selector("#use-photo-location", state="visible", timeout=10000)
+    screenshot(phone, "de-heic-preview")
+    phone.click("#use-photo-location")
+    phone.wait_for_function(
+        "document.querySelector('#location-summary').textContent.includes('Foto')")
+    # the photo itself is still sent unchanged with the report (the server converts it)
+
+
 def test_the_tracking_link_from_the_e_mail_opens_my_reports_on_any_device(
     phone: Any, live_server: LiveServer,
 ) -> None:

@@ -34,6 +34,7 @@ OPERATIONS = {
     ("get", "/api/v1/reports/{public_id}"),
     ("get", "/api/v1/track/{token}"),
     ("post", "/api/v1/reports/{public_id}/photos"),
+    ("post", "/api/v1/photo-previews"),
     ("post", "/api/v1/track/{token}/push-subscriptions"),
     ("post", "/api/v1/track/{token}/fixed"),
     ("get", "/api/v1/push/public-key"),
