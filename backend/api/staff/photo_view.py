@@ -7,6 +7,7 @@ from typing import Any
 
 from backend.api.presenters import public_photo
 from backend.models import Photo, PhotoStatus
+from backend.services.redaction.rerun import SHOW_AFTER_RENDER
 
 
 def staff_photo_view(photo: Photo, report_id: str, base_url: str, photos_public: bool
@@ -21,6 +22,8 @@ def staff_photo_view(photo: Photo, report_id: str, base_url: str, photos_public:
         "hidden": photo.hidden_at is not None,
         "hidden_at": photo.hidden_at,
         "public": ready and photo.hidden_at is None and photos_public,
+        # hidden until the re-render with a new staff area is done (then public again)
+        "hidden_until_redrawn": bool(redaction.get(SHOW_AFTER_RENDER)),
         "rotation": photo.rotation or 0,
         "regions": {"auto": list(redaction.get("auto") or []),
                     "staff": list(redaction.get("staff") or [])},

@@ -104,7 +104,7 @@ def unhide(report_id: str, photo_id: str) -> Response:
     user = staff_user()
     _body(EMPTY)
     return _answer(moderation.unhide(session(), user, report_id, photo_id,
-                                     key=idempotency_key()))
+                                     key=idempotency_key(), jobs=jobs()))
 
 
 @bp.post("/rotate")

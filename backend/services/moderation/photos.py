@@ -28,6 +28,7 @@ from backend.models.base import utcnow
 from backend.permissions import ReportAction
 from backend.queue import JobQueue
 from backend.services import photos as photo_service
+from backend.services.redaction.rerun import SHOW_AFTER_RENDER
 from backend.services.staff.actions import run_action
 
 REDACT_JOB = "workers.photo_jobs.redact_photo"
@@ -112,15 +113,20 @@ def hide(session: Session, user: StaffUser, report_id: str, photo_id: str, *,
 
 
 def unhide(session: Session, user: StaffUser, report_id: str, photo_id: str, *,
-           key: str | None = None) -> PhotoResult:
+           key: str | None = None, jobs: JobQueue | None = None) -> PhotoResult:
     """Let a hidden photo be public again (its public copies are the redacted ones; a photo
-    that is not `ready` stays private until it is)."""
-    def change(photo: Photo) -> tuple[dict[str, Any], None]:
+    that is not `ready` stays private until it is, one waiting for a new area to be drawn in
+    until that is done)."""
+    def change(photo: Photo) -> tuple[dict[str, Any], str | None]:
         if photo.hidden_at is None:
             raise Conflict("The photo is not hidden.", {"photo": ["not hidden"]})
+        if (photo.redaction or {}).get(SHOW_AFTER_RENDER):
+            # Hidden until its new area is drawn in: shown by that re-render, asked again
+            # here in case the first job was lost.
+            return {"after_render": True}, "redact"
         photo.hidden_at = None
         return {}, None
-    return _act(session, user, report_id, photo_id, "unhide", key, change, None)
+    return _act(session, user, report_id, photo_id, "unhide", key, change, jobs)
 
 
 def _job_after_change(photo: Photo) -> str | None:
@@ -147,7 +153,8 @@ def rotate(session: Session, user: StaffUser, report_id: str, photo_id: str, deg
 def add_region(session: Session, user: StaffUser, report_id: str, photo_id: str,
                box: tuple[float, float, float, float], *, key: str | None = None,
                jobs: JobQueue | None = None) -> PhotoResult:
-    """Hide one more area: `box` is (x, y, width, height) as fractions of the turned image."""
+    """Hide one more area: `box` is (x, y, width, height) as fractions of the turned image.
+    A public photo is hidden until its re-render hides the area too (then shown again)."""
     x, y, w, h = box
     problems: dict[str, list[str]] = {}
     if w < MIN_SIDE:
@@ -169,6 +176,11 @@ def add_region(session: Session, user: StaffUser, report_id: str, photo_id: str,
             raise Conflict(f"At most {MAX_STAFF_REGIONS} regions per photo.",
                            {"photo": [f"at most {MAX_STAFF_REGIONS} regions"]})
         _set_staff(photo, [*regions, region])
+        if photo.status == PhotoStatus.READY and photo.hidden_at is None:
+            # Its public copy shows what the area is to hide: private until the re-render
+            # swaps in the copy that hides it (`rerun.redo_photo` shows it again then).
+            photo.hidden_at = utcnow()
+            photo.redaction = {**(photo.redaction or {}), SHOW_AFTER_RENDER: True}
         return {"box": region.as_json()["box"]}, _job_after_change(photo)
     return _act(session, user, report_id, photo_id, "region_add", key, change, jobs)
 

@@ -24,6 +24,9 @@ from backend.models.base import utcnow
 from backend.services.photos import drop_unused_derivatives, replace_derivatives, withhold
 
 BATCH = 100
+# On `photo.redaction` while a new staff area is not drawn into the public copy yet: the
+# photo is hidden meanwhile and shown again by the swap (backend.services.moderation).
+SHOW_AFTER_RENDER = "show_after_render"
 
 
 @dataclass
@@ -98,6 +101,8 @@ def redo_photo(session: Session, storage: PhotoStorage, photo_id: int, options: 
         session.commit()  # staff changed it meanwhile: their own job renders the new state
         return "redacted"
     stale = replace_derivatives(session, storage, photo, rendered.derivatives)
+    if (photo.redaction or {}).get(SHOW_AFTER_RENDER):
+        photo.hidden_at = None  # hidden while its new staff area was not drawn in yet
     photo.redaction = {"version": rendered.version, "auto": regions_json(rendered.found),
                        "staff": regions_json(staff), "rotation": wanted}
     photo.updated_at = utcnow()

@@ -42,7 +42,8 @@ export function renderPhotoModeration(data) {
 
 function stateText(photo) {
   const parts = [t(`photos.status.${photo.status}`)];
-  parts.push(photo.hidden ? t('photos.hidden') : photo.public ? t('photos.public') : t('photos.notPublic'));
+  if (photo.hidden_until_redrawn) parts.push(t('photos.redrawing'));
+  else parts.push(photo.hidden ? t('photos.hidden') : photo.public ? t('photos.public') : t('photos.notPublic'));
   if (photo.rotation) parts.push(t('photos.turned', { deg: photo.rotation }));
   const auto = photo.regions?.auto?.length || 0;
   const staff = photo.regions?.staff?.length || 0;

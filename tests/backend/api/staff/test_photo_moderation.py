@@ -215,7 +215,13 @@ def test_regions_and_turns_change_the_public_file_and_restore_goes_back(
     assert added.get_json()["rerender_queued"] is True
     [staff_region] = added.get_json()["photo"]["regions"]["staff"]
     assert staff_region["box"] == [0.1, 0.2, 0.4, 0.45] and staff_region["kind"] == "region"
+    # The public copy shows the area until the re-render: the photo is private meanwhile.
+    shown = added.get_json()["photo"]
+    assert shown["hidden"] and shown["hidden_until_redrawn"] and not shown["public"]
+    assert public_photos(client, report) == []
     run_jobs(cfg)
+    after = client.get(report_url(report), headers=dora).get_json()["photos"][0]
+    assert after["public"] and not after["hidden"] and not after["hidden_until_redrawn"]
     redacted = _public_display(client, report)
     assert _detail(redacted[inside]) < _detail(plain[inside]) / 4  # pixelated
     far = (slice(plain.shape[0] * 3 // 4, None), slice(plain.shape[1] * 3 // 4, None))
@@ -313,6 +319,9 @@ def test_without_the_original_the_public_copy_is_turned_and_redacted_further(
     added = client.post(_photo_url(report, photo, "regions"), headers=dora, json=dict(
         zip(("x", "y", "width", "height"), region, strict=True)))
     assert added.status_code == 202
+    # A lost job: asking to show it again hands the re-render out again, still hidden.
+    again = client.post(_photo_url(report, photo, "unhide"), headers=dora)
+    assert again.status_code == 202 and again.get_json()["photo"]["hidden"] is True
     run_jobs(settings)
     redacted = _public_display(client, report)
     inside = _box(region, redacted.shape)
@@ -322,4 +331,5 @@ def test_without_the_original_the_public_copy_is_turned_and_redacted_further(
                  "conflict", {"region"})
     assert_error(client.post(_photo_url(report, photo, "restore"), headers=dora), 409,
                  "conflict", {"photo"})
-    assert [a for _u, a, _p in _photo_audits(app)] == ["photo_rotate", "photo_region_add"]
+    assert [a for _u, a, _p in _photo_audits(app)] == [
+        "photo_rotate", "photo_region_add", "photo_unhide"]
