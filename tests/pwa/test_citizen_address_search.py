@@ -68,6 +68,7 @@ def test_an_address_picked_by_keyboard_then_the_nearest_signal_is_reported_exact
     phone.context.clear_permissions()  # no GPS, no map: the address search must do
     phone.goto("/report")
     phone.wait_for_selector("#group-ampel", state="attached")
+    phone.wait_for_selector("#district option[value='01']", state="attached")  # form bound
     search = phone.locator("#place-search")
     assert phone.get_attribute("#place-search", "role") == "combobox"
     assert phone.text_content("label[for='place-search']") == "Adresse suchen"
@@ -75,8 +76,12 @@ def test_an_address_picked_by_keyboard_then_the_nearest_signal_is_reported_exact
     phone.keyboard.type("Marienplatz 1")
     phone.wait_for_selector("#place-options [role='option']", timeout=10000)
     assert search.get_attribute("aria-expanded") == "true"
+    assert phone.get_attribute("#place-options", "role") == "listbox"
     screenshot(phone, "address-1-suggestions")
-    phone.keyboard.press("ArrowDown")
+    phone.keyboard.press("Escape")  # closes the list, keeps the text
+    assert search.get_attribute("aria-expanded") == "false"
+    assert phone.is_hidden("#place-options") and search.input_value() == "Marienplatz 1"
+    phone.keyboard.press("ArrowDown")  # opens it again on the first suggestion
     assert search.get_attribute("aria-activedescendant") == "place-option-0"
     assert phone.get_attribute("#place-option-0", "aria-selected") == "true"
     phone.keyboard.press("Enter")
@@ -120,6 +125,23 @@ def test_an_address_picked_by_keyboard_then_the_nearest_signal_is_reported_exact
     assert around and all("approximate" not in q for q in around)
     assert all(u.startswith(live_server.url) or u.startswith("data:") for u in seen), \
         [u for u in seen if not u.startswith(live_server.url)]
+
+
+def test_the_address_search_speaks_english(register: int, phone: Any,
+                                            live_server: LiveServer) -> None:
+    phone.goto("/report")
+    phone.wait_for_selector("#lang-switch, [data-lang='en'], #group-ampel", state="attached")
+    phone.evaluate("localStorage.setItem('mm.lang', 'en')")
+    phone.reload()
+    phone.wait_for_function(
+        "document.querySelector(\"label[for='place-search']\").textContent === "
+        "'Search for an address'")
+    phone.wait_for_selector("#district option[value='01']", state="attached")  # form bound
+    phone.focus("#place-search")
+    phone.keyboard.type("leopoldstrasse")
+    phone.wait_for_selector("#place-options [role='option']", timeout=10000)
+    assert "street" in phone.text_content("#place-option-0")
+    assert "addresses found" in phone.text_content("#place-status")
 
 
 def test_a_report_placed_only_by_district_shows_as_approximate(
