@@ -8,7 +8,7 @@
 import * as outbox from './app/outbox.js';
 import * as crewActions from './app/staff/actionqueue.js';
 
-const VERSION = 'v33';
+const VERSION = 'v34';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
 // Photo web sizes are public and named by their content hash: kept across app versions.
@@ -26,7 +26,7 @@ const SHELL = [
   '/app/main.js', '/app/i18n.js', '/app/api.js', '/app/apierror.js', '/app/dom.js', '/app/store.js',
   '/app/outbox.js', '/app/myreports.js',
   '/app/report.js', '/app/reportlocation.js', '/app/placesearch.js', '/app/nearby.js', '/app/reportphotos.js', '/app/formerrors.js',
-  '/app/assetpicker.js', '/app/assets.js', '/app/photos.js', '/app/exif.js', '/app/push.js', '/app/publicmap.js', '/app/mine.js',
+  '/app/assetpicker.js', '/app/assets.js', '/app/photos.js', '/app/exif.js', '/app/push.js', '/app/publicmap.js', '/app/mine.js', '/app/reportpictures.js',
   '/app/i18n/de.json', '/app/i18n/en.json',
   '/app/icons/favicon.svg', '/app/icons/icon-192.png', '/app/icons/icon-512.png',
   '/app/icons/group-ampel.svg', '/app/icons/group-schild.svg', '/app/icons/group-sonstiges.svg',

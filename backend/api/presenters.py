@@ -18,7 +18,8 @@ def public_photo(photo: Any, base_url: str) -> dict[str, Any]:
     for d in photo.derivatives:
         size = sizes.setdefault(d.name, {"width": d.width, "height": d.height})
         size[d.format] = photo_url(base_url, d.sha256, d.format)
-    return {"id": photo.public_id, "display": sizes.get("display"), "thumb": sizes.get("thumb")}
+    return {"id": photo.public_id, "kind": getattr(photo, "kind", None) or "report",
+            "display": sizes.get("display"), "thumb": sizes.get("thumb")}
 
 
 def uploaded_photo(photo: Any) -> dict[str, Any]:

@@ -159,6 +159,9 @@ class PublicPhotoSchema(Schema):
     """A processed photo: web sizes only, without any metadata."""
 
     id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["report", "after"]),
+                         metadata={"description": "report: the reporter's photo; after: the "
+                                   "crew's photo of the repair"})
     display = fields.Nested(PhotoFilesSchema, required=True,
                             metadata={"description": "at most 1600 px on the long side"})
     thumb = fields.Nested(PhotoFilesSchema, required=True,

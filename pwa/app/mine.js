@@ -4,6 +4,7 @@ import { request, postJSON, ApiError } from './api.js';
 import { h, $, announce } from './dom.js';
 import { addMyReport, getMyReports, getTracked, setTracked } from './myreports.js';
 import * as outbox from './outbox.js';
+import { reportPictures } from './reportpictures.js';
 
 let bound = false;
 
@@ -83,11 +84,14 @@ function renderTracked(item, data, stale) {
   // A photo withheld (its faces and plates could not be checked) or hidden by staff: the
   // tracking answer says "withheld" for both; the reporter learns it is not lost.
   const withheld = (data.uploads || []).filter((upload) => upload.status === 'withheld').length;
+  const pictures = reportPictures(data);
   const body = [
     h('p', {}, h('span', { class: `badge status-${data.status}`, text: statusLabel(data.status) }),
       data.department ? h('span', { class: 'hint', text: ` ${data.department.name}` }) : null),
     stale ? h('p', { class: 'hint', text: t('mine.stale') }) : null,
     data.address ? h('p', { text: data.address }) : null,
+    pictures.length ? h('h3', { text: t('mine.photos') }) : null,
+    pictures.length ? h('div', { class: 'detail-photos' }, ...pictures) : null,
     withheld ? h('p', { class: 'hint photo-withheld', text: t('mine.photoWithheld', { n: withheld }) }) : null,
     h('h3', { text: t('detail.history') }),
     h('ol', { class: 'history' }, ...history.map((event) => h('li', {},

@@ -4,7 +4,8 @@
 // client). Below the map a list of reports (the keyboard and screen-reader path) and a detail
 // panel.
 import { t, formatDate, formatNumber, statusLabel } from './i18n.js';
-import { getJSON, localUrl } from './api.js';
+import { getJSON } from './api.js';
+import { reportPictures } from './reportpictures.js';
 import { h, $, announce, addBaseLayers, escapeHtml } from './dom.js';
 
 // From this zoom level on the map shows individual reports; below it, server clusters.
@@ -276,11 +277,7 @@ export async function openDetail(id, { focus = true } = {}) {
   $('#detail-address').textContent = data.address || '';
   $('#detail-address').hidden = !data.address;
   $('#detail-description').textContent = data.description || '';
-  const alt = (i) => t('detail.photoAlt', { n: i + 1, category: data.category?.name || '' });
-  $('#detail-photos').replaceChildren(...(data.photos || []).filter((p) => p.display).map((p, i) =>
-    h('picture', {},
-      p.display.webp ? h('source', { type: 'image/webp', srcset: localUrl(p.display.webp) }) : null,
-      h('img', { src: localUrl(p.display.jpeg), alt: alt(i), width: p.display.width, height: p.display.height, loading: 'lazy', decoding: 'async' }))));
+  $('#detail-photos').replaceChildren(...reportPictures(data));
   $('#detail-history').replaceChildren(...(data.history || []).map((event) => h('li', {},
     h('time', { datetime: event.at, text: formatDate(event.at) }), ' – ',
     h('strong', { text: statusLabel(event.status) }),

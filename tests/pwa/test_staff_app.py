@@ -170,6 +170,29 @@ def test_crew_member_starts_and_resolves_a_report_and_the_reporter_gets_both_pus
     phone.wait_for_selector("#detail-photos figure.kind-after img", timeout=10000)
     screenshot(phone, "staff-6-after-photo")
 
+    # The reporter sees the crew's after-photo in "My reports" and on the public detail,
+    # with alt text and a caption (before, "My reports" showed no photo at all).
+    reporter = phone.context.browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="de-DE", base_url=live_server.url)
+    try:
+        mine = reporter.new_page()
+        mine.goto(f"/track/{created['tracking_token']}")
+        after = mine.wait_for_selector(
+            f"li.my-report[data-id='{report_id}'] figure.report-picture.is-after img",
+            timeout=15000)
+        mine.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=after)
+        assert "nach der Reparatur" in after.get_attribute("alt")
+        assert mine.text_content(f"li.my-report[data-id='{report_id}'] figcaption") == \
+            "Nach der Reparatur"
+        screenshot(mine, "citizen-mine-after-photo")
+        mine.goto(f"/reports/{report_id}")
+        public_after = mine.wait_for_selector("#detail-photos figure.is-after img",
+                                              timeout=15000)
+        assert "nach der Reparatur" in public_after.get_attribute("alt")
+        screenshot(mine, "citizen-detail-after-photo")
+    finally:
+        reporter.close()
+
 
 def test_a_crew_member_of_another_department_neither_sees_nor_touches_the_report(
     phone: Any, live_server: LiveServer, page_errors: list[str],

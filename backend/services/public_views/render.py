@@ -36,6 +36,7 @@ class PublicPhoto:
 
     public_id: str
     files: tuple[PhotoFile, ...]
+    kind: str = "report"  # report (the reporter's) | after (the crew's, once fixed)
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,8 @@ def _photo_view(photo: PublicPhoto) -> dict[str, Any]:
     for f in photo.files:
         size = sizes.setdefault(f.name, {"width": f.width, "height": f.height})
         size[f.format] = BASE + photo_path(f.sha256, f.format)
-    return {"id": photo.public_id, "display": sizes.get("display"), "thumb": sizes.get("thumb")}
+    return {"id": photo.public_id, "kind": photo.kind, "display": sizes.get("display"),
+            "thumb": sizes.get("thumb")}
 
 
 def _first_file(report: ReportData, name: str) -> str | None:

@@ -48,7 +48,8 @@ _REPORTS_SQL = (
 _EVENTS_SQL = ("SELECT report_id, to_status, at, public_note FROM report_event "
                "WHERE report_id IN ({ids}) ORDER BY id")
 _PHOTOS_SQL = (
-    "SELECT p.report_id, p.id, p.public_id, d.name, d.format, d.width, d.height, d.sha256 "
+    "SELECT p.report_id, p.id, p.public_id, p.kind, d.name, d.format, d.width, d.height, "
+    "d.sha256 "
     "FROM photo p JOIN photo_derivative d ON d.photo_id = p.id "
     "JOIN report r ON r.id = p.report_id "
     f"WHERE p.report_id IN ({{ids}}) AND {PUBLIC_PHOTO_SQL} "
@@ -78,11 +79,11 @@ def load(session: Session, ids: Iterable[int], *, lock: bool = False) -> list[Re
     for report_id, to_status, at, note in rows(session, _EVENTS_SQL.format(ids=id_list)):
         events[report_id].append(Event(to_status, _time(at), note))  # type: ignore[arg-type]
     files: dict[int, list[PhotoFile]] = defaultdict(list)
-    photos: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for report_id, photo_id, photo_public_id, name, fmt, width, height, sha256 in rows(
+    photos: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+    for report_id, photo_id, photo_public_id, kind, name, fmt, width, height, sha256 in rows(
             session, _PHOTOS_SQL.format(ids=id_list)):
         if photo_id not in files:
-            photos[report_id].append((photo_id, photo_public_id))
+            photos[report_id].append((photo_id, photo_public_id, kind or "report"))
         files[photo_id].append(PhotoFile(name, fmt, width, height, sha256))
     return [ReportData(
         id=row[0], public_id=row[1], category_id=row[2], department_id=row[3],
@@ -90,8 +91,8 @@ def load(session: Session, ids: Iterable[int], *, lock: bool = False) -> list[Re
         address=row[8], lon=float(row[9]), lat=float(row[10]),
         created_at=_time(row[11]), updated_at=_time(row[12]),  # type: ignore[arg-type]
         due_at=_time(row[13]), events=tuple(events.get(row[0], ())),
-        photos=tuple(PublicPhoto(pid, tuple(files[photo_id]))
-                     for photo_id, pid in photos.get(row[0], ())),
+        photos=tuple(PublicPhoto(pid, tuple(files[photo_id]), kind)
+                     for photo_id, pid, kind in photos.get(row[0], ())),
         asset=_asset(row[14:23]), approximate=approximate(row[23]),
     ) for row in reports]
 

@@ -516,7 +516,8 @@ def test_exif_location_and_time_are_only_shown_to_the_uploader(
     public = public_response.get_json()
     assert "uploads" not in public
     assert len(public["photos"]) == 1
-    assert set(public["photos"][0]) == {"id", "display", "thumb"}
+    assert set(public["photos"][0]) == {"id", "kind", "display", "thumb"}
+    assert public["photos"][0]["kind"] == "report"
     assert "taken_at" not in all_keys(public)
     listing = listing_response.get_json()
     assert [f["id"] for f in listing["features"]] == [body["id"]]

@@ -75,7 +75,8 @@ def schema_views(r: ReportData, snap: CitySnapshot, locale: str) -> tuple[dict, 
         for f in p.files:
             sizes.setdefault(f.name, {"width": f.width, "height": f.height})[f.format] = \
                 url(f.sha256, f.format)
-        photos.append({"id": p.public_id, "display": sizes["display"], "thumb": sizes["thumb"]})
+        photos.append({"id": p.public_id, "kind": p.kind, "display": sizes["display"],
+                       "thumb": sizes["thumb"]})
     thumb = photos[0]["thumb"]["jpeg"] if photos else None
     asset = asset_ref(r.asset) if r.asset is not None else None
     common = {"status": r.status, "open311_status": OPEN311_STATE[Status(r.status)],
