@@ -10,9 +10,10 @@ from backend.models import Photo, PhotoStatus
 from backend.services.redaction.rerun import SHOW_AFTER_RENDER
 
 
-def staff_photo_view(photo: Photo, report_id: str, base_url: str, photos_public: bool
-                     ) -> dict[str, Any]:
-    """One photo for the staff detail (never its EXIF facts' file, never the original)."""
+def staff_photo_view(photo: Photo, report_id: str, base_url: str, photos_public: bool,
+                     moderate: bool = True) -> dict[str, Any]:
+    """One photo for the staff detail (never its EXIF facts' file, never the original);
+    `moderate`: the caller may see the private preview."""
     redaction = photo.redaction or {}
     ready = photo.status == PhotoStatus.READY
     entry: dict[str, Any] = {
@@ -32,7 +33,7 @@ def staff_photo_view(photo: Photo, report_id: str, base_url: str, photos_public:
         if photo.status in (PhotoStatus.WITHHELD, PhotoStatus.FAILED) else None,
         "has_original": photo.original_key is not None,
         "preview": f"{base_url}/api/v1/staff/reports/{report_id}/photos/{photo.public_id}"
-                   "/preview" if photo.original_key is not None else None,
+                   "/preview" if moderate and photo.original_key is not None else None,
         "thumbnail": None,
         "display": None,
     }

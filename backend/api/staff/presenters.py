@@ -11,6 +11,7 @@ from backend.api.asset_schemas import asset_ref
 from backend.api.presenters import photo_url
 from backend.api.staff.photo_view import staff_photo_view
 from backend.models import StaffUser
+from backend.permissions import ReportAction
 from backend.services.approximate import approximate
 from backend.services.assets.queries import AssetHit
 from backend.services.city_cache import CitySnapshot
@@ -91,7 +92,8 @@ def staff_report_view(view: StaffReport, snapshot: CitySnapshot, locale: str, ba
                       now: datetime) -> dict[str, Any]:
     """Everything staff may see of one report, with what this person may do to it."""
     report = view.report
-    photos = [staff_photo_view(photo, report.public_id, base_url, view.photos_public)
+    moderate = ReportAction.PHOTOS in view.actions
+    photos = [staff_photo_view(photo, report.public_id, base_url, view.photos_public, moderate)
               for photo in report.photos]
     return {
         "id": report.public_id,

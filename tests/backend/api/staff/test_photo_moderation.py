@@ -208,6 +208,10 @@ def test_regions_and_turns_change_the_public_file_and_restore_goes_back(
     seen = Image.open(io.BytesIO(preview.get_data()))
     assert not seen.getexif() and "icc_profile" not in seen.info
     assert np.abs(np.asarray(seen.convert("RGB"), np.int16) - plain).mean() < 6  # JPEG
+    crew = _staff(app, "carl", "crew", (_department(app, report),))
+    assert client.get(report_url(report), headers=crew).get_json()["photos"][0][
+        "preview"] is None  # a crew member is not even given the address
+    assert client.get(report_url(report), headers=dora).get_json()["photos"][0]["preview"]
 
     added = client.post(_photo_url(report, photo, "regions"), headers=dora, json=dict(
         zip(("x", "y", "width", "height"), region, strict=True)))
