@@ -142,7 +142,9 @@ def test_open_data_csv_carries_no_personal_data(app: Flask, client: Any) -> None
     assert [r["id"] for r in rows] == [report["id"]]
     assert set(rows[0]) == {"id", "category", "category_name", "group", "status",
                             "open311_status", "district", "district_name", "department",
-                            "created_at", "updated_at", "lon", "lat", *ASSET_COLUMNS}
+                            "created_at", "updated_at", "lon", "lat", *ASSET_COLUMNS,
+                            "approximate"}
+    assert rows[0]["approximate"] == "false"
     assert re.fullmatch(r"\d+\.\d{1,4}", rows[0]["lon"])
     assert abs(float(rows[0]["lat"]) - 48.1374) <= 0.00005
 
@@ -161,7 +163,8 @@ def test_open_data_geojson_has_licence_and_no_personal_data(app: Flask, client: 
     assert feature["id"] == report["id"]
     assert set(feature["properties"]) == {
         "id", "category", "category_name", "group", "status", "open311_status", "district",
-        "district_name", "department", "created_at", "updated_at", *ASSET_COLUMNS}
+        "district_name", "department", "created_at", "updated_at", *ASSET_COLUMNS,
+        "approximate"}
     lon, lat = feature["geometry"]["coordinates"]
     assert lon == round(lon, 4) and lat == round(lat, 4)
     assert client.get("/api/v1/opendata/metadata.json").get_json()["resources"][0][
