@@ -184,8 +184,8 @@ function renderMarkers(shown) {
     const p = f.properties;
     const marker = L.marker([lat, lon], {
       icon: L.divIcon({ className: `report-marker status-${p.status}`, html: '<span></span>', iconSize: [28, 28], iconAnchor: [14, 14] }),
-      title: `${p.category_name} – ${statusLabel(p.status)}`,
-      alt: `${p.category_name} – ${statusLabel(p.status)}`,
+      title: `${p.category_name} – ${statusLabel(p.status)}${p.approximate ? ` (${t('detail.approximate')})` : ''}`,
+      alt: `${p.category_name} – ${statusLabel(p.status)}${p.approximate ? ` (${t('detail.approximate')})` : ''}`,
       keyboard: false, // the list below is the keyboard path
     });
     marker.on('click', () => onNavigate(`/reports/${p.id}`));
@@ -250,7 +250,8 @@ function renderList() {
       h('span', { class: `dot status-${p.status}`, 'aria-hidden': 'true' }),
       h('span', { class: 'map-report-text' },
         h('strong', { text: p.category_name }),
-        h('span', { class: 'hint', text: `${statusLabel(p.status)} · ${formatDate(p.created_at)}` }))));
+        h('span', { class: 'hint', text: [statusLabel(p.status), formatDate(p.created_at),
+          p.approximate ? t('detail.approximate') : null].filter(Boolean).join(' · ') }))));
   }));
 }
 
@@ -273,6 +274,8 @@ export async function openDetail(id, { focus = true } = {}) {
     `${t('mine.id')} ${data.id}`,
     data.district ? `${data.district.number} ${data.district.name}` : null,
     formatDate(data.created_at),
+    // Placed only by district: the pin is the district's, the address says where.
+    data.approximate ? t('detail.approximate') : null,
   ].filter(Boolean).join(' · ');
   $('#detail-address').textContent = data.address || '';
   $('#detail-address').hidden = !data.address;

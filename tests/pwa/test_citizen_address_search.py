@@ -170,3 +170,7 @@ def test_a_report_placed_only_by_district_shows_as_approximate(
     assert feature["properties"]["approximate"] is True
     queries = _nearby_queries(seen)
     assert queries and all(q.get("approximate") == ["true"] for q in queries)
+    phone.goto(f"/reports/{report.public_id}")  # the public page says so
+    phone.wait_for_function("document.querySelector('#detail-meta').textContent"
+                            ".includes('Ort nur ungefähr')")
+    screenshot(phone, "address-4-approximate-public")
