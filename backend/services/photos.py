@@ -178,6 +178,7 @@ def process_photo(session: Session, storage: PhotoStorage, photo_id: int, *,
                        "staff": regions_json(staff), "rotation": photo.rotation or 0}
     photo.updated_at = utcnow()
     original = photo.original_key
+    _reviewed(session, photo)
     if not keep_original:
         # In the same commit as READY: a worker killed right after it leaves a file no row
         # names, which the hourly sweep of orphaned originals removes.
@@ -299,6 +300,19 @@ def withhold(session: Session, photo: Photo, reason: str) -> str:
     session.commit()
     log.warning("photo %s withheld for staff review: %s", photo.public_id, reason)
     return photo.status
+
+
+def _reviewed(session: Session, photo: Photo) -> None:
+    """Drop the report's `photo_needs_review` flag once none of its photos is withheld any
+    more (a staff release that succeeded), in the caller's transaction."""
+    report = session.get(Report, photo.report_id)
+    if report is None or PHOTO_NEEDS_REVIEW not in (report.review_flags or []):
+        return
+    if session.scalar(select(func.count()).select_from(Photo).where(
+            Photo.report_id == report.id, Photo.id != photo.id,
+            Photo.status == PhotoStatus.WITHHELD)):
+        return
+    report.review_flags = [f for f in report.review_flags or [] if f != PHOTO_NEEDS_REVIEW]
 
 
 def _fail(session: Session, photo: Photo, reason: str) -> str:

@@ -269,6 +269,9 @@ def test_a_withheld_photo_is_public_only_after_a_successful_release(
     report, photo = body["id"], body["uploads"][0]["id"]
     ada = _staff(failing, "ada", "admin", ())
     assert photo_state(engine, photo).status == "withheld"
+    with engine.connect() as conn:
+        assert "photo_needs_review" in conn.scalar(
+            select(Report.review_flags).where(Report.public_id == report))
     # Staff may look at it and prepare it while it is withheld: nothing is rendered yet.
     assert client.get(_photo_url(report, photo, "preview"), headers=ada).status_code == 200
     extra = client.post(_photo_url(report, photo, "regions"), headers=ada,
@@ -289,6 +292,9 @@ def test_a_withheld_photo_is_public_only_after_a_successful_release(
     state = photo_state(engine, photo)
     assert state.status == "ready" and len(state.derivatives) == 4
     assert len(public_photos(other, report)) == 1
+    with engine.connect() as conn:  # reviewed: the report's flag goes with the last withheld
+        flags = conn.scalar(select(Report.review_flags).where(Report.public_id == report))
+    assert "photo_needs_review" not in (flags or [])
     published = _public_display(other, report)
     corner = _box((0.0, 0.6, 0.3, 0.4), published.shape)
     plain = np.asarray(render_display((DATA / ASTRONAUT).read_bytes()), np.int16)
