@@ -54,7 +54,8 @@ class Geocoder:
         self._cache: OrderedDict[tuple, tuple[float, list[Place]]] = OrderedDict()
         self._lock = threading.Lock()
         self._failing = False
-        # A session of our own: cookies a geocoder sets are dropped after every call.
+        # A session of our own: cookies a geocoder sets are dropped after every call; no
+        # .netrc credentials (trust_env off), but the HTTP(S)_PROXY of the host still apply.
         self._http = requests.Session()
         self._http.trust_env = False
 
@@ -103,6 +104,7 @@ class Geocoder:
         agent = f"{USER_AGENT} ({self.config.contact})" if self.config.contact else USER_AGENT
         try:
             response = self._http.get(url, params=params, timeout=self.config.timeout_s,
+                                      proxies=requests.utils.get_environ_proxies(url),
                                       headers={"User-Agent": agent, "Accept": "application/json"},
                                       allow_redirects=False)
             self._http.cookies.clear()
