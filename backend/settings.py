@@ -190,8 +190,16 @@ class Settings:
         str(PROJECT_ROOT / "node_modules"), "Where `npm ci` put Leaflet and its plugins."
     )
     tile_url: str = _setting(
-        "", "Map tile URL template ({z}/{x}/{y}); empty: the city configuration's, or none."
+        "", "Map tile URL template ({z}/{x}/{y}); empty: the city configuration's, or none "
+        "(the maps then show the city's own district outlines)."
     )
+    tile_attribution: str = _setting(
+        "", "Attribution of MM_TILE_URL's tiles (e.g. `© basemap.de / BKG (CC BY 4.0)`); empty: "
+        "the city configuration's."
+    )
+    tile_cors: bool = _setting(
+        False, "The tile server sends CORS headers: tiles are then fetched with CORS and the "
+        "app keeps the ones a visitor has seen for offline use (up to 400 tiles).")
     staff_session_hours: int = _setting(12, "How long a staff login lasts without activity.")
     login_max_failures: int = _setting(
         5, "Failed logins per user name (and 4× that per address) before 429."

@@ -78,6 +78,10 @@ class DistrictIndex:
         """Return the number of districts."""
         return len(self._numbers)
 
+    def geometries(self) -> tuple[tuple[str, BaseGeometry], ...]:
+        """(number, polygon) of every district, in priority order."""
+        return tuple(zip(self._numbers, self._geoms, strict=True))
+
     def representative_points(self) -> dict[str, tuple[float, float]]:
         """A point surely inside each district (lon, lat), e.g. to stand for it on a form."""
         return {

@@ -8,7 +8,7 @@
 import * as outbox from './app/outbox.js';
 import * as crewActions from './app/staff/actionqueue.js';
 
-const VERSION = 'v34';
+const VERSION = 'v35';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
 // Photo web sizes are public and named by their content hash: kept across app versions.
@@ -19,6 +19,12 @@ const MEDIA_MAX_ENTRIES = 300;
 const ASSET_CACHE = 'mm-assets';
 const ASSET_MAX_ENTRIES = 200;
 const ASSET_API = /^\/api\/v1\/assets(\/|$)/;
+// Map tiles a visitor has seen (z/x/y images, from our origin or a tile server that allows
+// CORS; opaque answers are never kept: their size is unknown), cache first, kept across app
+// versions, the oldest dropped beyond the limit (≈ 400 × 15-40 KB).
+const TILE_CACHE = 'mm-tiles';
+const TILE_MAX_ENTRIES = 400;
+const TILE_PATH = /\/\d{1,2}\/\d+\/\d+(@2x)?\.(png|jpe?g|webp)$/;
 const SHELL = [
   '/',
   '/manifest.webmanifest',
@@ -62,7 +68,7 @@ self.addEventListener('install', (event) => {
 
 self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
-    const keep = new Set([SHELL_CACHE, API_CACHE, MEDIA_CACHE, ASSET_CACHE]);
+    const keep = new Set([SHELL_CACHE, API_CACHE, MEDIA_CACHE, ASSET_CACHE, TILE_CACHE]);
     for (const name of await caches.keys()) {
       if (name.startsWith('mm-') && !keep.has(name)) await caches.delete(name);
     }
@@ -75,6 +81,11 @@ self.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method !== 'GET') return; // POSTs go straight to the network, never cached
   const url = new URL(request.url);
+  if (request.destination === 'image' && TILE_PATH.test(url.pathname)
+      && (url.origin === self.location.origin || request.mode === 'cors')) {
+    event.respondWith(tileCacheFirst(request));
+    return;
+  }
   if (url.origin !== self.location.origin) return;
   if (request.mode === 'navigate' && APP_ROUTES.test(url.pathname)) {
     event.respondWith(shell());
@@ -108,6 +119,19 @@ async function mediaCacheFirst(request) {
   return response;
 }
 
+async function tileCacheFirst(request) {
+  const cache = await caches.open(TILE_CACHE);
+  const cached = await cache.match(request);
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok && response.type !== 'opaque') {
+    await cache.put(request, response.clone());
+    const keys = await cache.keys();
+    for (const key of keys.slice(0, Math.max(0, keys.length - TILE_MAX_ENTRIES))) await cache.delete(key);
+  }
+  return response;
+}
+
 async function assetNetworkFirst(request) {
   const cache = await caches.open(ASSET_CACHE);
   try {
@@ -130,7 +154,7 @@ async function assetNetworkFirst(request) {
 // worker controlled them). Best effort; later visits refresh them network-first.
 async function warmApiCache() {
   const cache = await caches.open(API_CACHE);
-  await Promise.all(['/api/v1/config', '/api/v1/categories', '/api/v1/districts'].map(async (url) => {
+  await Promise.all(['/api/v1/config', '/api/v1/categories', '/api/v1/districts', '/api/v1/districts/outlines'].map(async (url) => {
     try {
       if (await cache.match(url, { ignoreVary: true })) return;
       const response = await fetch(url, { headers: { Accept: 'application/json' } });

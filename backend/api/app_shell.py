@@ -136,7 +136,9 @@ def app_config() -> Response:
             "center": city.get("map", {}).get("center", [48.1374, 11.5755]),
             "zoom": city.get("map", {}).get("zoom", 12),
             "tile_url": cfg.tile_url or city.get("map", {}).get("tile_url", ""),
-            "tile_attribution": city.get("map", {}).get("tile_attribution", ""),
+            "tile_attribution": cfg.tile_attribution
+            or city.get("map", {}).get("tile_attribution", ""),
+            "tile_cors": cfg.tile_cors or bool(city.get("map", {}).get("tile_cors", False)),
             "data_attribution": city_config.districts.get("attribution", ""),
             "data_attribution_short": city_config.districts.get("attribution_short")
             or city_config.districts.get("attribution", ""),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from flask import Blueprint, Response, current_app, jsonify
 
 from backend.api.context import snapshot
@@ -10,6 +11,7 @@ from backend.api.request_io import request_locale
 from backend.api.schemas import CategoryListSchema
 from backend.jsonout import safe_json
 from backend.services.catalogue import category_catalogue, district_points
+from backend.services.catalogue import district_outlines as outline_geojson
 
 bp = Blueprint("categories", __name__, url_prefix="/api/v1")
 # Schemas are built once: instantiating them per request costs more than using them.
@@ -51,6 +53,30 @@ def list_districts() -> Response:
     snap = snapshot()
     return jsonify({"districts": district_points(snap), "attribution": current_app.extensions[
         "mm_city_config"].districts.get("attribution", "")})
+
+
+@bp.get("/districts/outlines")
+def district_outlines() -> Response:
+    """The districts' outlines, labels and the city boundary.
+    ---
+    get:
+      summary: District outlines and the city boundary as GeoJSON (the map's base layer)
+      description: >
+        What a map shows to orient by when the city configures no tile server (no third
+        party sees the visitor): simplified district polygons with a label point each
+        (`kind: district`) and the city boundary (`kind: city`).
+      responses:
+        200:
+          description: A FeatureCollection
+          content:
+            application/geo+json:
+              schema: {type: object}
+        304:
+          description: Unchanged since the ETag sent in If-None-Match
+    """
+    return catalogue_answer(
+        "district-outlines", lambda snap, _locale: orjson.dumps(outline_geojson(snap)),
+        "application/geo+json")
 
 
 @bp.get("/departments")

@@ -17,7 +17,7 @@ def _tile_origin(settings: Settings, city_map: dict) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else ""
 
 
-def content_security_policy(tile_origin: str) -> str:
+def content_security_policy(tile_origin: str, tile_cors: bool = False) -> str:
     """Scripts only from us (no inline script, no eval); styles may be inline (Leaflet and
     the small server pages set them); images from us, data/blob URLs (photo previews) and
     the configured tile server; nothing may frame us."""
@@ -27,7 +27,8 @@ def content_security_policy(tile_origin: str) -> str:
         "script-src 'self'",
         "style-src 'self' 'unsafe-inline'",
         f"img-src {images}",
-        "connect-src 'self'",
+        # With CORS tiles the service worker fetches them (to keep them for offline use).
+        "connect-src " + " ".join(filter(None, ["'self'", tile_origin if tile_cors else ""])),
         "worker-src 'self'",
         "manifest-src 'self'",
         "font-src 'self'",
@@ -42,7 +43,9 @@ def install_security_headers(app: Flask) -> None:
     """Add the headers to every response of the app."""
     settings: Settings = app.extensions["mm_settings"]
     city_map = app.extensions["mm_city_config"].city.get("map", {})
-    policy = content_security_policy(_tile_origin(settings, city_map))
+    policy = content_security_policy(
+        _tile_origin(settings, city_map),
+        settings.tile_cors or bool(city_map.get("tile_cors", False)))
     hsts = settings.base_url.startswith("https:")
 
     defaults = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.services.city_cache import CitySnapshot
+from geo.outlines import outline_collection
 
 
 def category_catalogue(snapshot: CitySnapshot, locale: str) -> dict[str, Any]:
@@ -48,3 +49,13 @@ def district_points(snapshot: CitySnapshot) -> list[dict[str, Any]]:
          "point": {"lat": points[d.number][1], "lon": points[d.number][0]}}
         for d in sorted(snapshot.districts.values(), key=lambda d: d.number)
     ]
+
+
+def district_outlines(snapshot: CitySnapshot) -> dict[str, Any]:
+    """The districts' outlines and labels and the city boundary (a map's base layer when no
+    tile server is configured); an empty collection before a district layer is imported."""
+    if snapshot.index is None:
+        return {"type": "FeatureCollection", "features": []}
+    names = {d.number: d.name for d in snapshot.districts.values()}
+    return outline_collection((number, names.get(number, number), geom)
+                              for number, geom in snapshot.index.geometries())

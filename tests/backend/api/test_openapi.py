@@ -41,6 +41,7 @@ OPERATIONS = {
     ("post", "/api/v1/reports/{public_id}/followers"),
     ("get", "/api/v1/config"),
     ("get", "/api/v1/districts"),
+    ("get", "/api/v1/districts/outlines"),
     ("get", "/api/v1/departments"),
     ("post", "/api/v1/auth/login"),
     ("get", "/api/v1/auth/me"),
