@@ -83,3 +83,13 @@ async function addOutlines(map) {
   toggle();
   map.getContainer().dataset.outlines = String(data.features.length);
 }
+
+/**
+ * The page's main content is drawn and usable: `data-ready` on <html> and a performance mark
+ * `mm-ready:<name>` (once per page load; the browser tests measure time to interactive by it).
+ */
+export function markReady(name) {
+  if (document.documentElement.dataset.ready === name) return;
+  document.documentElement.dataset.ready = name;
+  performance.mark(`mm-ready:${name}`);
+}

@@ -13,7 +13,9 @@ export function initialLang() {
   return 'de';
 }
 
-export const getLang = () => lang;
+let loading = null; // the language being loaded: API calls made meanwhile already ask for it
+
+export const getLang = () => loading || lang;
 
 // Extra catalogs merged over the shared one, e.g. ['staff'] → /app/i18n/staff-<lang>.json
 // (the citizen app uses none, so it loads only its own texts).
@@ -28,10 +30,15 @@ async function fetchCatalog(url) {
 
 export async function loadLang(next) {
   const urls = [`/app/i18n/${next}.json`, ...extraCatalogs.map((name) => `/app/i18n/${name}-${next}.json`)];
-  const parts = await Promise.all(urls.map(fetchCatalog));
-  dict = Object.assign({}, ...parts);
-  lang = next;
-  document.documentElement.lang = next;
+  loading = next;
+  try {
+    const parts = await Promise.all(urls.map(fetchCatalog));
+    dict = Object.assign({}, ...parts);
+    lang = next;
+    document.documentElement.lang = next;
+  } finally {
+    if (loading === next) loading = null;
+  }
 }
 
 export function t(key, params = {}) {

@@ -1,7 +1,7 @@
 // "My reports": the reports sent from this device (tokens in IndexedDB) and those waiting.
 import { t, formatDate, statusLabel } from './i18n.js';
 import { request, postJSON, ApiError } from './api.js';
-import { h, $, announce } from './dom.js';
+import { h, $, announce, markReady } from './dom.js';
 import { addMyReport, getMyReports, getTracked, setTracked } from './myreports.js';
 import * as outbox from './outbox.js';
 import { reportPictures } from './reportpictures.js';
@@ -18,6 +18,7 @@ export async function showMine() {
   let mine = [];
   try { [waiting, mine] = await Promise.all([outbox.all(), getMyReports()]); } catch { /* no IndexedDB */ }
   $('#mine-empty').hidden = mine.length + waiting.length > 0;
+  const refreshed = [];
   list.replaceChildren(
     ...waiting.map((record) => h('li', { class: `my-report ${record.failed ? 'is-failed' : 'is-waiting'}`, dataset: { key: record.key } },
       h('h2', { text: t(record.failed ? 'mine.failedTitle' : 'mine.waitingTitle') }),
@@ -33,9 +34,10 @@ export async function showMine() {
         h('div', { class: 'my-report-body' }, h('p', { class: 'hint', text: t('mine.loading') })));
       const cached = getTracked(r.token);
       if (cached?.data) renderTracked(item, cached.data, false);
-      refresh(item, r.token);
+      refreshed.push(refresh(item, r.token));
       return item;
     }));
+  Promise.all(refreshed).then(() => markReady('mine')); // every report shows its current status
 }
 
 /**

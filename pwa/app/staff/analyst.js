@@ -1,7 +1,7 @@
 // The analyst screen (/analyst, for analysts, dispatchers and admins): filters → heat or grid
 // map of the reports, figures per district and per category, the most-reported assets, and
 // downloads of the same selection. Answers are never kept by the service worker (they change with every report).
-import { h, $, announce } from '../dom.js';
+import { h, $, announce, markReady } from '../dom.js';
 import { t, formatNumber } from '../i18n.js';
 import { getStaff } from './session.js';
 import { fetchBuilt } from './analystjobs.js';
@@ -75,11 +75,10 @@ export async function showAnalyst() {
   fillCellChoices();
   if (!ensureAnalystMap(config, { onZoom })) $('#analyst-map').hidden = true;
   resume();
-  try {
-    await fillFilterOptions();
-  } catch (error) {
-    announce(failureText(error), { error: true });
-  }
+  const options = fillFilterOptions().catch((error) => announce(failureText(error), { error: true }));
+  // Without filters in the address the choices are not needed to ask for the figures and the
+  // map: both start at once instead of after the lists of categories, districts, departments.
+  if (location.search.length > 1) await options;
   writeFilters(location.search);
   apply({ quiet: true });
 }
@@ -110,6 +109,7 @@ async function apply({ push = false, quiet = false } = {}) {
   loadAssetRanking(chosen.api); // its own section; the total announced is the figures'
   const [mapTotal, figuresTotal] = await Promise.all([loadMap(), loadFigures()]);
   const total = figuresTotal ?? mapTotal;
+  if (mapTotal != null && figuresTotal != null) markReady('analyst'); // totals and map drawn
   if (!quiet && total != null) announce(t('analyst.updated', { n: total, filters: describeFilters() }));
 }
 

@@ -1,6 +1,6 @@
 // The crew screen: the department's open reports on a map and, next to it, as a list of what
 // the map shows, sorted by priority, age or distance. Works offline from the last copy.
-import { $, announce } from '../dom.js';
+import { $, announce, markReady } from '../dom.js';
 import { t, formatDate } from '../i18n.js';
 import { fetchQueue, inBounds, sortFeatures } from './queue.js';
 import { ensureCrewMap, mapBounds, mapCenter, refreshSize, fitTo, setMarkers, crewAssetsAvailable, showAssets } from './crewmap.js';
@@ -81,6 +81,7 @@ async function firstLoad() {
   if ($('#crew-sort').value === 'distance') await locate();
   await load({ whole: true });
   if (!fitTo(features)) render();
+  markReady('crew'); // list items and markers are drawn
 }
 
 function scheduleLoad() {

@@ -181,16 +181,20 @@ async function logOut() {
 
 async function start() {
   useCatalogs(['staff']);
-  try { await loadLang(initialLang()); } catch { await loadLang('de'); }
+  // Texts, configuration and session at once (each used to wait for the one before).
+  const texts = loadLang(initialLang()).catch(() => loadLang('de'));
+  const configured = getJSON('/api/v1/config').catch(() => null); // offline without a copy: the default map
+  const who = session.loadSession().then((value) => ({ value }), (error) => ({ error }));
+  await texts;
   applyTexts();
   setLangButton();
   $('#lang-switch').addEventListener('click', switchLanguage);
   $('#logout').addEventListener('click', logOut);
-  try {
-    config = { ...DEFAULT_CONFIG, ...(await getJSON('/api/v1/config')) };
-  } catch { /* offline without a copy: the default map */ }
+  config = { ...DEFAULT_CONFIG, ...((await configured) || {}) };
   let state = { user: null, offline: false };
-  try { state = await session.loadSession(); } catch { announce(t('common.loadFailed'), { error: true }); }
+  const answer = await who;
+  if (answer.error) announce(t('common.loadFailed'), { error: true });
+  else state = answer.value;
   offline = offline || state.offline;
   renderOffline();
   initLogin(navigate);
