@@ -170,7 +170,9 @@ class Settings:
         "(MiB of address space); a job that needs more fails with the reason."
     )
     keep_photo_originals: bool = _setting(
-        False, "Keep uploaded originals after the web sizes exist (they are never served)."
+        True, "Keep uploaded originals after the web sizes exist: private (only staff see them, "
+        "each view audited), for re-redaction and restoring a photo; removed with the "
+        "retention rules (MM_PRIVACY_RETENTION_DAYS). `false`: deleted once processed."
     )
     photo_redaction: bool = _setting(
         True, "Find faces and licence plates in every photo and hide them in its public copies; "

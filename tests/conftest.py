@@ -102,6 +102,9 @@ def base_settings(database_url: str, workdir: Path, **overrides: object) -> Sett
         # Most tests send many requests from one address; tests/backend/api/
         # test_rate_limits.py turns the limits on.
         "rate_limits_enabled": False,
+        # Production keeps photo originals (private, until the retention rules remove them);
+        # most tests check the web sizes alone, and those about originals ask for them.
+        "keep_photo_originals": False,
     }
     if os.environ.get("MM_SHARED_DATA"):  # where the demo asset layer is read from
         values["shared_data"] = os.environ["MM_SHARED_DATA"]

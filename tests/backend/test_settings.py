@@ -76,3 +76,10 @@ def test_the_served_demo_keeps_nothing_outside_the_data_dir(tmp_path: Path) -> N
     assert list(state.glob("redis.db*")), "the embedded Redis is not in the data dir"
     assert any((state / "media").rglob("*")), "the photo's original is not in the data dir"
     assert list(work.iterdir()) == []  # no var/ beside it
+
+
+def test_photo_originals_are_kept_by_default() -> None:
+    # Issue 19: the original stays private (staff only) for re-redaction and restoring;
+    # the retention rules remove it.
+    assert Settings.from_env({}).keep_photo_originals is True
+    assert Settings.from_env({"MM_KEEP_PHOTO_ORIGINALS": "false"}).keep_photo_originals is False

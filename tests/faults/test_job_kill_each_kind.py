@@ -241,21 +241,21 @@ def test_a_photo_job_cut_off_by_kill_9_is_processed_once_and_leaves_no_file_behi
     def finished() -> bool:
         photos = _rows(city, Photo.status, Photo.original_key)
         return len(photos) == photo_count and all(
-            p.status == "ready" and p.original_key is None for p in photos)
+            p.status == "ready" and p.original_key is not None for p in photos)
 
-    wait_until(finished, "every photo ready, its original gone", timeout=60, interval=0.2)
-    photos = _rows(city, Photo.id, Photo.attempts)
+    wait_until(finished, "every photo ready, its original kept", timeout=60, interval=0.2)
+    photos = _rows(city, Photo.id, Photo.attempts, Photo.original_key)
     sizes = _rows(city, PhotoDerivative.photo_id, PhotoDerivative.name, PhotoDerivative.format,
                   PhotoDerivative.storage_key)
     for photo in photos:
         assert {(s.name, s.format) for s in sizes if s.photo_id == photo.id} == WEB_SIZES
     assert len(sizes) == len(WEB_SIZES) * photo_count  # one set of web sizes per photo
     assert dict((p.id, p.attempts) for p in photos)[victim] >= 2  # it ran again
-    # Nothing else on disk: no original (each is deleted just after its photo's commit),
-    # nothing moved aside, no half-written file of the horse that died.
-    expected = {s.storage_key for s in sizes}
+    # Nothing else on disk: each photo's kept original (private; the default) and its web
+    # sizes, nothing moved aside, no half-written file of the horse that died.
+    expected = {s.storage_key for s in sizes} | {p.original_key for p in photos}
     with contextlib.suppress(AssertionError):
-        wait_until(lambda: _media_files(media) == expected, "only the web sizes on disk",
+        wait_until(lambda: _media_files(media) == expected, "only these files on disk",
                    timeout=10, interval=0.1)
     assert _media_files(media) == expected
     for body in bodies:

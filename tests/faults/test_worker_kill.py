@@ -24,6 +24,7 @@ from backend.media.storage import storage_from_settings
 from backend.models import Photo, Report
 from backend.services.photos import sweep_orphan_originals
 from backend.settings import Settings
+from tests.polling import wait_until
 from tests.servers import free_port
 from tests.shared_data import shared_data_dir
 
@@ -81,6 +82,7 @@ def test_a_killed_worker_loses_no_answered_report_and_adds_none(
     url, proc = served
     photo = PHOTO.read_bytes()
     answered: dict[str, str] = {}  # idempotency key -> public id answered with 201
+    cut_off = [0]  # requests whose connection died under them (the kill landed mid-request)
     lock = threading.Lock()
     stop = threading.Event()
 
@@ -92,6 +94,8 @@ def test_a_killed_worker_loses_no_answered_report_and_adds_none(
                     "category": "schild-fehlt", "lat": "48.1374", "lon": "11.5755",
                     "description": f"Burst {key}"}, files={"photos": ("a.jpg", photo)})
             except requests.RequestException:
+                with lock:
+                    cut_off[0] += 1
                 time.sleep(0.1)  # the worker died under us: retry with the same key
                 continue
             if response.status_code == 201:
@@ -109,13 +113,25 @@ def test_a_killed_worker_loses_no_answered_report_and_adds_none(
     for thread in threads:
         thread.start()
     try:
-        time.sleep(2)
-        before = _gunicorn_workers(proc.pid)
-        assert len(before) >= 2, before
-        os.kill(before[0], signal.SIGKILL)
-        time.sleep(3)  # gunicorn starts a new worker; the burst goes on
-        after = _gunicorn_workers(proc.pid)
-        assert before[0] not in after and len(after) == len(before)
+        wait_until(lambda: len(answered) >= 5, "the burst to be under way", timeout=60)
+        # Kill a worker until a kill lands while a request is in flight (its client sees the
+        # connection die); an idle worker's death proves nothing.
+        for _kill in range(5):
+            before = _gunicorn_workers(proc.pid)
+            assert len(before) >= 2, before
+            cut = cut_off[0]
+            os.kill(before[0], signal.SIGKILL)
+
+            def replaced(before: list[int] = before) -> bool:
+                now = _gunicorn_workers(proc.pid)
+                return before[0] not in now and len(now) == len(before)
+
+            wait_until(replaced, "gunicorn to start a new worker", timeout=30, interval=0.1)
+            if cut_off[0] > cut:
+                break
+        assert cut_off[0] > 0, "no kill landed during a request"
+        progress = len(answered)  # and the burst goes on with the new worker
+        wait_until(lambda: len(answered) >= progress + 5, "reports after the kill", timeout=60)
     finally:
         stop.set()
         for thread in threads:

@@ -171,3 +171,25 @@ def wait_for_service_worker(page: Any) -> None:
     """Until the app's service worker is active and controls the page."""
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
+
+
+def settle_outbox(page: Any) -> None:
+    """Prove that nothing is left to send and nothing is in flight: run the app's own retry
+    path once more (outbox.js flush(), which waits for every other pass of the page or the
+    service worker under the same Web Lock) and check it found nothing to send. After this,
+    the server's count is final: a duplicate would have had to come from that pass."""
+    found = page.evaluate("""import('/app/outbox.js').then(async (outbox) => {
+        const outcomes = await outbox.flush();
+        return { resent: outcomes.length, left: await outbox.count() };
+    })""")
+    assert found == {"resent": 0, "left": 0}, found
+
+
+def settle_crew_actions(page: Any) -> None:
+    """As settle_outbox, for the crew's queued actions (actionqueue.js, per logged-in user)."""
+    found = page.evaluate("""import('/app/staff/actionqueue.js').then(async (queue) => {
+        const outcomes = await queue.flushForSession();
+        const me = await (await fetch('/api/v1/auth/me')).json();
+        return { resent: outcomes.length, left: (await queue.waiting(me.user.username)).length };
+    })""")
+    assert found == {"resent": 0, "left": 0}, found

@@ -292,7 +292,8 @@ def test_a_worker_killed_in_the_middle_of_a_job_loses_nothing(
 ) -> None:
     env = {**os.environ, "MM_DATABASE_URL": settings.database_url,
            "MM_REDIS_URL": settings.redis_url, "MM_MEDIA_ROOT": settings.media_root,
-           "MM_SECRET_KEY": settings.secret_key, "MM_DATA_DIR": settings.data_dir}
+           "MM_SECRET_KEY": settings.secret_key, "MM_DATA_DIR": settings.data_dir,
+           "MM_KEEP_PHOTO_ORIGINALS": str(settings.keep_photo_originals).lower()}
     log = (tmp_path / "worker.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], cwd=REPO_ROOT,
                             env=env, stdout=log, stderr=subprocess.STDOUT,
