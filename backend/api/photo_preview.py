@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from backend.api.context import photo_limits, settings
 from backend.api.rate_limits import limiter, photos_limit
-from backend.api.request_io import form_body
-from backend.errors import InvalidInput, UnsupportedMediaType
+from backend.api.request_io import photo_uploads
+from backend.errors import InvalidInput
 from backend.services.photo_preview import preview_photo
 
 bp = Blueprint("photo_previews", __name__, url_prefix="/api/v1")
@@ -57,10 +57,7 @@ def create_preview() -> Response:
         422: {$ref: '#/components/responses/Error'}
         429: {$ref: '#/components/responses/Error'}
     """
-    if request.mimetype != "multipart/form-data":
-        raise UnsupportedMediaType("Send the photo as multipart/form-data.",
-                                   {"Content-Type": ["expected multipart/form-data"]})
-    _, uploads = form_body("photos", settings().photo_max_bytes)
+    uploads = photo_uploads(settings().photo_max_bytes, what="the photo")
     if len(uploads) != 1:
         raise InvalidInput("Send exactly one photo.", {"photos": ["exactly one photo"]})
     preview = preview_photo(uploads[0], photo_limits())

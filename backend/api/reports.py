@@ -26,9 +26,9 @@ from backend.api.presenters import uploaded_photo
 from backend.api.query_schemas import NearbyQuery, ReportListQuery, encode_cursor
 from backend.api.rate_limits import limiter, photos_limit, reports_limit
 from backend.api.request_io import (
-    form_body,
     idempotency_key,
     load,
+    photo_uploads,
     report_body,
     request_locale,
 )
@@ -37,7 +37,7 @@ from backend.api.schemas import (
     UploadedPhotoSchema,
     UploadedPhotosSchema,
 )
-from backend.errors import InvalidInput, UnsupportedMediaType
+from backend.errors import InvalidInput
 from backend.jsonout import safe_json
 from backend.services import report_queries, reports, submissions
 from backend.services.city_cache import CitySnapshot, last_snapshot
@@ -309,13 +309,8 @@ def add_photos(public_id: str) -> tuple[Response, int]:
         422: {$ref: '#/components/responses/Error'}
         429: {$ref: '#/components/responses/Error'}
     """
-    if request.mimetype != "multipart/form-data":
-        raise UnsupportedMediaType("Send photos as multipart/form-data.",
-                                   {"Content-Type": ["expected multipart/form-data"]})
     token = request.headers.get("X-Tracking-Token", "")
-    _, uploads = form_body("photos", settings().photo_max_bytes)
-    if not uploads:
-        raise InvalidInput("No photo in the upload.", {"photos": ["at least one photo"]})
+    uploads = photo_uploads(settings().photo_max_bytes)
     added = submissions.add_photos(session(), storage(), jobs(), public_id, token, uploads,
                                    photo_limits())
     return jsonify(UPLOADED_PHOTOS_SCHEMA.dump({

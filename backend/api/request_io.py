@@ -297,3 +297,15 @@ def idempotency_key() -> str | None:
             {"Idempotency-Key": ["1 to 128 visible ASCII characters"]},
         )
     return key
+
+
+def photo_uploads(max_file_bytes: int, *, what: str = "photos") -> list[bytes]:
+    """The photos of a multipart/form-data upload (`photos` parts, at least one); 415 for
+    any other body, 422 naming `photos` for none."""
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaType(f"Send {what} as multipart/form-data.",
+                                   {"Content-Type": ["expected multipart/form-data"]})
+    _, uploads = form_body("photos", max_file_bytes)
+    if not uploads:
+        raise InvalidInput("No photo in the upload.", {"photos": ["at least one photo"]})
+    return uploads
