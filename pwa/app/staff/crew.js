@@ -79,8 +79,7 @@ export function relocalizeCrew() {
 async function firstLoad() {
   loaded = true;
   if ($('#crew-sort').value === 'distance') await locate();
-  await load({ whole: true });
-  if (!fitTo(features)) render();
+  await load({ whole: true, fit: true });
   markReady('crew'); // list items and markers are drawn
 }
 
@@ -90,7 +89,8 @@ function scheduleLoad() {
   loadTimer = setTimeout(() => load(), 300);
 }
 
-async function load({ whole = false, announceDone = false } = {}) {
+// fit: show the whole queue on the map; moving it draws markers and list (once, not twice).
+async function load({ whole = false, fit = false, announceDone = false } = {}) {
   const mine = ++ticket;
   const order = $('#crew-sort').value;
   try {
@@ -105,7 +105,7 @@ async function load({ whole = false, announceDone = false } = {}) {
     if (error instanceof TypeError) showStale(features.length ? 'memory' : null, true);
     else if (error.status !== 401) announce(t('crew.loadFailed'), { error: true });
   }
-  render();
+  if (!(fit && fitTo(features))) render();
 }
 
 function showStale(cachedAt, offlineWithoutCopy = false) {
