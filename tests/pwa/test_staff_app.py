@@ -336,6 +336,25 @@ def test_crew_actions_queued_offline_are_sent_by_background_sync_with_the_app_cl
     assert page.is_hidden("#outbox-status")
 
 
+def test_the_demo_traffic_light_crew_logs_in_and_finds_the_dark_signal(
+    phone: Any, live_server: LiveServer, page_errors: list[str],
+) -> None:
+    """Traffic-light reports go to Verkehrstechnik; before, no demo account could see them."""
+    from backend.services.city_cache import last_snapshot
+    from backend.services.staff.users import create_demo_accounts
+
+    for session in server_session(live_server):
+        accounts = {name: password for name, _role, password in
+                    create_demo_accounts(session, last_snapshot(session))}
+    created = _new_report(live_server, category="ampel-ausfall",
+                          description="Die Ampel am Marienplatz ist ganz dunkel.")
+    staff_login(phone, "crew-verkehrstechnik", expect="/crew",
+                password=accounts["crew-verkehrstechnik"])
+    phone.wait_for_selector(f"#crew-list a.queue-item[data-id='{created['id']}']",
+                            timeout=10000)
+    screenshot(phone, "staff-demo-traffic-light-crew")
+
+
 # ---------------------------------------------------------------- dispatcher
 
 
