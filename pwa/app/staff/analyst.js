@@ -106,8 +106,10 @@ async function apply({ push = false, quiet = false } = {}) {
     const address = `/analyst${chosen.page.size ? `?${chosen.page}` : ''}`;
     if (address !== location.pathname + location.search) history[push ? 'pushState' : 'replaceState']({}, '', address);
   }
-  loadAssetRanking(chosen.api); // its own section; the total announced is the figures'
   const [mapTotal, figuresTotal] = await Promise.all([loadMap(), loadFigures()]);
+  // Its own section below the figures, asked for after them so as not to delay them (the
+  // total announced is the figures'); not when other filters were chosen meanwhile.
+  if (filters === chosen) loadAssetRanking(chosen.api);
   const total = figuresTotal ?? mapTotal;
   if (mapTotal != null && figuresTotal != null) markReady('analyst'); // totals and map drawn
   if (!quiet && total != null) announce(t('analyst.updated', { n: total, filters: describeFilters() }));
