@@ -16,6 +16,7 @@ from marshmallow import (
 )
 
 from backend.api.asset_schemas import AssetRefSchema
+from backend.api.outcome_schemas import ResponsibleSchema, expected_field, outcome_field
 from backend.workflow import Priority, Status
 
 DESCRIPTION_MAX = 4000  # as Open311 GeoReport v2
@@ -212,6 +213,10 @@ class ReportSchema(Schema):
     approximate = fields.Boolean(required=True, metadata={
         "description": "The point is only approximate: the reporter chose a district, not a "
                        "place (`location_source: district`); the description says where."})
+    outcome = outcome_field()
+    responsible = fields.Nested(ResponsibleSchema, required=True, allow_none=True, metadata={
+        "description": "When the outcome is `not_responsible`: who is, or null."})
+    expected_at = expected_field()
 
 
 class CreatedReportSchema(ReportSchema):
@@ -285,6 +290,8 @@ class ReportFeaturePropertiesSchema(Schema):
     approximate = fields.Boolean(required=True, metadata={
         "description": "The point is only approximate: the reporter chose a district, not a "
                        "place (`location_source: district`); the description says where."})
+    outcome = outcome_field()
+    expected_at = expected_field()
     distance_m = fields.Float(metadata={"description": "Only in nearby results."})
     same_asset = fields.Boolean(metadata={
         "description": "Only in nearby results asked with `asset_id`: the report points at "

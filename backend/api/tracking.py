@@ -17,9 +17,9 @@ from backend.api.schemas import (
     UploadedPhotoSchema,
 )
 from backend.jsonout import safe_json
-from backend.services import deliveries, recipients, reports, workflow
+from backend.services import deliveries, recipients, reports
+from backend.services.outcomes import feedback
 from backend.services.public_views import read as public_read
-from backend.workflow import Actor, Status
 
 bp = Blueprint("tracking", __name__, url_prefix="/api/v1")
 # Schemas are built once: instantiating them per request costs more than using them.
@@ -95,7 +95,7 @@ def answer_fixed(token: str) -> Response:
     """The reporter says whether a resolved report is really fixed.
     ---
     post:
-      summary: "Is it fixed? Yes closes the report, no reopens it (within 14 days)"
+      summary: "Is it fixed? Yes closes, no reopens one priority higher (14 days); once only"
       parameters:
         - {in: path, name: token, required: true, schema: {type: string}}
       requestBody:
@@ -134,12 +134,7 @@ def answer_fixed_page(token: str, answer: str) -> tuple[str, int] | str:
 
 
 def _answer(token: str, fixed: bool, note: str | None) -> None:
-    report = recipients.report_for_token(session(), token)
-    change = workflow.StatusChange(
-        target=Status.CLOSED if fixed else Status.REOPENED, actor=Actor.REPORTER,
-        actor_name="reporter", public_note=note,
-    )
-    workflow.change_status(session(), report.public_id, change, jobs())
+    feedback.answer_fixed(session(), token, fixed, note, jobs())
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])

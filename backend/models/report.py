@@ -54,6 +54,10 @@ class Report(Base):
     tracking_salt: Mapped[str | None] = mapped_column(String(32))
     reject_reason: Mapped[str | None] = mapped_column(String(32))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
+    # Closed as "not our responsibility": who is, {"name": ..., "url": ...} (public).
+    responsible: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    # How often the reporter said "not fixed" (each raised the priority; against the fix rate).
+    reporter_reopens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The service-level target: creation (or reopening) time + the city's time for the priority.
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -181,6 +181,20 @@ def status_email(
     return subject, text, html
 
 
+_RESPONSIBLE = {"de": "Zuständig ist: {who}", "en": "Responsible instead: {who}"}
+
+
+def with_responsible(locale: str | None, note: str | None,
+                     responsible: dict | None) -> str | None:
+    """The city's note followed by who is responsible instead (a report closed as not the
+    city's), so the reporter knows where to turn."""
+    if not responsible or not responsible.get("name"):
+        return note
+    who = responsible["name"] + (f" – {responsible['url']}" if responsible.get("url") else "")
+    line = _RESPONSIBLE[language(locale)].format(who=who)
+    return f"{note.strip()}\n{line}" if note and note.strip() else line
+
+
 def _shorten(text: str | None, limit: int) -> str | None:
     if text is None or len(text) <= limit:
         return text

@@ -42,7 +42,7 @@ from backend.notify.errors import (
     TransientDeliveryError,
 )
 from backend.notify.push import PushSubscriptionInfo, send_push
-from backend.notify.texts import push_payload, status_email
+from backend.notify.texts import push_payload, status_email, with_responsible
 from backend.notify.vapid import generate_vapid_keys, public_key_from_private
 from backend.services.destinations import backoff, circuits, keys, outbox
 from backend.services.destinations.policy import (
@@ -225,6 +225,8 @@ def _log_failed(row: Notification, error: str, attempts: int | None = None) -> N
 def _send(row: Notification, recipient: Recipient, report: Report, event: ReportEvent,
           subscription: PushSubscription | None, vapid_pem: str, channels: Channels) -> None:
     status, note, locale = event.to_status, event.public_note, recipient.locale
+    if status == Status.REJECTED:  # closed as not the city's: say whose it is
+        note = with_responsible(locale, note, report.responsible)
     if row.channel == "push":
         if subscription is None or subscription.removed_at is not None:
             raise GoneSubscription("the subscription was removed")

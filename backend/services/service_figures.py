@@ -1,6 +1,6 @@
 """Service-level figures: volume, backlog, time to acknowledge and to resolve (median, 90th
-percentile), and the share of reports past their target — overall, per district, per category
-and per department.
+percentile), the share of reports past their target, and the fix rate (see
+`backend.services.outcomes.fix_rate`) — overall, per district, per category and per department.
 
 Counting and the per-report times come from SQL (times as epoch seconds, so no datetime
 objects are built per row); percentiles are computed with numpy the same way for both
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from backend.models import Report, ReportEvent
 from backend.services.analytics_filter import ReportSelection
 from backend.services.city_cache import CitySnapshot
+from backend.services.outcomes.fix_rate import fix_figures, verdicts
 from backend.workflow import OPEN_STATUSES, Status
 
 STAFF_REACTIONS = [Status.ACKNOWLEDGED.value, Status.IN_PROGRESS.value, Status.RESOLVED.value,
@@ -46,6 +47,9 @@ class Timings:
     acknowledge_h: np.ndarray  # NaN when never acknowledged
     resolve_h: np.ndarray  # NaN when never resolved
     past_target: np.ndarray  # bool
+    outcome: np.ndarray  # index into OUTCOME_VALUES, -1 while open
+    verdict: np.ndarray  # fix rate: 1 counts for, 0 against, -1 not counted
+    reporter_not_fixed: np.ndarray  # bool: the reporter said "not fixed" at least once
 
 
 def report_timings(session: Session, selection: ReportSelection, now: float | None = None
@@ -69,26 +73,29 @@ def report_timings(session: Session, selection: ReportSelection, now: float | No
                cast(_epoch(dialect, Report.due_at), Float),
                cast(_epoch(dialect, events.c.ack_at), Float),
                cast(_epoch(dialect, events.c.resolved_at), Float),
-               cast(_epoch(dialect, Report.updated_at), Float))
+               cast(_epoch(dialect, Report.updated_at), Float),
+               Report.reject_reason, Report.reporter_reopens)
         .outerjoin(events, events.c.report_id == Report.id)
         .where(selection.condition())).all()
     if not rows:
         empty = np.zeros(0)
         return Timings(empty.astype(int), empty.astype(int), empty.astype(int),
-                       empty.astype(int), empty, empty, empty.astype(bool))
+                       empty.astype(int), empty, empty, empty.astype(bool), empty.astype(int),
+                       empty.astype(int), empty.astype(bool))
     status_index = {s: i for i, s in enumerate(STATUS_VALUES)}
     district = np.array([r[0] if r[0] is not None else -1 for r in rows])
     category = np.array([r[1] for r in rows])
     department = np.array([r[2] for r in rows])
     status = np.array([status_index[r[3]] for r in rows])
-    numbers = np.array([[np.nan if v is None else float(v) for v in r[4:]] for r in rows])
+    numbers = np.array([[np.nan if v is None else float(v) for v in r[4:9]] for r in rows])
+    outcome, verdict, reopened = verdicts([(r[3], r[9], r[10]) for r in rows])
     created_s, due_s, ack_s, resolved_s, updated_s = numbers.T
     is_open = np.isin(status, [status_index[s] for s in OPEN_VALUES])
     # When the clock stopped: resolution, else the last change of a closed report, else now.
     end = np.where(~np.isnan(resolved_s), resolved_s, np.where(is_open, now, updated_s))
     past = ~np.isnan(due_s) & (end > due_s)
     return Timings(district, category, department, status, (ack_s - created_s) / 3600.0,
-                   (resolved_s - created_s) / 3600.0, past)
+                   (resolved_s - created_s) / 3600.0, past, outcome, verdict, reopened)
 
 
 def _percentiles(hours: np.ndarray) -> dict[str, float | None]:
@@ -112,6 +119,7 @@ def _figures(t: Timings, mask: np.ndarray) -> dict[str, Any]:
         "acknowledge_h": _percentiles(t.acknowledge_h[mask]),
         "resolve_h": _percentiles(t.resolve_h[mask]),
         "past_target_share": round(float(t.past_target[mask].mean()), 4) if total else None,
+        **fix_figures(t.outcome[mask], t.verdict[mask], t.reporter_not_fixed[mask]),
     }
 
 
@@ -148,7 +156,7 @@ def summary(session: Session, selection: ReportSelection, snapshot: CitySnapshot
 
 CSV_COLUMNS = ["dimension", "key", "name", "reports", "open", "closed",
                "acknowledge_median_h", "acknowledge_p90_h", "resolve_median_h",
-               "resolve_p90_h", "past_target_share"]
+               "resolve_p90_h", "past_target_share", "fix_rate", "reporter_not_fixed"]
 
 
 def summary_rows(figures: dict[str, Any]) -> list[list[Any]]:
@@ -159,5 +167,6 @@ def summary_rows(figures: dict[str, Any]) -> list[list[Any]]:
             rows.append([dimension, item["key"], item["name"], item["reports"], item["open"],
                          item["closed"], item["acknowledge_h"]["median"],
                          item["acknowledge_h"]["p90"], item["resolve_h"]["median"],
-                         item["resolve_h"]["p90"], item["past_target_share"]])
+                         item["resolve_h"]["p90"], item["past_target_share"],
+                         item["fix_rate"], item["reporter_not_fixed"]])
     return rows

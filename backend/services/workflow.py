@@ -17,8 +17,11 @@ from backend.services import recipients as recipient_service
 from backend.services.city_cache import last_snapshot
 from backend.workflow import (
     ALLOWED_TRANSITIONS,
+    OUTCOMES,
+    RAISED_PRIORITY,
     REPORTER_REOPEN_WINDOW_DAYS,
     Actor,
+    Priority,
     RejectReason,
     Status,
 )
@@ -37,6 +40,28 @@ class StatusChange:
     internal_note: str | None = None
     reason: RejectReason | None = None
     duplicate_of: str | None = None  # public id of the original
+    # Closing as "not our responsibility": who is ({"name": ..., "url": ...}).
+    responsible: dict[str, str | None] | None = None
+
+
+RESPONSIBLE_NAME_MAX = 200
+RESPONSIBLE_URL_MAX = 500
+
+
+def _responsible_problems(change: StatusChange) -> list[str]:
+    """What is wrong with the named responsible body (a name; a link only http(s))."""
+    if change.reason is None or not any(
+            rule.names_responsible and rule.reason == change.reason for rule in OUTCOMES.values()):
+        return ["only when closing as not our responsibility"] if change.responsible else []
+    name = ((change.responsible or {}).get("name") or "").strip()
+    url = ((change.responsible or {}).get("url") or "").strip()
+    if not name:
+        return ["required: say who is responsible (name, and a link if there is one)"]
+    if len(name) > RESPONSIBLE_NAME_MAX or len(url) > RESPONSIBLE_URL_MAX:
+        return [f"at most {RESPONSIBLE_NAME_MAX} characters, a link {RESPONSIBLE_URL_MAX}"]
+    if url and not url.lower().startswith(("https://", "http://")):
+        return ["the link must start with https:// or http://"]
+    return []
 
 
 def check_transition(report: Report, change: StatusChange, original: Report | None) -> None:
@@ -56,6 +81,8 @@ def check_transition(report: Report, change: StatusChange, original: Report | No
             problems["duplicate_of"] = ["required for a duplicate: the original report"]
         if original is not None and original.id == report.id:
             problems["duplicate_of"] = ["a report cannot duplicate itself"]
+        if responsible := _responsible_problems(change):
+            problems["responsible"] = responsible
         if problems:
             raise InvalidInput("The rejection is incomplete.", problems)
     if change.target == Status.REOPENED and change.actor == Actor.REPORTER:
@@ -100,17 +127,33 @@ def apply_status_change(session: Session, report: Report, change: StatusChange
     report.status, report.updated_at = change.target.value, now
     if change.target == Status.RESOLVED:
         report.resolved_at = now
+    if change.target == Status.REOPENED and change.actor == Actor.REPORTER:
+        # "Not fixed": back to the same department, one priority higher, counted.
+        raised = RAISED_PRIORITY[Priority(report.priority)].value
+        if raised != report.priority:
+            event.internal_note = "\n".join(filter(None, [
+                event.internal_note, f"priority: {report.priority} → {raised}"]))
+        report.priority = raised
+        report.reporter_reopens = (report.reporter_reopens or 0) + 1
     if change.target == Status.REOPENED:
         report.due_at = last_snapshot(session).due_at(report.priority, now)
     if change.target == Status.REJECTED:
         report.reject_reason = change.reason.value if change.reason else None
         report.duplicate_of_id = original.id if original else None
+        report.responsible = _clean_responsible(change.responsible)
     session.flush()
     notification_ids = _fill_outbox(session, report, event, skip_reporter=(
         change.actor == Actor.REPORTER))
     if original is not None:
         recipient_service.move_followers(session, report, original)
     return event, notification_ids
+
+
+def _clean_responsible(value: dict[str, str | None] | None) -> dict[str, str | None] | None:
+    if not value:
+        return None
+    return {"name": (value.get("name") or "").strip(),
+            "url": (value.get("url") or "").strip() or None}
 
 
 def _fill_outbox(session: Session, report: Report, event: ReportEvent, *,

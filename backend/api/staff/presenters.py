@@ -17,7 +17,7 @@ from backend.services.assets.queries import AssetHit
 from backend.services.city_cache import CitySnapshot
 from backend.services.staff.assets import AssetReport
 from backend.services.staff.detail import StaffReport
-from backend.workflow import OPEN_STATUSES, Status
+from backend.workflow import OPEN_STATUSES, Status, outcome_of
 
 
 def user_view(user: StaffUser, locale: str) -> dict[str, Any]:
@@ -38,6 +38,11 @@ def _person(user: StaffUser | None) -> dict[str, str] | None:
 
 def _overdue(due_at: datetime | None, status: str, now: datetime) -> bool:
     return due_at is not None and Status(status) in OPEN_STATUSES and due_at < now
+
+
+def _outcome(status: str, reject_reason: str | None) -> str | None:
+    outcome = outcome_of(status, reject_reason)
+    return outcome.value if outcome else None
 
 
 def _haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -80,6 +85,8 @@ def queue_feature(row: Any, snapshot: CitySnapshot, locale: str, base_url: str, 
         "review_flags": list(row.review_flags or []),
         "approximate": approximate(row.review_flags),
         "asset": asset_ref(asset) if asset else None,
+        # The reporter said "not fixed" this often (each time one priority higher).
+        "reporter_not_fixed": row.reporter_reopens or 0,
     }
     if near is not None:
         properties["distance_m"] = round(_haversine_m(near[0], near[1], row.lon, row.lat), 1)
@@ -114,6 +121,9 @@ def staff_report_view(view: StaffReport, snapshot: CitySnapshot, locale: str, ba
         "review_flags": list(report.review_flags or []),
         "approximate": approximate(report.review_flags),
         "reject_reason": report.reject_reason,
+        "outcome": _outcome(report.status, report.reject_reason),
+        "responsible": report.responsible,
+        "reporter_not_fixed": report.reporter_reopens or 0,
         "duplicate_of": view.duplicate_of,
         "has_reporter_email": bool(report.reporter_email),
         "photos": photos,

@@ -9,6 +9,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from backend.api.context import jobs, session, settings, snapshot, storage
 from backend.api.docs import operation
+from backend.api.outcome_schemas import ResponsibleInputSchema
 from backend.api.query_schemas import StaffQueueQuery, encode_offset
 from backend.api.request_io import form_body, idempotency_key, json_body, load, request_locale
 from backend.api.staff import photos as staff_photos
@@ -40,6 +41,7 @@ class StatusSchema(Schema):
     internal_note = NOTE
     reason = fields.String(load_default=None)
     duplicate_of = fields.String(load_default=None, validate=validate.Length(max=16))
+    responsible = fields.Nested(ResponsibleInputSchema, load_default=None, allow_none=True)
 
 
 class AssignSchema(Schema):

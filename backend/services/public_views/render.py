@@ -16,7 +16,7 @@ from backend.api.asset_schemas import asset_ref
 from backend.jsonout import safe_json
 from backend.services.assets.queries import AssetHit
 from backend.services.public_views.markers import BASE, finish, fold, value
-from backend.workflow import OPEN311_STATE, OPEN_STATUSES, Status
+from backend.workflow import OPEN311_STATE, OPEN_STATUSES, Outcome, Status
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,8 @@ class ReportData:
     photos: tuple[PublicPhoto, ...] = field(default=())  # ready ones, by position
     asset: AssetHit | None = None  # the asset the report points at
     approximate: bool = False  # placed only by district (no map, no address)
+    outcome: Outcome | None = None  # how it ended (None while open)
+    responsible: tuple[str, str | None] | None = None  # not ours: (name, link) of who is
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,31 @@ def _iso(value: datetime) -> str:
     return value.isoformat()  # what the output schemas' DateTime fields write
 
 
+def _expected(report: ReportData) -> str | None:
+    """The service-level date while the report is open (readers mark it overdue once past:
+    a stored view cannot know the time it is read at)."""
+    if report.due_at is None or Status(report.status) not in OPEN_STATUSES:
+        return None
+    return _iso(report.due_at)
+
+
+def _responsible(report: ReportData) -> dict[str, str | None] | None:
+    if report.responsible is None:
+        return None
+    return {"name": report.responsible[0], "url": report.responsible[1]}
+
+
+def _status_notes(report: ReportData) -> str | None:
+    """Open311's status_notes: the last public note, and who is responsible instead."""
+    notes = [e.public_note for e in report.events if e.public_note]
+    text = notes[-1] if notes else None
+    if report.responsible is not None:
+        name, url = report.responsible
+        who = f"{name} ({url})" if url else name
+        text = f"{text} — {who}" if text else who
+    return text
+
+
 def feature(report: ReportData) -> bytes:
     """The map's GeoJSON Feature (ReportFeatureSchema, built directly: this runs for every
     report of a bulk rendering; tests check it against the schema's own dump)."""
@@ -141,6 +168,8 @@ def feature(report: ReportData) -> bytes:
         "updated_at": _iso(report.updated_at),
         "asset": _asset(report),
         "approximate": report.approximate,
+        "outcome": report.outcome.value if report.outcome else None,
+        "expected_at": _expected(report),
         "thumb": _first_file(report, "thumb"),
     }
     return fold(finish(safe_json({
@@ -174,18 +203,20 @@ def detail(report: ReportData) -> bytes:
         "photos": [_photo_view(p) for p in report.photos],
         "asset": _asset(report),
         "approximate": report.approximate,
+        "outcome": report.outcome.value if report.outcome else None,
+        "responsible": _responsible(report),
+        "expected_at": _expected(report),
     }))
 
 
 def open311(report: ReportData) -> tuple[bytes, bytes]:
     """The GeoReport v2 service request, and its `extended_attributes` (extensions=true)."""
     status = Status(report.status)
-    notes = [e.public_note for e in report.events if e.public_note]
     media = [_display(p) for p in report.photos]
     view: dict[str, Any] = {
         "service_request_id": report.public_id,
         "status": OPEN311_STATE[status],
-        "status_notes": notes[-1] if notes else None,
+        "status_notes": _status_notes(report),
         "service_name": value("cn", report.category_id),
         "service_code": value("cc", report.category_id),
         "description": report.description,
@@ -214,6 +245,10 @@ def open311(report: ReportData) -> tuple[bytes, bytes]:
         # Our extension: the point is only the chosen district's (the address/description
         # says where); standard clients see an ordinary lat/long.
         "approximate": report.approximate,
+        # Our extension: how it ended (fixed, not_fixed, not_responsible, duplicate) and,
+        # when it is not the city's, who is responsible.
+        "outcome": report.outcome.value if report.outcome else None,
+        "responsible": _responsible(report),
     }
     return finish(safe_json(view)), finish(safe_json(extended))
 

@@ -9,6 +9,7 @@ a missing row on the spot meanwhile, so a reader never sees a stale view.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -31,6 +32,7 @@ from backend.services.public_views.render import (
     render,
 )
 from backend.services.redaction.visibility import PUBLIC_PHOTO_SQL
+from backend.workflow import outcome_of
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,8 @@ _REPORTS_SQL = (
     "SELECT r.id, r.public_id, r.category_id, r.department_id, r.district_id, r.status, "
     "r.priority, r.description, r.address, ST_X(r.geom), ST_Y(r.geom), r.created_at, "
     "r.updated_at, r.due_at, a.id, l.code, t.code, a.external_id, a.name, a.number, "
-    "ST_X(a.geom), ST_Y(a.geom), a.retired_at, r.review_flags FROM report r "
+    "ST_X(a.geom), ST_Y(a.geom), a.retired_at, r.review_flags, r.reject_reason, "
+    "r.responsible FROM report r "
     "LEFT JOIN asset a ON a.id = r.asset_id LEFT JOIN asset_layer l ON l.id = a.layer_id "
     "LEFT JOIN asset_type t ON t.id = l.asset_type_id "
     "WHERE r.id IN ({ids}) ORDER BY r.id{lock}")
@@ -94,7 +97,16 @@ def load(session: Session, ids: Iterable[int], *, lock: bool = False) -> list[Re
         photos=tuple(PublicPhoto(pid, tuple(files[photo_id]), kind)
                      for photo_id, pid, kind in photos.get(row[0], ())),
         asset=_asset(row[14:23]), approximate=approximate(row[23]),
+        outcome=outcome_of(row[5], row[24]), responsible=_responsible(row[25]),
     ) for row in reports]
+
+
+def _responsible(value: str | dict | None) -> tuple[str, str | None] | None:
+    """Who is responsible instead (the JSON column comes back as text from SQLite)."""
+    data = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(data, dict) or not data.get("name"):
+        return None
+    return str(data["name"]), (str(data["url"]) if data.get("url") else None)
 
 
 def _asset(row: Sequence) -> AssetHit | None:

@@ -38,6 +38,7 @@ from backend.workflow import (
     Actor,
     RejectReason,
     Status,
+    outcome_of,
 )
 
 MAX_AFTER_PHOTOS = 3
@@ -161,20 +162,30 @@ def assign(session: Session, user: StaffUser, public_id: str, username: str | No
 def change_status(session: Session, user: StaffUser, public_id: str, *, status: str,
                   public_note: str | None = None, internal_note: str | None = None,
                   reason: str | None = None, duplicate_of: str | None = None,
+                  responsible: dict[str, str | None] | None = None,
                   key: str | None = None, jobs: JobQueue | None = None) -> ActionResult:
-    """Any workflow transition staff may make (the workflow service checks the rules)."""
-    change = _status_change(user, status, public_note, internal_note, reason, duplicate_of)
+    """Any workflow transition staff may make (the workflow service checks the rules),
+    including closing with an outcome: not fixed, or not ours (saying whose it is)."""
+    change = _status_change(user, status, public_note, internal_note, reason, duplicate_of,
+                            responsible)
 
     def work(report: Report) -> tuple[dict[str, Any], list[int]]:
         event, ids = workflow.apply_status_change(session, report, change)
         if change.target == Status.IN_PROGRESS and report.assigned_to_id is None:
             report.assigned_to_id = user.id  # who starts it, has it
-        return {"from": event.from_status, "to": event.to_status}, ids
+        details: dict[str, Any] = {"from": event.from_status, "to": event.to_status}
+        outcome = outcome_of(report.status, report.reject_reason)
+        if outcome is not None and change.target == Status.REJECTED:
+            details["outcome"] = outcome.value
+        if report.responsible:
+            details["responsible"] = report.responsible
+        return details, ids
     return run_action(session, user, public_id, ReportAction.STATUS, key, jobs, work)
 
 
 def _status_change(user: StaffUser, status: str, public_note: str | None,
-                   internal_note: str | None, reason: str | None, duplicate_of: str | None
+                   internal_note: str | None, reason: str | None, duplicate_of: str | None,
+                   responsible: dict[str, str | None] | None = None
                    ) -> workflow.StatusChange:
     problems: dict[str, list[str]] = {}
     try:
@@ -193,7 +204,8 @@ def _status_change(user: StaffUser, status: str, public_note: str | None,
         target=target, actor=Actor.STAFF, actor_name=_actor(user),
         public_note=(public_note or "").strip() or None,
         internal_note=(internal_note or "").strip() or None,
-        reason=reject_reason, duplicate_of=(duplicate_of or "").strip() or None)
+        reason=reject_reason, duplicate_of=(duplicate_of or "").strip() or None,
+        responsible=responsible)
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ QUEUE_COLUMNS = (
     Report.id, Report.public_id, Report.category_id, Report.status, Report.priority,
     Report.district_id, Report.department_id, Report.created_at, Report.updated_at,
     Report.due_at, Report.address, Report.description, Report.assigned_to_id,
-    Report.review_flags, Report.asset_id,
+    Report.review_flags, Report.asset_id, Report.reporter_reopens,
     func.ST_X(Report.geom).label("lon"), func.ST_Y(Report.geom).label("lat"),
 )
 

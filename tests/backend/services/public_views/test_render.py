@@ -24,7 +24,7 @@ from backend.services.public_views.render import (
     with_distance,
     with_extensions,
 )
-from backend.workflow import OPEN311_STATE, Status
+from backend.workflow import OPEN311_STATE, OPEN_STATUSES, Outcome, Status
 
 BASE = "https://maengel.example.org"
 T0 = datetime(2026, 11, 3, 8, 15, 0, tzinfo=UTC)
@@ -57,6 +57,11 @@ def samples(snap: CitySnapshot) -> list[ReportData]:
                    asset=AssetHit(42, "lsa-osm", "traffic_signal", "node/1",
                                   'Kreuzung <cc1> ,"thumb":x', "LSA 0815", 11.5755, 48.1374,
                                   retired=True)),
+        # Closed as not the city's: the outcome and who is responsible instead.
+        ReportData(**base, district_id=district.id, status="rejected", description="w",
+                   address=None, due_at=T0, outcome=Outcome.NOT_RESPONSIBLE,
+                   responsible=("Deutsche Bahn <AG>", "https://db.example/melden"),
+                   events=(Event("rejected", T0, "Bahngelände."),)),
     ]
 
 
@@ -79,8 +84,11 @@ def schema_views(r: ReportData, snap: CitySnapshot, locale: str) -> tuple[dict, 
                        "thumb": sizes["thumb"]})
     thumb = photos[0]["thumb"]["jpeg"] if photos else None
     asset = asset_ref(r.asset) if r.asset is not None else None
+    is_open = Status(r.status) in OPEN_STATUSES
     common = {"status": r.status, "open311_status": OPEN311_STATE[Status(r.status)],
-              "priority": r.priority, "created_at": r.created_at, "updated_at": r.updated_at}
+              "priority": r.priority, "created_at": r.created_at, "updated_at": r.updated_at,
+              "outcome": r.outcome.value if r.outcome else None,
+              "expected_at": r.due_at if is_open else None}
     feature = ReportFeatureSchema().dump({
         "type": "Feature", "id": r.public_id,
         "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
@@ -100,7 +108,9 @@ def schema_views(r: ReportData, snap: CitySnapshot, locale: str) -> tuple[dict, 
         "department": {"code": department.code, "name": department.name.get(locale)},
         "history": [{"status": e.to_status, "at": e.at, "note": e.public_note}
                     for e in r.events],
-        "photos": photos, "asset": asset, "approximate": r.approximate, **common})
+        "photos": photos, "asset": asset, "approximate": r.approximate,
+        "responsible": {"name": r.responsible[0], "url": r.responsible[1]}
+        if r.responsible else None, **common})
     return feature, detail
 
 

@@ -1,0 +1,1 @@
+"""Honest outcomes and the citizen's voice: the reporter's "fixed?" answer and the fix rate."""
