@@ -43,13 +43,19 @@ ACTIONS: dict[str, Call] = {
     "duplicate": lambda c, rid, h, o: c.post(report_url(rid, "duplicate"), json={"of": o},
                                              headers=h),
     "note": _post("notes", {"text": "Leiter mitnehmen."}),
+    # Closing honestly as not the city's, naming who is responsible (issue 20.6).
+    "not_ours": _post("status", {"status": "rejected", "reason": "not_responsible",
+                                 "public_note": "Bahngelände.",
+                                 "responsible": {"name": "Deutsche Bahn AG",
+                                                 "url": "https://www.bahn.de/kontakt"}}),
     "reporter": lambda c, rid, h, o: c.get(report_url(rid, "reporter"), headers=h),
     "city": lambda c, rid, h, o: c.get("/api/v1/admin/city", headers=h),
     "users": lambda c, rid, h, o: c.get("/api/v1/admin/users", headers=h),
 }
 
 OK, HIDDEN, NO = 200, 404, 403
-REPORT_ACTIONS = ("detail", "claim", "status", "resolve", "forward", "duplicate", "note")
+REPORT_ACTIONS = ("detail", "claim", "status", "resolve", "forward", "duplicate", "note",
+                  "not_ours")
 EXPECTED: dict[str, dict[str, int]] = {
     "crew_own": {**dict.fromkeys(REPORT_ACTIONS, OK), "assign": NO, "reporter": OK,
                  "city": NO, "users": NO},
