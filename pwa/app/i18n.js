@@ -77,6 +77,13 @@ export function formatDistance(meters) {
 
 export const statusLabel = (status) => t(`status.${status}`);
 
+/** How a closed report ended: fixed, not fixed, not the city's, reported already. */
+export const outcomeLabel = (outcome) => t(`outcome.${outcome}`);
+
+/** Is the report open and past the date the city expected it fixed by (`expected_at`)? */
+export const isOverdue = (report, now = Date.now()) =>
+  Boolean(report?.expected_at) && new Date(report.expected_at).getTime() < now;
+
 /** The language switch offers the other language, named in that language. */
 export function setLangButton(button = document.querySelector('#lang-switch')) {
   const other = getLang() === 'de' ? 'en' : 'de';

@@ -4,7 +4,7 @@ import { request, postJSON, ApiError } from './api.js';
 import { h, $, announce, markReady } from './dom.js';
 import { addMyReport, getMyReports, getTracked, setTracked } from './myreports.js';
 import * as outbox from './outbox.js';
-import { reportPictures } from './reportpictures.js';
+import { reportPictures, reportOutcome } from './reportpictures.js';
 
 let bound = false;
 
@@ -90,6 +90,7 @@ function renderTracked(item, data, stale) {
   const body = [
     h('p', {}, h('span', { class: `badge status-${data.status}`, text: statusLabel(data.status) }),
       data.department ? h('span', { class: 'hint', text: ` ${data.department.name}` }) : null),
+    ...reportOutcome(data),
     stale ? h('p', { class: 'hint', text: t('mine.stale') }) : null,
     data.address ? h('p', { text: data.address }) : null,
     pictures.length ? h('h3', { text: t('mine.photos') }) : null,
@@ -102,8 +103,12 @@ function renderTracked(item, data, stale) {
       event.note ? h('span', { text: `: ${event.note}` }) : null))),
   ];
   if (data.status === 'resolved') {
+    // "Not fixed" takes a comment for the crew (sent with the answer; "fixed" ignores it).
+    const noteId = `not-fixed-note-${data.id}`;
     body.push(h('div', { class: 'fixed-question', role: 'group', 'aria-label': t('mine.fixedQuestion') },
       h('p', { text: t('mine.fixedQuestion') }),
+      h('label', { for: noteId, text: t('mine.notFixedComment') }),
+      h('textarea', { id: noteId, class: 'not-fixed-note', rows: '2', maxlength: '2000' }),
       h('button', { type: 'button', class: 'btn btn-primary answer-fixed', dataset: { answer: 'yes', token: item.dataset.token }, text: t('mine.fixedYes') }),
       h('button', { type: 'button', class: 'btn btn-secondary answer-fixed', dataset: { answer: 'no', token: item.dataset.token }, text: t('mine.fixedNo') })));
   }
@@ -125,10 +130,12 @@ async function onClick(e) {
   const token = button.dataset.token;
   item.querySelectorAll('button.answer-fixed').forEach((b) => { b.disabled = true; });
   try {
-    const data = await postJSON(`/api/v1/track/${encodeURIComponent(token)}/fixed`, { fixed: button.dataset.answer === 'yes' });
+    const fixed = button.dataset.answer === 'yes';
+    const note = fixed ? '' : (item.querySelector('textarea.not-fixed-note')?.value || '').trim();
+    const data = await postJSON(`/api/v1/track/${encodeURIComponent(token)}/fixed`, { fixed, ...(note ? { note } : {}) });
     setTracked(token, null, data);
     renderTracked(item, data, false);
-    announce(t(button.dataset.answer === 'yes' ? 'mine.thanksFixed' : 'mine.thanksNotFixed'));
+    announce(t(fixed ? 'mine.thanksFixed' : 'mine.thanksNotFixed'));
     item.querySelector('h2').setAttribute('tabindex', '-1');
     item.querySelector('h2').focus();
   } catch (error) {

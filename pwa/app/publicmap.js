@@ -3,9 +3,9 @@
 // from street level on, the reports themselves as markers coloured by status (clustered on the
 // client). Below the map a list of reports (the keyboard and screen-reader path) and a detail
 // panel.
-import { t, formatDate, formatNumber, statusLabel } from './i18n.js';
+import { t, formatDate, formatNumber, statusLabel, isOverdue } from './i18n.js';
 import { getJSON } from './api.js';
-import { reportPictures } from './reportpictures.js';
+import { reportPictures, reportOutcome } from './reportpictures.js';
 import { h, $, announce, addBaseLayers, escapeHtml } from './dom.js';
 
 // From this zoom level on the map shows individual reports; below it, server clusters.
@@ -179,13 +179,18 @@ async function loadClusters(box, since, zoom) {
 function renderMarkers(shown) {
   if (!cluster) return;
   cluster.clearLayers();
+  const now = Date.now();
   const markers = shown.map((f) => {
     const [lon, lat] = f.geometry.coordinates;
     const p = f.properties;
+    // Overdue: an exclamation mark on the marker and the word in its name (not colour alone).
+    const overdue = isOverdue(p, now);
+    const name = [`${p.category_name} – ${statusLabel(p.status)}`, overdue ? t('map.overdue') : null,
+      p.approximate ? `(${t('detail.approximate')})` : null].filter(Boolean).join(' ');
     const marker = L.marker([lat, lon], {
-      icon: L.divIcon({ className: `report-marker status-${p.status}`, html: '<span></span>', iconSize: [28, 28], iconAnchor: [14, 14] }),
-      title: `${p.category_name} – ${statusLabel(p.status)}${p.approximate ? ` (${t('detail.approximate')})` : ''}`,
-      alt: `${p.category_name} – ${statusLabel(p.status)}${p.approximate ? ` (${t('detail.approximate')})` : ''}`,
+      icon: L.divIcon({ className: `report-marker status-${p.status}${overdue ? ' is-overdue' : ''}`, html: overdue ? '<span>!</span>' : '<span></span>', iconSize: [28, 28], iconAnchor: [14, 14] }),
+      title: name,
+      alt: name,
       keyboard: false, // the list below is the keyboard path
     });
     marker.on('click', () => onNavigate(`/reports/${p.id}`));
@@ -244,14 +249,16 @@ function listSummary() {
 
 function renderList() {
   $('#map-list-summary').textContent = listSummary();
+  const now = Date.now();
   $('#map-list').replaceChildren(...features.map((f) => {
     const p = f.properties;
-    return h('li', {}, h('button', { type: 'button', class: 'map-report', dataset: { id: p.id } },
+    const overdue = isOverdue(p, now);
+    return h('li', {}, h('button', { type: 'button', class: `map-report${overdue ? ' is-overdue' : ''}`, dataset: { id: p.id } },
       h('span', { class: `dot status-${p.status}`, 'aria-hidden': 'true' }),
       h('span', { class: 'map-report-text' },
         h('strong', { text: p.category_name }),
-        h('span', { class: 'hint', text: [statusLabel(p.status), formatDate(p.created_at),
-          p.approximate ? t('detail.approximate') : null].filter(Boolean).join(' · ') }))));
+        h('span', { class: 'hint', text: [statusLabel(p.status), overdue ? t('map.overdue') : null,
+          formatDate(p.created_at), p.approximate ? t('detail.approximate') : null].filter(Boolean).join(' · ') }))));
   }));
 }
 
@@ -280,6 +287,9 @@ export async function openDetail(id, { focus = true } = {}) {
   $('#detail-address').textContent = data.address || '';
   $('#detail-address').hidden = !data.address;
   $('#detail-description').textContent = data.description || '';
+  // How it ended, or when it is expected fixed (overdue said in words), after the description.
+  $('#detail-outcome')?.remove();
+  $('#detail-description').after(h('div', { id: 'detail-outcome' }, ...reportOutcome(data)));
   $('#detail-photos').replaceChildren(...reportPictures(data));
   $('#detail-history').replaceChildren(...(data.history || []).map((event) => h('li', {},
     h('time', { datetime: event.at, text: formatDate(event.at) }), ' – ',

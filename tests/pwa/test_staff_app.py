@@ -440,6 +440,7 @@ def test_a_dispatcher_forwards_marks_a_duplicate_and_rejects_from_triage(
     phone.wait_for_selector("#reject-reason[aria-invalid='true']")
     assert phone.evaluate("document.activeElement.id") == "reject-reason"
     phone.select_option("#reject-reason", "not_responsible")
+    phone.fill("#reject-responsible", "Eigentümergemeinschaft Sendlinger Str. 1")  # who is
     phone.fill("#reject-note", "Privatgrund – bitte an die Eigentümer wenden.")
     phone.click("#reject-form button[data-submit='reject']")
     phone.wait_for_selector("#detail-status.status-rejected", timeout=10000)

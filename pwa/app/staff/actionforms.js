@@ -223,10 +223,28 @@ function rejectForm() {
     h('option', { value: '', text: t('reject.choose') }),
     ...['not_responsible', 'cannot_fix'].map((code) => h('option', { value: code, text: t(`reject.reason.${code}`) })));
   const note = textarea('public_note');
+  // Not the city's: who is responsible instead (name, and a link to report it there), public.
+  const who = h('input', { type: 'text', name: 'responsible', maxlength: 200, autocomplete: 'organization' });
+  const link = h('input', { type: 'url', name: 'responsible_url', maxlength: 500, inputmode: 'url', placeholder: 'https://' });
+  const whoFields = h('div', { class: 'responsible-fields' },
+    field('reject-responsible', 'reject.responsible', who, { hintKey: 'reject.responsibleHint', required: true }),
+    field('reject-responsible-url', 'reject.responsibleUrl', link));
+  const toggle = () => {
+    const needed = reason.value === 'not_responsible';
+    whoFields.hidden = !needed;
+    who.required = needed;
+  };
+  reason.addEventListener('change', toggle);
+  toggle();
   const form = h('form', {},
     field('reject-reason', 'reject.reason', reason, { required: true }),
+    whoFields,
     field('reject-note', 'reject.note', note, { hintKey: 'reject.noteHint', required: true }));
-  form.collect = () => (requireFilled(form)
-    ? { action: 'status', json: { status: 'rejected', reason: reason.value, public_note: note.value.trim() } } : null);
+  form.collect = () => {
+    if (!requireFilled(form)) return null;
+    const json = { status: 'rejected', reason: reason.value, public_note: note.value.trim() };
+    if (reason.value === 'not_responsible') json.responsible = { name: who.value.trim(), url: link.value.trim() || null };
+    return { action: 'status', json };
+  };
   return form;
 }

@@ -101,6 +101,11 @@ function renderDetail(data, { cachedAt = null } = {}) {
     ...fact(t('detail.assigned'), data.assigned_to ? personName(data.assigned_to) : t('detail.nobody')),
     ...fact(t('detail.flags'), (data.review_flags || []).map(flagText).join(', ')),
     ...fact(t('detail.duplicateOf'), data.duplicate_of),
+    ...fact(t('detail.outcome'), data.outcome ? t(`outcome.${data.outcome}`) : null),
+    ...fact(t('detail.responsible'), data.responsible?.name ? h('span', {}, data.responsible.name,
+      data.responsible.url ? ' – ' : null,
+      data.responsible.url ? h('a', { href: data.responsible.url, rel: 'noopener noreferrer external', text: data.responsible.url }) : null) : null),
+    ...fact(t('detail.reporterNotFixed'), data.reporter_not_fixed ? t('queue.reporterNotFixed', { n: data.reporter_not_fixed }) : null),
   );
   renderAssetHistory(data, $('#detail-back').getAttribute('href'));
   $('#detail-description').textContent = data.description || '';

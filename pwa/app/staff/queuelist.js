@@ -23,6 +23,8 @@ export function renderQueueItems(list, features, { base, near = null, waitingIds
           h('span', { class: `badge prio-${p.priority}`, text: priorityLabel(p.priority) }), ' ',
           h('span', { class: `badge status-${p.status}`, text: statusLabel(p.status) }),
           p.overdue ? [' ', h('span', { class: 'badge overdue', text: t('queue.overdue') })] : null,
+          // The reporter said "not fixed": reopened one priority higher (their comment is in the history).
+          p.reporter_not_fixed ? [' ', h('span', { class: 'badge reporter-not-fixed', text: t('queue.reporterNotFixed', { n: p.reporter_not_fixed }) })] : null,
           waitingIds.has(p.id) ? [' ', h('span', { class: 'badge status-waiting', text: t('queue.waiting') })] : null),
         h('strong', { class: 'queue-item-title', text: p.category?.name || p.id }),
         placeText(p) ? h('span', { class: 'queue-item-place', text: placeText(p) }) : null,
