@@ -25,7 +25,7 @@ from backend.services.assets.seeding import asset_points_by_group, link_to_asset
 from backend.services.city_cache import CitySnapshot, city_snapshot
 from backend.services.public_views.store import render_missing
 from backend.tokens import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
-from backend.workflow import Status
+from backend.workflow import RAISED_PRIORITY, Priority, RejectReason, Status
 from geo.cells import h3_cells, metric_xy
 
 # Share of reports per category group, and of each category within its group.
@@ -203,7 +203,13 @@ def seed_reports(session: Session, count: int, *, random_seed: int = 1) -> SeedR
             report_id = next_id + i
             clock_start = max((at for _, to, at, _ in history if to == Status.REOPENED),
                               default=created)
-            due = snapshot.due_at(category.default_priority, clock_start)
+            # The reporter's "not fixed" raised the priority (as feedback.answer_fixed does);
+            # the demo's rejections are "not ours", saying whose it is.
+            reopens = sum(1 for _, to, _, _ in history if to == Status.REOPENED)
+            priority = (RAISED_PRIORITY[Priority(category.default_priority)].value if reopens
+                        else category.default_priority)
+            rejected = history[-1][1] == Status.REJECTED
+            due = snapshot.due_at(priority, clock_start)
             token_hash = hashlib.sha256(os.urandom(16)).hexdigest()
             descriptions = DESCRIPTIONS.get(category.group.code, DESCRIPTIONS["sonstiges"])
             reports.append((
@@ -211,8 +217,10 @@ def seed_reports(session: Session, count: int, *, random_seed: int = 1) -> SeedR
                 descriptions[int(rng.integers(len(descriptions)))],
                 float(lons[i]), float(lats[i]), snapshot.districts[number].id,
                 _department_for(snapshot, category, number).id, str(history[-1][1]),
-                category.default_priority, created, history[-1][2], due,
-                float(xs[i]), float(ys[i]), cells[i], links.asset_ids[i],
+                priority, created, history[-1][2], due,
+                float(xs[i]), float(ys[i]), cells[i], links.asset_ids[i], reopens,
+                RejectReason.NOT_RESPONSIBLE.value if rejected else None,
+                SEEDED_RESPONSIBLE if rejected else None,
             ))
             for from_status, to_status, at, note in history:
                 actor = "reporter" if to_status in (Status.SUBMITTED, Status.REOPENED) else "staff"
@@ -243,8 +251,10 @@ def seed_reports(session: Session, count: int, *, random_seed: int = 1) -> SeedR
 REPORT_COLUMNS = (
     "id, public_id, tracking_token_hash, category_id, description, geom, district_id, "
     "department_id, status, priority, reporter_locale, source, created_at, updated_at, due_at, "
-    "x_m, y_m, h3_r10, asset_id"
+    "x_m, y_m, h3_r10, asset_id, reporter_reopens, reject_reason, responsible"
 )
+SEEDED_RESPONSIBLE = '{"name": "Grundeigentümer (Privatgrund)", "url": null}'
+
 EVENT_COLUMNS = "report_id, at, actor, from_status, to_status, public_note"
 
 
@@ -256,7 +266,7 @@ def _copy_postgres(session: Session, reports: list[tuple], events: list[tuple]) 
                 copy.write_row((
                     r[0], r[1], r[2], r[3], r[4], f"SRID=4326;POINT({r[5]!r} {r[6]!r})",
                     r[7], r[8], r[9], r[10], "de", "seed", r[11], r[12], r[13],
-                    r[14], r[15], r[16], r[17],
+                    r[14], r[15], r[16], r[17], r[18], r[19], r[20],
                 ))
         with cursor.copy(f"COPY report_event ({EVENT_COLUMNS}) FROM STDIN") as copy:
             for e in events:
@@ -268,8 +278,9 @@ def _insert_sqlite(session: Session, reports: list[tuple], events: list[tuple]) 
     ts = sqlite_time
     raw.executemany(
         f"INSERT INTO report ({REPORT_COLUMNS}) VALUES "
-        "(?, ?, ?, ?, ?, MakePoint(?, ?, 4326), ?, ?, ?, ?, 'de', 'seed', ?, ?, ?, ?, ?, ?, ?)",
-        [(*r[:5], r[5], r[6], *r[7:11], ts(r[11]), ts(r[12]), ts(r[13]), *r[14:18])
+        "(?, ?, ?, ?, ?, MakePoint(?, ?, 4326), ?, ?, ?, ?, 'de', 'seed', ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?)",
+        [(*r[:5], r[5], r[6], *r[7:11], ts(r[11]), ts(r[12]), ts(r[13]), *r[14:21])
          for r in reports],
     )
     raw.executemany(
