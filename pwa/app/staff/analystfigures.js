@@ -1,6 +1,6 @@
 // The service-level figures of /api/v1/analytics/summary: totals, a table per district and per
-// category (reports, open, closed, hours to acknowledge and resolve, share past target) and a
-// bar chart of each.
+// category (reports, open, closed, hours to acknowledge and resolve, share past target, fix rate
+// and the reporters' "not fixed") and a bar chart of each.
 import { h, $ } from '../dom.js';
 import { t, formatNumber, formatDate } from '../i18n.js';
 import { renderBarChart } from './analystcharts.js';
@@ -25,6 +25,9 @@ const COLUMNS = [
   ['resolveMedian', (r) => hours(r.resolve_h?.median)],
   ['resolveP90', (r) => hours(r.resolve_h?.p90)],
   ['pastTarget', (r) => share(r.past_target_share)],
+  // Fixed for good, of the reports decided: a reporter's "not fixed" counts against it.
+  ['fixRate', (r) => share(r.fix_rate)],
+  ['notFixed', (r) => count(r.reporter_not_fixed)],
 ];
 
 const figureCells = (row) => COLUMNS.map(([key, cell]) => h('td', { class: 'num', dataset: { col: key } }, cell(row)));
@@ -46,6 +49,8 @@ function renderTotals(totals) {
     ['ackMedian', hours(totals.acknowledge_h?.median)],
     ['resolveMedian', hours(totals.resolve_h?.median)],
     ['pastTarget', share(totals.past_target_share)],
+    ['fixRate', share(totals.fix_rate)],
+    ['notFixed', count(totals.reporter_not_fixed)],
   ];
   $('#analyst-totals').replaceChildren(...items.map(([key, value]) => h('div', { class: 'total' },
     h('dt', { text: t(`analyst.total.${key}`) }), h('dd', { id: `analyst-total-${key}` }, value))));
