@@ -147,3 +147,12 @@ def test_every_status_and_reason_has_its_outcome(
     status: str, reason: str | None, outcome: Outcome | None,
 ) -> None:
     assert outcome_of(status, reason) == outcome
+
+
+def test_the_reporter_is_told_once_that_it_is_not_ours(session: Session) -> None:
+    report, _ = _resolved(session)
+    change_status(session, report.public_id, StatusChange(Status.REOPENED, **STAFF))
+    before = _notifications(session, report)
+    change_status(session, report.public_id, _reject(
+        RejectReason.NOT_RESPONSIBLE, {"name": "Deutsche Bahn AG", "url": None}))
+    assert _notifications(session, report) == before + 1  # the reporter's e-mail, once
