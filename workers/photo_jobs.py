@@ -55,7 +55,8 @@ def redact_photo(photo_id: int) -> str:
 def redaction_options(settings: Settings) -> RedactionOptions:
     """How this deployment redacts photos (MM_PHOTO_REDACTION*)."""
     return RedactionOptions(settings.photo_redaction, settings.photo_redaction_detect_max,
-                            settings.photo_redaction_face_model)
+                            settings.photo_redaction_face_model,
+                            settings.photo_redaction_plate_detect_max)
 
 
 def preload_detectors(settings: Settings) -> None:

@@ -10,7 +10,7 @@ from PIL import Image
 
 from backend.media.imaging import Derivative, encode_derivatives, render_display
 from backend.media.redaction.blur import hide
-from backend.media.redaction.detect import DETECT_MAX, VERSION, find_regions
+from backend.media.redaction.detect import DETECT_MAX, PLATE_DETECT_MAX, VERSION, find_regions
 from backend.media.redaction.regions import Region
 
 ROTATIONS = (0, 90, 180, 270)
@@ -26,6 +26,7 @@ class Options:
     enabled: bool = True
     detect_max: int = DETECT_MAX
     face_model: str = ""
+    plate_max: int = PLATE_DETECT_MAX
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def render_public(data: bytes, options: Options, *, rotation: int = 0,
     """Render, turn (degrees clockwise), detect, hide. Raises PhotoRejected for a photo that
     cannot be rendered, and anything a detector raises (the photo then stays private)."""
     display = turn(render_display(data), rotation)
-    found = find_regions(display, options.detect_max, options.face_model) \
+    found = find_regions(display, options.detect_max, options.face_model, options.plate_max) \
         if options.enabled else []
     hidden = hide(display, [*found, *staff])
     return Rendered(encode_derivatives(hidden), found, VERSION if options.enabled else None)
