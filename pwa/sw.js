@@ -2,13 +2,17 @@
 // with a cache fallback, never POSTs; Background Sync sends the outbox and the crew's queued
 // actions itself, also with the app closed (same modules, same Idempotency-Keys as the
 // pages); Web Push shows status changes.
-// The staff app (/login, /crew, /dispatch, /analyst) shares it: its shell is precached too, its
-// queue and report answers stay readable offline; login answers, admin screens, reporter e-mails,
-// analytics and open-data files are never stored.
+// Only the citizen app is precached (in the visitor's language): a first visit costs what a
+// citizen needs. The staff app (/login, /crew, /dispatch, /analyst) shares the worker: its
+// shell, modules, texts and leaflet.heat are kept when first used (cache first with fill for
+// /app/ and /vendor/), and the staff app asks for everything it loaded once someone logs in
+// ('keep' message), so it works offline after one online session. Its queue and report
+// answers stay readable offline; login answers, admin screens, reporter e-mails, analytics
+// and open-data files are never stored.
 import * as outbox from './app/outbox.js';
 import * as crewActions from './app/staff/actionqueue.js';
 
-const VERSION = 'v41';
+const VERSION = 'v42';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
 // Photo web sizes are public and named by their content hash: kept across app versions.
@@ -25,16 +29,18 @@ const ASSET_API = /^\/api\/v1\/assets(\/|$)/;
 const TILE_CACHE = 'mm-tiles';
 const TILE_MAX_ENTRIES = 400;
 const TILE_PATH = /\/\d{1,2}\/\d+\/\d+(@2x)?\.(png|jpe?g|webp)$/;
+// The citizen app, offline from the first visit. Everything else under /app/ and /vendor/
+// (the staff app, the other language, leaflet.heat, the app icons) is cached on first use.
+const LANGS = ['de', 'en'];
 const SHELL = [
   '/',
   '/manifest.webmanifest',
   '/app/app.css',
   '/app/main.js', '/app/i18n.js', '/app/api.js', '/app/apierror.js', '/app/dom.js', '/app/store.js',
-  '/app/outbox.js', '/app/myreports.js',
+  '/app/outbox.js', '/app/myreports.js', '/app/keepoffline.js',
   '/app/report.js', '/app/reportlocation.js', '/app/placesearch.js', '/app/nearby.js', '/app/reportphotos.js', '/app/formerrors.js',
   '/app/assetpicker.js', '/app/assets.js', '/app/photos.js', '/app/exif.js', '/app/push.js', '/app/publicmap.js', '/app/mine.js', '/app/reportpictures.js',
-  '/app/i18n/de.json', '/app/i18n/en.json',
-  '/app/icons/favicon.svg', '/app/icons/icon-192.png', '/app/icons/icon-512.png',
+  '/app/icons/favicon.svg',
   '/app/icons/group-ampel.svg', '/app/icons/group-schild.svg', '/app/icons/group-sonstiges.svg',
   '/app/icons/gps.svg', '/app/icons/camera.svg',
   '/vendor/leaflet/leaflet.js', '/vendor/leaflet/leaflet.css',
@@ -42,14 +48,23 @@ const SHELL = [
   '/vendor/leaflet/images/marker-shadow.png',
   '/vendor/markercluster/leaflet.markercluster.js', '/vendor/markercluster/MarkerCluster.css',
   '/vendor/markercluster/MarkerCluster.Default.css',
-  '/vendor/heat/leaflet-heat.js',
-  // The staff app: '/login' answers with staff.html, the shell of every staff route.
-  '/login', '/app/staff.css', '/app/i18n/staff-de.json', '/app/i18n/staff-en.json',
-  ...['main', 'session', 'login', 'crew', 'crewmap', 'queue', 'queuelist', 'labels', 'detail', 'actionforms',
-    'actionqueue', 'fields', 'departments', 'outboxpanel', 'offlinecache', 'dispatch', 'rules', 'catalog',
-    'users', 'deliveries', 'analyst', 'analystjobs', 'analystfilters', 'analystmap', 'analystcharts', 'analystfigures',
-    'analystdownloads', 'analystassets', 'assetform', 'assethistory', 'photomoderation'].map((name) => `/app/staff/${name}.js`),
 ];
+// Never taken from the HTTP cache unchecked, not even on a first install: the page that
+// registered the worker did not load them, so a copy there may be from an older visit.
+const ALWAYS_REVALIDATED = new Set(['/', '/manifest.webmanifest']);
+// What a page may ask the worker to keep (message 'keep'): app files and the staff shell.
+const KEEPABLE = /^\/(app|vendor)\/|^\/login$/;
+
+// The visitor's language as the app chooses it without a saved choice (i18n.js); a saved
+// other choice is kept when the page asks for it.
+function visitorLanguage() {
+  for (const tag of self.navigator.languages || []) {
+    const short = String(tag).slice(0, 2).toLowerCase();
+    if (LANGS.includes(short)) return short;
+  }
+  return LANGS[0];
+}
+
 const APP_ROUTES = /^\/(report|map|mine|reports\/[^/]+|track\/[^/]+)?$/;
 const STAFF_ROUTES = /^\/(login|crew(\/reports\/[^/]+)?|dispatch(\/.*)?|analyst)$/;
 // Never kept by the worker: sessions, the admin screens (online, desktop), the reporter's
@@ -58,13 +73,41 @@ const STAFF_ROUTES = /^\/(login|crew(\/reports\/[^/]+)?|dispatch(\/.*)?|analyst)
 const NEVER_CACHED = /^\/api\/v1\/(auth\/|admin\/|staff\/reports\/[^/]+\/(reporter|photos\/[^/]+\/preview)$|analytics\/|opendata\/)/;
 const STAFF_API = /^\/api\/v1\/staff\//;
 
+// Set by a first install (no earlier shell cache), for the activate step that follows.
+let firstInstall = false;
+
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
+    // A first install follows the visit that registered it, whose page has just loaded most
+    // of the shell over the network (no worker controlled it; /app/ files are revalidated on
+    // every load): take those copies from the HTTP cache instead of downloading them a second
+    // time. An update revalidates every file (a 304 when unchanged), never trusts the HTTP cache.
+    firstInstall = !(await caches.keys()).some((name) => name.startsWith('mm-shell-'));
     const cache = await caches.open(SHELL_CACHE);
-    await cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })));
+    const files = [...SHELL, `/app/i18n/${visitorLanguage()}.json`];
+    const page = firstInstall ? await registeringAppPage() : null;
+    if (page) {
+      // The app shell the visitor's page was just served (every app route answers with it).
+      const response = await fetch(page, { cache: 'force-cache' });
+      if (response.status === 200 && !response.redirected) await cache.put('/', response);
+    }
+    await cache.addAll(files.filter((url) => !(page && url === '/')).map((url) => new Request(url, {
+      cache: firstInstall && !ALWAYS_REVALIDATED.has(url) ? 'force-cache' : 'no-cache',
+    })));
     await self.skipWaiting();
   })());
 });
+
+// The app route of the page that registered this worker (not a tracking link: that answer
+// carries its own referrer policy), or null.
+async function registeringAppPage() {
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  for (const client of windows) {
+    const url = new URL(client.url);
+    if (APP_ROUTES.test(url.pathname) && !url.pathname.startsWith('/track/')) return url.pathname;
+  }
+  return null;
+}
 
 self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
@@ -154,10 +197,17 @@ async function assetNetworkFirst(request) {
 // worker controlled them). Best effort; later visits refresh them network-first.
 async function warmApiCache() {
   const cache = await caches.open(API_CACHE);
+  // After a first install the page has just fetched them: the HTTP cache's copies will do if
+  // asked for as the page asks (api.js sends its language; dom.js the browser's, for outlines).
+  const init = (url) => (!firstInstall ? { headers: { Accept: 'application/json' } } : {
+    cache: 'force-cache',
+    headers: url.endsWith('/outlines') ? { Accept: 'application/geo+json' }
+      : { Accept: 'application/json', 'Accept-Language': visitorLanguage() },
+  });
   await Promise.all(['/api/v1/config', '/api/v1/categories', '/api/v1/districts', '/api/v1/districts/outlines'].map(async (url) => {
     try {
       if (await cache.match(url, { ignoreVary: true })) return;
-      const response = await fetch(url, { headers: { Accept: 'application/json' } });
+      const response = await fetch(url, init(url));
       if (response.status === 200) await cache.put(url, response);
     } catch { /* offline: fine */ }
   }));
@@ -169,11 +219,38 @@ async function shell() {
   return fetch('/');
 }
 
-// Every staff route is answered by staff.html (precached as '/login'); the app routes itself.
+// Every staff route is answered by staff.html (kept as '/login' once fetched); the app routes itself.
 async function staffShell(request) {
-  const cached = await caches.match('/login', { cacheName: SHELL_CACHE });
+  const cache = await caches.open(SHELL_CACHE);
+  const cached = await cache.match('/login');
   if (cached) return cached;
-  return fetch(request);
+  const response = await fetch(request);
+  if (response.status === 200 && !response.redirected) await cache.put('/login', response.clone());
+  return response;
+}
+
+// A page asks to keep files it uses that are not precached: the staff app asks for everything
+// it loaded once someone logs in, a page for the language its visitor chose. Revalidated (the
+// page has just loaded them: a 304 costs only headers); what is kept already is left alone.
+self.addEventListener('message', (event) => {
+  if (event.data?.type !== 'keep' || !Array.isArray(event.data.urls)) return;
+  event.waitUntil(keep(event.data.urls));
+});
+
+async function keep(urls) {
+  const cache = await caches.open(SHELL_CACHE);
+  const paths = new Set();
+  for (const value of urls) {
+    const url = new URL(String(value), self.location.origin);
+    if (url.origin === self.location.origin && KEEPABLE.test(url.pathname)) paths.add(url.pathname);
+  }
+  await Promise.all([...paths].map(async (path) => {
+    if (await cache.match(path, { ignoreSearch: true })) return;
+    try {
+      const response = await fetch(path, { cache: 'no-cache' });
+      if (response.status === 200) await cache.put(path, response);
+    } catch { /* offline: asked again at the next start */ }
+  }));
 }
 
 // Staff answers: network first; offline the last copy, marked with the time it was fetched

@@ -3,6 +3,7 @@ base URL, a strong ETag computed before any expansion, and 304 without assemblin
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
 
 from flask import Response, request
@@ -17,7 +18,7 @@ from backend.services.public_views.read import etag, expansion
 REVALIDATE = "public, no-cache"
 # The city's catalogue (categories, services): changes rarely; a minute's reuse is harmless.
 CATALOGUE = "public, max-age=60"
-_catalogues: dict[tuple[str, tuple[str, str], str, str], tuple[bytes, str]] = {}
+_catalogues: dict[tuple[str, tuple[str, str], str, str], tuple[bytes, str, bytes]] = {}
 
 
 def current_expansion() -> tuple[Expansion, str]:
@@ -46,7 +47,8 @@ def fragment_answer(body: bytes, tag: str | None, mimetype: str = "application/j
 def catalogue_answer(name: str, build: Callable[[CitySnapshot, str], bytes],
                      mimetype: str = "application/json") -> Response:
     """An answer that depends only on the city's configuration and the language, built once
-    per configuration version (the version probe needs no session), with an ETag."""
+    per configuration version (the version probe needs no session), with an ETag; gzipped
+    (compressed once, with the answer) when the client accepts it."""
     snap, locale = snapshot(), request_locale()
     key = (name, snap.versions, locale, settings().base_url)
     found = _catalogues.get(key)
@@ -54,9 +56,20 @@ def catalogue_answer(name: str, build: Callable[[CitySnapshot, str], bytes],
         if len(_catalogues) > 64:
             _catalogues.clear()
         body = build(snap, locale)
-        found = _catalogues[key] = (body, etag(*map(str, key), body))
-    body, tag = found
-    return not_modified(tag, CATALOGUE) or fragment_answer(body, tag, mimetype, CATALOGUE)
+        found = _catalogues[key] = (body, etag(*map(str, key), body),
+                                    gzip.compress(body, compresslevel=9, mtime=0))
+    body, tag, packed = found
+    cached = not_modified(tag, CATALOGUE)
+    if cached is not None:
+        return cached
+    # nginx passes API answers through as they are: the district outlines (the map's base
+    # layer on every first visit) are ≈ 48 KB plain and ≈ 9 KB gzipped.
+    compress = "gzip" in request.headers.get("Accept-Encoding", "") and len(packed) < len(body)
+    response = fragment_answer(packed if compress else body, tag, mimetype, CATALOGUE)
+    if compress:
+        response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    return response
 
 
 __all__ = ["CATALOGUE", "REVALIDATE", "catalogue_answer", "current_expansion", "etag",

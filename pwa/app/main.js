@@ -7,6 +7,7 @@ import { migrateLegacyList } from './myreports.js';
 import { initReport, showReport, relocalizeReport, foreground } from './report.js';
 import { initMap, showMap, openDetail, closeDetail, relocalizeMap } from './publicmap.js';
 import { showMine, adoptTrackingLink } from './mine.js';
+import { keepOffline } from './keepoffline.js';
 
 const DEFAULT_CONFIG = {
   city: { name: 'München' },
@@ -104,6 +105,7 @@ async function switchLanguage() {
   const next = getLang() === 'de' ? 'en' : 'de';
   await loadLang(next);
   localStorage.setItem('mm.lang', next);
+  keepOffline([`/app/i18n/${next}.json`]); // chosen once, it works offline too
   applyTexts();
   setLangButton();
   updateOutboxStatus();
@@ -146,6 +148,7 @@ async function start() {
       if (e.data?.type === 'open' && e.data.path) navigate(e.data.path);
     });
     try { await navigator.serviceWorker.register('/sw.js', { scope: '/', type: 'module' }); } catch (error) { console.warn('sw', error); }
+    keepOffline([`/app/i18n/${getLang()}.json`]); // precached is the browser's language, not a saved choice
   }
 }
 

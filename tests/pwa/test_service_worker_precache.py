@@ -1,8 +1,11 @@
-"""The service worker's shell precache lists every module the apps load, and only files that exist.
+"""The service worker's shell precache lists every module the citizen app loads, only files
+that exist, and nothing of the staff app.
 
-A module missing from `SHELL` in pwa/sw.js loads online but breaks the installed app offline
-(its import fails), which no online test notices. No browser needed: the imports are read from
-the sources.
+A module missing from `SHELL` in pwa/sw.js loads online but breaks the installed citizen app
+offline (its import fails), which no online test notices. The staff app is not precached (a
+citizen's first visit would pay for it): it is kept on first use and when someone logs in
+(tests/pwa/test_first_visit.py and the offline crew tests in test_staff_app.py). No browser
+needed here: the imports are read from the sources.
 """
 
 from __future__ import annotations
@@ -11,27 +14,22 @@ import re
 from pathlib import Path
 
 PWA = Path(__file__).resolve().parents[2] / "pwa"
-ENTRY_POINTS = ["app/main.js", "app/staff/main.js", "sw.js"]
 IMPORT = re.compile(r"""(?:\bfrom|\bimport)\s*\(?\s*['"](\.{1,2}/[^'"]+\.js)['"]""")
 
 
 def _precached() -> set[str]:
-    """The URLs of the SHELL list in sw.js (plain strings and the staff module list)."""
+    """The URLs of the SHELL list in sw.js."""
     source = (PWA / "sw.js").read_text(encoding="utf-8")
     shell = source[source.index("const SHELL = ["):]
     shell = shell[:shell.index("\n];")]
-    urls = set(re.findall(r"'(/[^'$]*)'", shell))
-    staff = re.search(r"\.\.\.\[(.*?)\]\.map\(\(name\) => `/app/staff/\$\{name\}\.js`\)",
-                      shell, re.S)
-    assert staff, "the staff module list in sw.js changed shape; update this test"
-    urls |= {f"/app/staff/{name}.js" for name in re.findall(r"'([^']+)'", staff.group(1))}
-    return urls
+    assert "..." not in shell and "${" not in shell, "SHELL changed shape; update this test"
+    return set(re.findall(r"'(/[^']*)'", shell))
 
 
-def _loaded_modules() -> set[str]:
-    """Every module reachable by static or dynamic imports from the apps and the worker."""
+def _loaded_modules(*entry_points: str) -> set[str]:
+    """Every module reachable by static or dynamic imports from the entry points."""
     seen: set[Path] = set()
-    todo = [PWA / entry for entry in ENTRY_POINTS]
+    todo = [PWA / entry for entry in entry_points]
     while todo:
         path = todo.pop().resolve()
         if path in seen:
@@ -42,9 +40,18 @@ def _loaded_modules() -> set[str]:
     return {"/" + p.relative_to(PWA).as_posix() for p in seen if p.name != "sw.js"}
 
 
-def test_every_module_the_apps_load_is_precached() -> None:
-    missing = _loaded_modules() - _precached()
+def test_every_module_the_citizen_app_loads_is_precached() -> None:
+    missing = _loaded_modules("app/main.js") - _precached()
     assert not missing, f"add to SHELL in pwa/sw.js (and bump VERSION): {sorted(missing)}"
+
+
+def test_the_staff_app_other_languages_and_the_heat_plugin_are_not_precached() -> None:
+    precached = _precached()
+    staff = {url for url in precached if url.startswith(("/app/staff", "/app/i18n/"))
+             or url in ("/login", "/vendor/heat/leaflet-heat.js")}
+    assert not staff, f"a citizen's first visit would download these: {sorted(staff)}"
+    staff_only = _loaded_modules("app/staff/main.js") - _loaded_modules("app/main.js")
+    assert staff_only and not staff_only & precached
 
 
 def test_every_precached_app_file_exists() -> None:
@@ -58,5 +65,5 @@ def test_the_report_form_modules_are_reached_and_precached() -> None:
     # would pass vacuously.
     parts = {"/app/report.js", "/app/reportlocation.js", "/app/nearby.js", "/app/reportphotos.js",
              "/app/formerrors.js", "/app/assetpicker.js"}
-    assert parts <= _loaded_modules()
+    assert parts <= _loaded_modules("app/main.js")
     assert parts <= _precached()

@@ -12,6 +12,7 @@ import { initDispatch, showDispatch, SECTIONS } from './dispatch.js';
 import { initAnalyst, showAnalyst, leaveAnalyst } from './analyst.js';
 import { renderOutbox } from './outboxpanel.js';
 import { forgetStaffData } from './offlinecache.js';
+import { keepOffline, loadedAppFiles } from '../keepoffline.js';
 
 const DEFAULT_CONFIG = {
   map: { center: [48.1374, 11.5755], zoom: 12, tile_url: '', tile_attribution: '', data_attribution_short: '' },
@@ -140,8 +141,15 @@ window.addEventListener('offline', () => { offline = true; renderOffline(); });
 // app is closed by then (Background Sync in the service worker).
 actions.events.addEventListener('kept', () => actions.registerSync());
 
+// The service worker precaches only the citizen app: once someone works here, it keeps the
+// staff shell and everything this page loaded (modules, texts, styles, leaflet.heat), so the
+// staff app opens offline after one online session; the cost falls on staff devices only.
+function keepStaffApp() {
+  if (session.currentUser()) keepOffline(['/login', ...loadedAppFiles()]);
+}
+
 // Actions kept while the session had expired go out with the new one.
-session.events.addEventListener('login', () => { renderOutbox(); flushActions(); });
+session.events.addEventListener('login', () => { renderOutbox(); flushActions(); keepStaffApp(); });
 
 session.events.addEventListener('expired', () => {
   if (route(location.pathname).view === 'login') return;
@@ -155,6 +163,7 @@ async function switchLanguage() {
   const next = getLang() === 'de' ? 'en' : 'de';
   await loadLang(next);
   localStorage.setItem('mm.lang', next);
+  keepStaffApp(); // with the texts of the language chosen
   applyTexts();
   setLangButton();
   renderOffline();
@@ -214,6 +223,9 @@ async function start() {
       if (e.data.outcome === 'sent' || e.data.outcome === 'failed') reloadCrew();
     });
     try { await navigator.serviceWorker.register('/sw.js', { scope: '/', type: 'module' }); } catch (error) { console.warn('sw', error); }
+    keepStaffApp();
+    // A new worker version starts with only the citizen app: give it the staff app again.
+    navigator.serviceWorker.addEventListener('controllerchange', keepStaffApp);
   }
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from typing import Any
 
 import shapely
@@ -29,3 +30,17 @@ def test_every_district_with_its_label_inside_and_the_city_boundary(client: Any)
     tag = response.headers["ETag"]
     assert client.get("/api/v1/districts/outlines",
                       headers={"If-None-Match": tag}).status_code == 304
+
+
+def test_outlines_and_categories_are_gzipped_for_a_browser_and_plain_otherwise(client: Any) -> None:
+    # Every first visit downloads the outlines: ≈ 48 KB plain, ≈ 10 KB gzipped (issue 22.1).
+    for path in ("/api/v1/districts/outlines", "/api/v1/categories"):
+        plain = client.get(path)
+        packed = client.get(path, headers={"Accept-Encoding": "gzip, deflate, br"})
+        assert "Content-Encoding" not in plain.headers
+        assert packed.headers["Content-Encoding"] == "gzip", path
+        assert "Accept-Encoding" in packed.headers["Vary"]
+        assert gzip.decompress(packed.data) == plain.data
+        assert packed.headers["ETag"] == plain.headers["ETag"]
+    outlines = client.get("/api/v1/districts/outlines", headers={"Accept-Encoding": "gzip"})
+    assert len(outlines.data) < 15_000
