@@ -29,11 +29,11 @@ PHONE = {"width": 412, "height": 915}
 
 
 class LiveServer:
-    """The Flask app in a thread on a free loopback port."""
+    """The Flask app in a thread on a loopback port (by default a free one)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, port: int = 0) -> None:
         self.app = create_app(settings)
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.server = make_server("127.0.0.1", port, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -90,7 +90,7 @@ def running_server(database_url: str, tmp_path: Path, redis_url: str,
     probe.server_close()
     settings = base_settings(database_url, tmp_path, redis_url=redis_url,
                              base_url=f"http://127.0.0.1:{port}", **overrides)
-    server = LiveServer(settings)
+    server = LiveServer(settings, port)  # the port base_url names: links and photo URLs work
     with server:
         yield server
     with server.app.app_context():
