@@ -57,6 +57,7 @@ OPERATIONS = {
         "hide", "unhide", "rotate", "regions", "restore", "release")),
     ("delete", f"{PHOTO}/regions/{{index}}"),
     ("get", "/api/v1/staff/assets/{asset_id}/reports"),
+    ("get", "/api/v1/staff/search"),
     ("get", "/api/v1/admin/city"),
     ("put", "/api/v1/admin/routing-rules"),
     ("post", "/api/v1/admin/categories"),
