@@ -30,7 +30,7 @@ from backend.api.request_io import (
     load,
     photo_uploads,
     report_body,
-    request_locale,
+    reporter_locale,
 )
 from backend.api.schemas import (
     ReportCreateSchema,
@@ -130,7 +130,7 @@ def create_report() -> tuple[Response, int]:
     cfg = settings()
     body, uploads = report_body("photos", cfg.photo_max_bytes)
     data, snap = _load_new_report(body)
-    locale = request_locale()
+    locale = reporter_locale()  # the language notifications go out in
     if uploads:
         result = submit_report(
             session(), storage(), jobs(), reports.NewReport(**data), uploads, photo_limits(),

@@ -12,6 +12,7 @@ from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from backend.api.context import settings
 from backend.api.json_provider import strict_loads
 from backend.errors import (
     InvalidInput,
@@ -20,6 +21,8 @@ from backend.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from backend.notify.locales import app_languages, best_language
+from backend.notify.texts import STATUS_LABELS
 
 LOCALES = ("de", "en")
 MAX_JSON_BYTES = 256 * 1024
@@ -51,6 +54,18 @@ def request_locale() -> str:
 
 
 _locales: dict[str, str] = {}
+
+
+def reporter_locale() -> str:
+    """The language a reporter is written to (notifications): the first of the request's
+    Accept-Language tags that the app or the notification texts know, German otherwise.
+
+    The app sends its language first and the one its texts fall back to second
+    (`tr, en;q=0.5`), so content follows `request_locale` and notifications this.
+    """
+    codes = (*STATUS_LABELS, *app_languages(settings().pwa_root))
+    tags = [tag for tag, _quality in request.accept_languages]  # best first
+    return best_language(tags, codes) or "de"
 
 
 def mark_localized_responses(app: Flask) -> None:

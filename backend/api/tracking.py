@@ -7,7 +7,7 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from backend.api.context import jobs, primary_reader, session, settings
 from backend.api.fragment_answers import current_expansion, etag, fragment_answer, not_modified
 from backend.api.presenters import uploaded_photo
-from backend.api.request_io import json_body, load, request_locale
+from backend.api.request_io import json_body, load, reporter_locale
 from backend.api.schemas import (
     CreatedIdSchema,
     FixedAnswerSchema,
@@ -123,7 +123,8 @@ def answer_fixed_page(token: str, answer: str) -> tuple[str, int] | str:
     if answer not in ("yes", "no"):
         return render_template("message.html", title="?", text="Unknown answer."), 404
     report = recipients.report_for_token(session(), token)
-    locale = report.reporter_locale
+    # The page exists in German and English: German for German readers (also plain German).
+    locale = "de" if report.reporter_locale.lower().startswith("de") else "en"
     if request.method == "POST":
         _answer(token, answer == "yes", None)
         text = {"de": "Danke für Ihre Rückmeldung!", "en": "Thank you for your answer!"}
@@ -189,7 +190,7 @@ def follow(public_id: str) -> tuple[Response, int]:
     data = load(FOLLOW_SCHEMA, json_body())
     push = _push_subscription(data["push_subscription"]) if data["push_subscription"] else None
     report, _, _ = reports.get_report(session(), public_id)
-    recipient = recipients.follow_report(session(), report, locale=request_locale(),
+    recipient = recipients.follow_report(session(), report, locale=reporter_locale(),
                                          email=data["email"], push=push)
     return jsonify(CREATED_ID_SCHEMA.dump({"id": recipient.id})), 201
 

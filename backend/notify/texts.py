@@ -1,13 +1,17 @@
 """What reporters read: status labels, push notification payloads and status e-mails.
 
-German is the default language (the city's), English the second. Texts carry only the
+German is the default language (the city's), English the second; further languages are data
+files, `backend/notify/languages/<code>.json` (status labels, meanings, phrases), each text
+falling back to German when missing, so a city adds one without code. Texts carry only the
 report id, its status, the city's public note and links meant for the recipient: never a
 name, address or message of anyone else.
 """
 
 from __future__ import annotations
 
+import json
 from html import escape
+from pathlib import Path
 
 DEFAULT_LOCALE = "de"
 # Push services cap payloads at about 4 KB; the full note is always on the tracking page.
@@ -96,9 +100,33 @@ _PHRASES: dict[str, dict[str, str]] = {
 }
 
 
+_RESPONSIBLE = {"de": "Zuständig ist: {who}", "en": "Responsible instead: {who}"}
+LANGUAGE_DIR = Path(__file__).with_name("languages")
+_RIGHT_TO_LEFT: set[str] = set()
+
+
+def _load_languages(directory: Path) -> None:
+    """Add each `<code>.json` of `directory` as a language, German for whatever it lacks."""
+    for path in sorted(directory.glob("*.json")):
+        code, data = path.stem.lower(), json.loads(path.read_text(encoding="utf-8"))
+        STATUS_LABELS[code] = {**STATUS_LABELS["de"], **data.get("status", {})}
+        _STATUS_MEANING[code] = {**_STATUS_MEANING["de"], **data.get("meaning", {})}
+        _PHRASES[code] = {**_PHRASES["de"], **data.get("phrases", {})}
+        _RESPONSIBLE[code] = data.get("responsible", _RESPONSIBLE["de"])
+        if data.get("dir") == "rtl":
+            _RIGHT_TO_LEFT.add(code)
+
+
+_load_languages(LANGUAGE_DIR)
+
+
 def language(locale: str | None) -> str:
-    """The supported language for a locale such as `en-GB` or `de_AT`; German otherwise."""
-    base = (locale or "").replace("_", "-").split("-", 1)[0].lower()
+    """The supported language for a locale: the tag itself (`de-x-ls`), else its primary
+    language (`en-GB`, `de_AT`, `ar-EG`); German otherwise."""
+    tag = (locale or "").replace("_", "-").lower()
+    if tag in STATUS_LABELS:
+        return tag
+    base = tag.split("-", 1)[0]
     return base if base in STATUS_LABELS else DEFAULT_LOCALE
 
 
@@ -157,8 +185,9 @@ def status_email(
     text = "\n".join(lines)
 
     e = escape  # every inserted value, including our own texts and URLs, goes through it
+    direction = ' dir="rtl"' if lang in _RIGHT_TO_LEFT else ""
     parts = [
-        f'<!DOCTYPE html>\n<html lang="{e(lang)}">\n<head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="{e(lang)}"{direction}>\n<head><meta charset="utf-8">'
         f"<title>{e(subject)}</title></head>\n<body>",
         f"<p>{e(p['greeting'])}</p>",
         f"<p>{e(p['changed'].format(report=report_id, label=label))}<br>{e(meaning)}</p>",
@@ -179,9 +208,6 @@ def status_email(
     ]
     html = "\n".join(parts)
     return subject, text, html
-
-
-_RESPONSIBLE = {"de": "Zuständig ist: {who}", "en": "Responsible instead: {who}"}
 
 
 def with_responsible(locale: str | None, note: str | None,
