@@ -7,12 +7,12 @@
 // shell, modules, texts and leaflet.heat are kept when first used (cache first with fill for
 // /app/ and /vendor/), and the staff app asks for everything it loaded once someone logs in
 // ('keep' message), so it works offline after one online session. Its queue and report
-// answers stay readable offline; login answers, admin screens, reporter e-mails, analytics
-// and open-data files are never stored.
+// answers stay readable offline; login answers, admin screens, reporter e-mails, search
+// answers, analytics and open-data files are never stored.
 import * as outbox from './app/outbox.js';
 import * as crewActions from './app/staff/actionqueue.js';
 
-const VERSION = 'v42';
+const VERSION = 'v43';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
 // Photo web sizes are public and named by their content hash: kept across app versions.
@@ -68,9 +68,10 @@ function visitorLanguage() {
 const APP_ROUTES = /^\/(report|map|mine|reports\/[^/]+|track\/[^/]+)?$/;
 const STAFF_ROUTES = /^\/(login|crew(\/reports\/[^/]+)?|dispatch(\/.*)?|analyst)$/;
 // Never kept by the worker: sessions, the admin screens (online, desktop), the reporter's
-// e-mail and a photo's unredacted original (personal data, every read audited), and
+// e-mail, staff search answers (a search by e-mail lists what one person reported) and a
+// photo's unredacted original (personal data, every read audited), and
 // analytics and open-data files (large, and they change with every report).
-const NEVER_CACHED = /^\/api\/v1\/(auth\/|admin\/|staff\/reports\/[^/]+\/(reporter|photos\/[^/]+\/preview)$|analytics\/|opendata\/)/;
+const NEVER_CACHED = /^\/api\/v1\/(auth\/|admin\/|staff\/search$|staff\/reports\/[^/]+\/(reporter|photos\/[^/]+\/preview)$|analytics\/|opendata\/)/;
 const STAFF_API = /^\/api\/v1\/staff\//;
 
 // Set by a first install (no earlier shell cache), for the activate step that follows.

@@ -6,15 +6,16 @@ export { ApiError };
 
 /**
  * Returns {status, data, etag, headers}; throws ApiError for 4xx/5xx (with `retryAfter` in
- * seconds when the server sent Retry-After) and TypeError when offline.
+ * seconds when the server sent Retry-After) and TypeError when offline; `signal` (an
+ * AbortSignal) cancels it (an AbortError).
  */
-export async function request(path, { method = 'GET', json, body, headers = {} } = {}) {
+export async function request(path, { method = 'GET', json, body, headers = {}, signal } = {}) {
   const h = { Accept: 'application/json', 'Accept-Language': getLang(), ...headers };
   if (json !== undefined) {
     h['Content-Type'] = 'application/json';
     body = JSON.stringify(json);
   }
-  const response = await fetch(path, { method, headers: h, body, credentials: 'same-origin' });
+  const response = await fetch(path, { method, headers: h, body, credentials: 'same-origin', signal });
   const etag = response.headers.get('ETag');
   if (response.status === 304) return { status: 304, data: null, etag, headers: response.headers };
   let data = null;

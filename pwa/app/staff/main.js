@@ -10,6 +10,7 @@ import { initCrew, showCrew, reloadCrew, relocalizeCrew } from './crew.js';
 import { initDetail, openDetail, closeDetail } from './detail.js';
 import { initDispatch, showDispatch, SECTIONS } from './dispatch.js';
 import { initAnalyst, showAnalyst, leaveAnalyst } from './analyst.js';
+import { initSearch, showSearch, relocalizeSearch } from './search.js';
 import { renderOutbox } from './outboxpanel.js';
 import { forgetStaffData } from './offlinecache.js';
 import { keepOffline, loadedAppFiles } from '../keepoffline.js';
@@ -56,6 +57,7 @@ function render({ focus = true } = {}) {
   const changed = `${r.view}:${r.section || ''}:${r.detail || ''}` !== currentView;
   currentView = `${r.view}:${r.section || ''}:${r.detail || ''}`;
   renderHeader(user, r.view);
+  showSearch(r.view, { detail: Boolean(r.detail) });
   for (const section of document.querySelectorAll('main > [data-view]')) {
     section.hidden = section.dataset.view !== r.view || Boolean(r.detail);
   }
@@ -169,6 +171,7 @@ async function switchLanguage() {
   renderOffline();
   renderOutbox();
   relocalizeCrew();
+  relocalizeSearch();
   currentView = null;
   render({ focus: false }); // fetches again: names of categories and departments follow the language
   announce(t('lang.switched'));
@@ -211,6 +214,7 @@ async function start() {
   initDetail(navigate);
   initDispatch();
   initAnalyst(config);
+  initSearch();
   render({ focus: false });
   renderOutbox();
   if (!offline) flushActions();
