@@ -24,8 +24,11 @@ def test_public_report_view_has_all_public_fields(client: Any) -> None:
     assert set(body) == {
         "id", "url", "category", "description", "address", "location", "district",
         "department", "status", "open311_status", "priority", "created_at", "updated_at",
-        "history", "photos", "asset", "approximate",
+        "history", "photos", "asset", "approximate", "outcome", "responsible", "expected_at",
     }
+    assert (body["outcome"], body["responsible"]) == (None, None)  # open: no outcome yet
+    assert datetime.fromisoformat(body["expected_at"]) > datetime.fromisoformat(
+        body["created_at"])
     assert body["asset"] is None
     assert body["approximate"] is False
     assert body["id"] == created["id"]
