@@ -85,6 +85,9 @@ def check_transition(report: Report, change: StatusChange, original: Report | No
             problems["responsible"] = responsible
         if problems:
             raise InvalidInput("The rejection is incomplete.", problems)
+    elif change.responsible:
+        raise InvalidInput("Only closing as not our responsibility names who is.",
+                           {"responsible": ["only when closing as not our responsibility"]})
     if change.target == Status.REOPENED and change.actor == Actor.REPORTER:
         resolved_at = report.resolved_at or report.updated_at
         if utcnow() - resolved_at > timedelta(days=REPORTER_REOPEN_WINDOW_DAYS):

@@ -156,3 +156,11 @@ def test_the_reporter_is_told_once_that_it_is_not_ours(session: Session) -> None
     change_status(session, report.public_id, _reject(
         RejectReason.NOT_RESPONSIBLE, {"name": "Deutsche Bahn AG", "url": None}))
     assert _notifications(session, report) == before + 1  # the reporter's e-mail, once
+
+
+def test_a_responsible_body_without_closing_is_refused(session: Session) -> None:
+    report, _ = _resolved(session)
+    with pytest.raises(InvalidInput) as refused:
+        change_status(session, report.public_id, StatusChange(
+            Status.REOPENED, responsible={"name": "DB"}, **STAFF))
+    assert "responsible" in refused.value.fields
