@@ -11,8 +11,9 @@
 // answers, analytics and open-data files are never stored.
 import * as outbox from './app/outbox.js';
 import * as crewActions from './app/staff/actionqueue.js';
+import { matchLanguage, languageFiles, languageList, setLanguages, acceptLanguage } from './app/i18n.js';
 
-const VERSION = 'v43';
+const VERSION = 'v44';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
 // Photo web sizes are public and named by their content hash: kept across app versions.
@@ -30,11 +31,12 @@ const TILE_CACHE = 'mm-tiles';
 const TILE_MAX_ENTRIES = 400;
 const TILE_PATH = /\/\d{1,2}\/\d+\/\d+(@2x)?\.(png|jpe?g|webp)$/;
 // The citizen app, offline from the first visit. Everything else under /app/ and /vendor/
-// (the staff app, the other language, leaflet.heat, the app icons) is cached on first use.
-const LANGS = ['de', 'en'];
+// (the staff app, the other languages, leaflet.heat, the app icons) is cached on first use.
+const LANGUAGES_URL = '/app/i18n/languages.json';
 const SHELL = [
   '/',
   '/manifest.webmanifest',
+  '/app/i18n/languages.json', // LANGUAGES_URL: which languages exist (small); their texts are not precached
   '/app/app.css',
   '/app/main.js', '/app/i18n.js', '/app/api.js', '/app/apierror.js', '/app/dom.js', '/app/store.js',
   '/app/outbox.js', '/app/myreports.js', '/app/keepoffline.js',
@@ -55,14 +57,15 @@ const ALWAYS_REVALIDATED = new Set(['/', '/manifest.webmanifest']);
 // What a page may ask the worker to keep (message 'keep'): app files and the staff shell.
 const KEEPABLE = /^\/(app|vendor)\/|^\/login$/;
 
-// The visitor's language as the app chooses it without a saved choice (i18n.js); a saved
-// other choice is kept when the page asks for it.
-function visitorLanguage() {
-  for (const tag of self.navigator.languages || []) {
-    const short = String(tag).slice(0, 2).toLowerCase();
-    if (LANGS.includes(short)) return short;
-  }
-  return LANGS[0];
+// The visitor's language as the app chooses it without a saved choice (i18n.js, from the
+// languages.json just cached), with the file its missing texts fall back to; a saved other
+// choice is kept when the page asks for it.
+async function visitorLanguage() {
+  try {
+    const cached = await caches.match(LANGUAGES_URL, { cacheName: SHELL_CACHE });
+    if (cached) setLanguages(await cached.json());
+  } catch { /* German and English */ }
+  return matchLanguage(self.navigator.languages || [], languageList().map((l) => l.code)) || 'de';
 }
 
 const APP_ROUTES = /^\/(report|map|mine|reports\/[^/]+|track\/[^/]+)?$/;
@@ -85,16 +88,17 @@ self.addEventListener('install', (event) => {
     // time. An update revalidates every file (a 304 when unchanged), never trusts the HTTP cache.
     firstInstall = !(await caches.keys()).some((name) => name.startsWith('mm-shell-'));
     const cache = await caches.open(SHELL_CACHE);
-    const files = [...SHELL, `/app/i18n/${visitorLanguage()}.json`];
     const page = firstInstall ? await registeringAppPage() : null;
     if (page) {
       // The app shell the visitor's page was just served (every app route answers with it).
       const response = await fetch(page, { cache: 'force-cache' });
       if (response.status === 200 && !response.redirected) await cache.put('/', response);
     }
-    await cache.addAll(files.filter((url) => !(page && url === '/')).map((url) => new Request(url, {
+    const request = (url) => new Request(url, {
       cache: firstInstall && !ALWAYS_REVALIDATED.has(url) ? 'force-cache' : 'no-cache',
-    })));
+    });
+    await cache.addAll(SHELL.filter((url) => !(page && url === '/')).map(request));
+    await cache.addAll(languageFiles(await visitorLanguage()).map(request));
     await self.skipWaiting();
   })());
 });
@@ -143,6 +147,8 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(assetNetworkFirst(request));
   } else if (url.pathname.startsWith('/api/')) {
     event.respondWith(networkFirst(request));
+  } else if (url.pathname === LANGUAGES_URL) {
+    event.respondWith(cachedThenRefreshed(event, request)); // a language a city adds shows at the next start
   } else if (url.pathname.startsWith('/app/') || url.pathname.startsWith('/vendor/') || url.pathname === '/manifest.webmanifest') {
     event.respondWith(cacheFirst(request));
   } else if (url.pathname.startsWith('/media/photos/')) {
@@ -198,12 +204,13 @@ async function assetNetworkFirst(request) {
 // worker controlled them). Best effort; later visits refresh them network-first.
 async function warmApiCache() {
   const cache = await caches.open(API_CACHE);
+  const visitorLang = await visitorLanguage();
   // After a first install the page has just fetched them: the HTTP cache's copies will do if
   // asked for as the page asks (api.js sends its language; dom.js the browser's, for outlines).
   const init = (url) => (!firstInstall ? { headers: { Accept: 'application/json' } } : {
     cache: 'force-cache',
     headers: url.endsWith('/outlines') ? { Accept: 'application/geo+json' }
-      : { Accept: 'application/json', 'Accept-Language': visitorLanguage() },
+      : { Accept: 'application/json', 'Accept-Language': acceptLanguage(visitorLang) },
   });
   await Promise.all(['/api/v1/config', '/api/v1/categories', '/api/v1/districts', '/api/v1/districts/outlines'].map(async (url) => {
     try {
@@ -310,6 +317,18 @@ async function cacheFirst(request) {
   const response = await fetch(request);
   if (response.ok) (await caches.open(SHELL_CACHE)).put(request, response.clone());
   return response;
+}
+
+async function cachedThenRefreshed(event, request) {
+  const cache = await caches.open(SHELL_CACHE);
+  const cached = await cache.match(request, { ignoreSearch: true });
+  const refreshed = fetch(request, { cache: 'no-cache' }).then(async (response) => {
+    if (response.status === 200) await cache.put(LANGUAGES_URL, response.clone());
+    return response;
+  });
+  if (!cached) return refreshed;
+  event.waitUntil(refreshed.catch(() => null)); // offline: the cached list
+  return cached;
 }
 
 async function networkFirst(request) {

@@ -1,5 +1,5 @@
 // JSON API calls with the current language; errors as ApiError (network failures stay TypeError).
-import { getLang } from './i18n.js';
+import { acceptLanguage } from './i18n.js';
 import { ApiError } from './apierror.js';
 
 export { ApiError };
@@ -10,7 +10,7 @@ export { ApiError };
  * AbortSignal) cancels it (an AbortError).
  */
 export async function request(path, { method = 'GET', json, body, headers = {}, signal } = {}) {
-  const h = { Accept: 'application/json', 'Accept-Language': getLang(), ...headers };
+  const h = { Accept: 'application/json', 'Accept-Language': acceptLanguage(), ...headers };
   if (json !== undefined) {
     h['Content-Type'] = 'application/json';
     body = JSON.stringify(json);

@@ -3,7 +3,7 @@
 // form and the crew map. The layer loads the view in z16 map tiles (one cached answer per tile
 // and group, shared with the browser's and the service worker's caches); a move aborts what the
 // previous view still waited for.
-import { t, getLang } from './i18n.js';
+import { t, acceptLanguage } from './i18n.js';
 import { escapeHtml } from './dom.js';
 
 export const ASSET_ZOOM = 16;
@@ -20,7 +20,7 @@ const tiles = new Map(); // `${group}/${x}/${y}` → {features, attribution}
 
 async function fetchJSON(path, signal) {
   const response = await fetch(path, {
-    headers: { Accept: 'application/json', 'Accept-Language': getLang() }, credentials: 'same-origin', signal,
+    headers: { Accept: 'application/json', 'Accept-Language': acceptLanguage() }, credentials: 'same-origin', signal,
   });
   if (!response.ok) {
     const error = new Error(`${path}: ${response.status}`);
@@ -110,7 +110,7 @@ export async function assetsIn(group, bounds, signal) {
 /** "Ampel 4711" / "Ampel Sendlinger Tor" / "Ampel (OSM node/128226)". */
 export function assetLabel(asset) {
   const type = asset.type || asset.properties?.type;
-  const noun = t(`asset.type.${type}`) === `asset.type.${type}` ? t('asset.type.other') : t(`asset.type.${type}`);
+  const noun = t(`asset.type.${type}`) || t('asset.type.other'); // a type without a text of its own
   const p = asset.properties || asset;
   if (p.number && p.name) return `${noun} ${p.number} (${p.name})`;
   if (p.number || p.name) return `${noun} ${p.number || p.name}`;

@@ -1,5 +1,5 @@
 // App start: texts, configuration, routing between the three views, outbox and service worker.
-import { initialLang, loadLang, applyTexts, t, getLang, setLangButton } from './i18n.js';
+import { initialLang, loadLang, applyTexts, t, getLang, loadLanguages, languageList, languageFiles } from './i18n.js';
 import { getJSON, ApiError } from './api.js';
 import { $, announce } from './dom.js';
 import * as outbox from './outbox.js';
@@ -101,13 +101,26 @@ window.addEventListener('online', () => outbox.flush());
 
 // ---------------------------------------------------------------- language
 
+// The picker lists every language of languages.json by its native name (a native select:
+// keyboard and screen readers know it).
+function fillLanguagePicker() {
+  const select = $('#lang-switch');
+  select.replaceChildren(...languageList().map(({ code, name, dir }) => {
+    const option = new Option(name, code, false, code === getLang());
+    option.lang = code;
+    option.dir = dir === 'rtl' ? 'rtl' : 'ltr';
+    return option;
+  }));
+  select.disabled = false; // usable once the app can switch
+}
+
 async function switchLanguage() {
-  const next = getLang() === 'de' ? 'en' : 'de';
+  const next = $('#lang-switch').value;
+  if (next === getLang()) return;
   await loadLang(next);
   localStorage.setItem('mm.lang', next);
-  keepOffline([`/app/i18n/${next}.json`]); // chosen once, it works offline too
+  keepOffline(languageFiles(next)); // chosen once, it works offline too
   applyTexts();
-  setLangButton();
   updateOutboxStatus();
   await relocalizeReport();
   relocalizeMap();
@@ -126,10 +139,11 @@ function outboxResultFromWorker({ outcome, key, data, error }) {
 }
 
 async function start() {
+  await loadLanguages();
   try { await loadLang(initialLang()); } catch { await loadLang('de'); }
   applyTexts();
-  setLangButton();
-  $('#lang-switch').addEventListener('click', switchLanguage);
+  fillLanguagePicker();
+  $('#lang-switch').addEventListener('change', switchLanguage);
   try {
     config = { ...DEFAULT_CONFIG, ...(await getJSON('/api/v1/config')) };
   } catch {
@@ -148,7 +162,7 @@ async function start() {
       if (e.data?.type === 'open' && e.data.path) navigate(e.data.path);
     });
     try { await navigator.serviceWorker.register('/sw.js', { scope: '/', type: 'module' }); } catch (error) { console.warn('sw', error); }
-    keepOffline([`/app/i18n/${getLang()}.json`]); // precached is the browser's language, not a saved choice
+    keepOffline(languageFiles(getLang())); // precached is the browser's language, not a saved choice
   }
 }
 

@@ -9,7 +9,7 @@ import { addMyReport } from './myreports.js';
 
 export const events = new EventTarget(); // 'sent', 'failed', 'kept', 'change'
 
-/** A new record: {key, fields, photos: [{blob, name}], created_at, lang}. */
+/** A new record: {key, fields, photos: [{blob, name}], created_at, lang (its Accept-Language)}. */
 export function createRecord(fields, photos, lang) {
   return { key: crypto.randomUUID(), fields, photos, created_at: new Date().toISOString(), lang };
 }

@@ -2,7 +2,7 @@
 // "already reported?", photos, description, e-mail; sent through the offline outbox.
 // The parts live in their own modules: reportlocation.js (where), assetpicker.js (which
 // signal), nearby.js (already reported?), reportphotos.js (photos), formerrors.js (errors).
-import { t, getLang } from './i18n.js';
+import { t, acceptLanguage } from './i18n.js';
 import { getJSON, postJSON, ApiError } from './api.js';
 import { h, $, announce } from './dom.js';
 import * as outbox from './outbox.js';
@@ -196,7 +196,7 @@ async function submit(event) {
     asset_id: picker.selected()?.id ?? null, // the server snaps the point to it
     ...(photoPlace ? { photo_lat: photoPlace.lat, photo_lon: photoPlace.lon } : {}),
   };
-  const record = outbox.createRecord(fields, chosenPhotos(), getLang());
+  const record = outbox.createRecord(fields, chosenPhotos(), acceptLanguage());
   foreground.add(record.key);
   let result;
   try {

@@ -242,7 +242,7 @@ def test_sign_posts_without_a_layer_show_no_picker(
 def test_the_picker_speaks_english(phone: Any, live_server: LiveServer, signal: int) -> None:
     phone.goto("/report")
     phone.wait_for_selector("#group-ampel", state="attached")
-    phone.click("#lang-switch")
+    phone.select_option("#lang-switch", "en")
     phone.wait_for_function("document.documentElement.lang === 'en'")
     # The language switch reloads the named lists: the group choices are English when done.
     phone.wait_for_function(

@@ -1,4 +1,4 @@
-"""The citizen app in English, switched the way a user does (the language button), walked
+"""The citizen app in English, switched the way a user does (the language picker), walked
 through the report form, its confirmation, the public map, "My reports" and a report's
 detail: each screen shows the English texts and none of the German ones.
 
@@ -96,7 +96,7 @@ def test_a_user_who_switches_to_english_sees_no_german_text_on_the_citizen_scree
     phone.wait_for_selector("#group-schild", state="attached")
     assert phone.text_content("#location-legend, #fs-location legend").strip() != ENGLISH[
         "location.legend"]  # German first (locale de-DE)
-    phone.click("#lang-switch")
+    phone.select_option("#lang-switch", "en")
     phone.wait_for_function("document.documentElement.lang === 'en'")
     # The category names come from the server, in the chosen language.
     phone.wait_for_function("document.querySelector('label[for=group-schild] .choice-label')"

@@ -125,7 +125,7 @@ def test_a_reporter_who_asks_for_push_gets_a_notification_from_the_service_worke
     phone.goto("/report")
     wait_for_service_worker(phone)
     if lang == "en":
-        phone.click("#lang-switch")
+        phone.select_option("#lang-switch", "en")
         phone.wait_for_function("document.documentElement.lang === 'en'")
     public_key = phone.request.get("/api/v1/config").json()["push_public_key"]
     assert public_key

@@ -225,7 +225,7 @@ def test_clusters_speak_english_and_a_failed_load_is_announced(
 ) -> None:
     phone.goto("/map")
     phone.wait_for_selector("#public-map .report-cluster-open", timeout=15000)
-    phone.click("#lang-switch")
+    phone.select_option("#lang-switch", "en")
     phone.wait_for_function(
         "[...document.querySelectorAll('#public-map .report-cluster-open')]"
         ".some((el) => / open reports?$/.test(el.title))", timeout=15000)

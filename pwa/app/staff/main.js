@@ -194,7 +194,8 @@ async function logOut() {
 async function start() {
   useCatalogs(['staff']);
   // Texts, configuration and session at once (each used to wait for the one before).
-  const texts = loadLang(initialLang()).catch(() => loadLang('de'));
+  // The staff app's texts exist in German and English (a citizen's choice of another is not kept here).
+  const texts = loadLang(initialLang(['de', 'en'])).catch(() => loadLang('de'));
   const configured = getJSON('/api/v1/config').catch(() => null); // offline without a copy: the default map
   const who = session.loadSession().then((value) => ({ value }), (error) => ({ error }));
   await texts;
