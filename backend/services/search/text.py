@@ -1,8 +1,8 @@
 """Words of a report's description and address, matched as prefixes ("ampel dun" finds
 "Ampel dunkel"), through each database's own text index:
 
-- PostgreSQL: a GIN index on `to_tsvector('simple', description || ' ' || address)`
-  (migration 0018); the condition below repeats that expression so the index is used.
+- PostgreSQL: the stored generated column `search_text` (`to_tsvector('simple',
+  description || ' ' || address)`) and its GIN index (migration 0018).
 - SQLite: the FTS5 table `report_text` (external content: the report table itself), kept
   current by triggers.
 
@@ -15,9 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, bindparam, text
-
-TSVECTOR_SQL = ("to_tsvector('simple'::regconfig, coalesce(description, '') || ' ' || "
-                "coalesce(address, ''))")
 
 
 def ts_query(words: Sequence[str]) -> str:
@@ -34,7 +31,7 @@ def matches_words(dialect: str, words: Sequence[str]) -> ColumnElement[bool]:
     """A condition on `report` true where the description or address holds every word (as
     a prefix). `words` hold only word characters (see terms.parse)."""
     if dialect == "postgresql":
-        return text(f"{TSVECTOR_SQL} @@ to_tsquery('simple'::regconfig, :search_words)"
+        return text("report.search_text @@ to_tsquery('simple'::regconfig, :search_words)"
                     ).bindparams(bindparam("search_words", ts_query(words)))
     return text("report.id IN (SELECT rowid FROM report_text WHERE report_text MATCH "
                 ":search_words)").bindparams(bindparam("search_words", fts5_query(words)))
