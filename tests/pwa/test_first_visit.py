@@ -12,6 +12,7 @@ import pytest
 
 from backend.services.staff.users import create_user
 from tests.pwa.conftest import PHONE, STAFF_PASSWORD, LiveServer, server_session, staff_login
+from tests.pwa.waiting import wait_until_async
 from tests.pwa.wire import ServerTally, WireTally, wait_for_installed_worker
 
 GOAL = 150 * 1024  # gzip bytes a citizen's first visit may cost (README)
@@ -94,9 +95,9 @@ def test_english_chosen_once_works_offline(
     page.wait_for_function("document.documentElement.lang === 'en'")
     english = page.text_content("#report-title")
     assert english != german
-    page.wait_for_function("""async () => {
+    wait_until_async(page, """async () => {
         const name = (await caches.keys()).find((n) => n.startsWith('mm-shell-'));
-        return Boolean(await (await caches.open(name)).match('/app/i18n/en.json'));
+        return Boolean(name && await (await caches.open(name)).match('/app/i18n/en.json'));
       }""")
     context.set_offline(True)
     page.reload()
@@ -115,13 +116,14 @@ def test_the_staff_app_opens_offline_after_one_login_without_costing_citizens(
     staff_login(page, "mitte-crew", expect="/crew")
     wait_for_installed_worker(page)
     # Logged in, the staff app asked the worker to keep what it loaded: no online reload needed.
-    page.wait_for_function("""async () => {
+    wait_until_async(page, """async () => {
         const name = (await caches.keys()).find((n) => n.startsWith('mm-shell-'));
+        if (!name) return false;
         const cache = await caches.open(name);
         const kept = await Promise.all(['/login', '/app/staff/crew.js', '/app/i18n/staff-de.json',
           '/vendor/heat/leaflet-heat.js'].map((path) => cache.match(path)));
         return kept.every(Boolean);
-      }""", timeout=15000)
+      }""", timeout_ms=15000)
     wire.settle(page)
     context.set_offline(True)
     page.goto("/crew")

@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.pwa.conftest import LiveServer, running_server, screenshot, wait_for_service_worker
+from tests.pwa.waiting import wait_until_async
 
 # Layout and tiles do not depend on the database: one backend is enough.
 pytestmark = pytest.mark.parametrize("backend", ["spatialite"], indirect=True)
@@ -105,8 +106,8 @@ def test_a_citys_own_tile_server_is_used_and_its_tiles_stay_for_offline_use(
             assert tiles.requests and all(p.endswith(".png") for p in tiles.requests)
             assert "Landeshauptstadt" in page.text_content(".leaflet-control-attribution")
             assert page.query_selector("#public-map.no-tiles") is None
-            page.wait_for_function(
-                "caches.open('mm-tiles').then((c) => c.keys()).then((k) => k.length > 0)")
+            wait_until_async(page, "async () => (await (await caches.open('mm-tiles')).keys())"
+                                   ".length > 0")
             kept = page.evaluate("caches.open('mm-tiles').then((c) => c.keys())"
                                  ".then((k) => k.length)")
             screenshot(page, "map-own-tile-server")
