@@ -101,6 +101,11 @@ _PHRASES: dict[str, dict[str, str]] = {
 
 
 _RESPONSIBLE = {"de": "Zuständig ist: {who}", "en": "Responsible instead: {who}"}
+# The public note of a report closed as reported already, unless staff wrote their own.
+_DUPLICATE = {
+    "de": "Dieser Mangel wurde bereits gemeldet (Meldung {id}); wir bearbeiten ihn dort.",
+    "en": "This problem was reported already (report {id}); we handle it there.",
+}
 LANGUAGE_DIR = Path(__file__).with_name("languages")
 _RIGHT_TO_LEFT: set[str] = set()
 
@@ -113,6 +118,7 @@ def _load_languages(directory: Path) -> None:
         _STATUS_MEANING[code] = {**_STATUS_MEANING["de"], **data.get("meaning", {})}
         _PHRASES[code] = {**_PHRASES["de"], **data.get("phrases", {})}
         _RESPONSIBLE[code] = data.get("responsible", _RESPONSIBLE["de"])
+        _DUPLICATE[code] = data.get("duplicate_note", _DUPLICATE["de"])
         if data.get("dir") == "rtl":
             _RIGHT_TO_LEFT.add(code)
 
@@ -219,6 +225,11 @@ def with_responsible(locale: str | None, note: str | None,
     who = responsible["name"] + (f" – {responsible['url']}" if responsible.get("url") else "")
     line = _RESPONSIBLE[language(locale)].format(who=who)
     return f"{note.strip()}\n{line}" if note and note.strip() else line
+
+
+def duplicate_note(locale: str | None, original_id: str) -> str:
+    """The note telling a reporter their report is a duplicate of `original_id`."""
+    return _DUPLICATE[language(locale)].format(id=original_id)
 
 
 def _shorten(text: str | None, limit: int) -> str | None:

@@ -52,8 +52,8 @@ def _assert_screen(page: Any, code: str, screen: str, *keys: str) -> None:
 def _choose(page: Any, code: str) -> None:
     page.select_option("#lang-switch", code)
     page.wait_for_function(f"document.documentElement.lang === '{code}'")
-    page.wait_for_function(
-        f"document.querySelector('#report-title').textContent === {json.dumps(_texts(code)['report.title'])}")
+    title = json.dumps(_texts(code)["report.title"])
+    page.wait_for_function(f"document.querySelector('#report-title').textContent === {title}")
 
 
 def test_every_language_can_be_chosen_and_arabic_is_right_to_left(
@@ -65,7 +65,8 @@ def test_every_language_can_be_chosen_and_arabic_is_right_to_left(
     options = phone.eval_on_selector_all(
         "#lang-switch option", "els => els.map((o) => [o.value, o.textContent, o.lang])")
     assert options == [[lang["code"], lang["name"], lang["code"]] for lang in LANGUAGES]
-    assert phone.eval_on_selector("#lang-switch", "el => el.labels[0].textContent.includes('Language')")
+    assert phone.eval_on_selector("#lang-switch",
+                                  "el => el.labels[0].textContent.includes('Language')")
 
     for lang in LANGUAGES:
         code = lang["code"]
@@ -103,7 +104,8 @@ def _assert_mirrored(phone: Any) -> None:
     brand, picker = (phone.eval_on_selector(s, "el => el.getBoundingClientRect().left")
                      for s in (".brand", "#lang-switch"))
     assert brand > picker, "header not mirrored"
-    legend_right = phone.eval_on_selector("#fs-location legend", "el => el.getBoundingClientRect().right")
+    legend_right = phone.eval_on_selector("#fs-location legend",
+                                          "el => el.getBoundingClientRect().right")
     form_right = phone.eval_on_selector("#report-form", "el => el.getBoundingClientRect().right")
     assert form_right - legend_right < 40, "the legend does not start at the right"
     assert phone.evaluate(

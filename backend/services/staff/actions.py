@@ -24,6 +24,7 @@ from backend.models import (
     StaffUser,
 )
 from backend.models.base import utcnow
+from backend.notify.texts import duplicate_note
 from backend.permissions import (
     ReportAction,
     Role,
@@ -42,12 +43,6 @@ from backend.workflow import (
 )
 
 MAX_AFTER_PHOTOS = 3
-DUPLICATE_NOTE = {
-    "de": "Dieser Mangel wurde bereits gemeldet (Meldung {id}); wir bearbeiten ihn dort.",
-    "en": "This problem was reported already (report {id}); we handle it there.",
-}
-
-
 @dataclass(frozen=True)
 class ActionResult:
     """What an action did: `replayed` when an earlier request with the key had done it."""
@@ -305,8 +300,8 @@ def mark_duplicate(session: Session, user: StaffUser, public_id: str, *, of: str
         original = session.scalar(select(Report).where(Report.public_id == (of or "").strip()))
         if original is None or not can_see_report(user, original.department_id):
             raise InvalidInput("The original report does not exist.", {"of": ["not found"]})
-        note = (public_note or "").strip() or DUPLICATE_NOTE.get(
-            report.reporter_locale, DUPLICATE_NOTE["de"]).format(id=original.public_id)
+        note = (public_note or "").strip() or duplicate_note(report.reporter_locale,
+                                                             original.public_id)
         change = _status_change(user, Status.REJECTED.value, note, None,
                                 RejectReason.DUPLICATE.value, original.public_id)
         event, ids = workflow.apply_status_change(session, report, change)

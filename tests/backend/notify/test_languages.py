@@ -12,6 +12,7 @@ from backend.notify.locales import app_languages, best_language
 from backend.notify.texts import (
     LANGUAGE_DIR,
     STATUS_LABELS,
+    duplicate_note,
     language,
     push_payload,
     status_email,
@@ -115,3 +116,16 @@ def test_the_first_known_tag_wins(tags: list[str], expected: str | None) -> None
 def test_a_tag_too_long_to_store_is_never_chosen() -> None:
     assert best_language(["sr-latn-rs"], ["de", "sr-Latn-RS"]) is None
     assert app_languages("/nonexistent") == ()
+
+
+@pytest.mark.parametrize(
+    ("locale", "start"),
+    [("de", "Dieser Mangel wurde bereits gemeldet (Meldung A1)"),
+     ("en-GB", "This problem was reported already (report A1)"),
+     ("tr", "Bu arıza zaten bildirilmişti (A1 numaralı"),
+     ("ar", "تم الإبلاغ عن هذا العطل من قبل (البلاغ A1)"),
+     ("uk", "Про цю несправність уже повідомили (повідомлення A1)"),
+     ("de-x-ls", "Das wurde schon gemeldet. Die Nummer ist A1."), ("fr", "Dieser Mangel")],
+)
+def test_the_duplicate_note_is_in_the_reporters_language(locale: str, start: str) -> None:
+    assert duplicate_note(locale, "A1").startswith(start)
