@@ -323,3 +323,28 @@ def test_an_unexpected_error_is_recorded_and_the_last_attempt_fails_once(
     assert len(smtp_server.wait_for(1)) == 1
     failed = [r for r in caplog.records if "failed after 2 attempts" in r.getMessage()]
     assert len(failed) == 1 and not any(r.exc_info for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "label", "meaning"),
+    [("tr, en;q=0.5", "Giderildi", "arızanın giderildiğini"),
+     ("ar-EG, en;q=0.5", "تم الإصلاح", "قد أُصلح"),
+     ("uk, en;q=0.5", "Усунено", "несправність усунено"),
+     ("de-x-ls, de;q=0.5", "Repariert", "Es ist jetzt repariert")],
+)
+def test_reporters_are_written_to_in_the_language_of_their_app(
+    channels_app: Callable[..., tuple[Flask, Settings]], push_service: PushServiceReceiver,
+    smtp_server: SmtpServer, engine: Engine, accept_language: str, label: str, meaning: str,
+) -> None:
+    # Issue 20.7: the app sends its language first and its fallback second.
+    app, cfg = channels_app()
+    report_id, _, private_key, auth = _report_with_channels(app, push_service,
+                                                            locale=accept_language)
+    with Session(engine) as session:
+        change_status(session, report_id, _staff(Status.RESOLVED), JobQueue(cfg.redis_url))
+    make_worker(cfg).work(burst=True)
+    payload = decrypt(push_service.received("phone")[0], private_key, auth)
+    assert label in payload["body"]
+    mail = smtp_server.wait_for(1)[0]
+    assert label in mail["Subject"]
+    assert meaning in mail.get_body(("plain",)).get_content()
