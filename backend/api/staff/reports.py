@@ -14,7 +14,8 @@ from backend.api.query_schemas import StaffQueueQuery, encode_offset
 from backend.api.request_io import form_body, idempotency_key, json_body, load, request_locale
 from backend.api.staff import photos as staff_photos
 from backend.api.staff import search as staff_search
-from backend.api.staff.presenters import asset_history_view, queue_feature, staff_report_view
+from backend.api.staff.presenters import asset_history_view, staff_report_view
+from backend.api.staff.queue_features import queue_features
 from backend.api.staff.session import staff_user
 from backend.errors import InvalidInput, NotFound, UnsupportedMediaType
 from backend.models.base import utcnow
@@ -132,17 +133,9 @@ def queue() -> Response:
         sort=query["sort"], near=query["near"], limit=query["limit"], offset=query["offset"])
     now = utcnow()
     rows, next_offset = staff_queue.staff_queue(session(), user, flt, now)
-    people = staff_queue.assignees(session(), {r.assigned_to_id for r in rows
-                                                 if r.assigned_to_id})
-    thumbs = staff_queue.queue_thumbnails(session(), rows)
-    assets = staff_queue.queue_assets(session(), rows)
-    locale, base = request_locale(), settings().base_url
     response = jsonify({
         "type": "FeatureCollection",
-        "features": [queue_feature(r, snap, locale, base, now, people.get(r.assigned_to_id),
-                                   thumbs.get(r.id), flt.near,
-                                   assets.get(r.asset_id) if r.asset_id else None)
-                     for r in rows],
+        "features": queue_features(rows, now, flt.near),
         "next_cursor": encode_offset(next_offset) if next_offset is not None else None,
     })
     response.headers["Cache-Control"] = "private, no-cache"

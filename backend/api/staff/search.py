@@ -5,14 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from backend.api.context import session, settings, snapshot
+from backend.api.context import session
 from backend.api.docs import operation
-from backend.api.request_io import load, request_locale
-from backend.api.staff.presenters import queue_feature
+from backend.api.request_io import load
+from backend.api.staff.queue_features import queue_features
 from backend.api.staff.session import staff_user
 from backend.models.base import utcnow
 from backend.services.search.staff import MAX_QUERY, staff_search
-from backend.services.staff import queue as staff_queue
 
 bp = Blueprint("staff_search", __name__)
 
@@ -39,19 +38,7 @@ def search() -> Response:
     user = staff_user()
     query = load(QUERY, request.args)
     found = staff_search(session(), user, query["q"], query["limit"])
-    rows = found.rows
-    snap, now = snapshot(), utcnow()
-    people = staff_queue.assignees(session(), {r.assigned_to_id for r in rows
-                                               if r.assigned_to_id})
-    thumbs = staff_queue.queue_thumbnails(session(), rows)
-    assets = staff_queue.queue_assets(session(), rows)
-    locale, base = request_locale(), settings().base_url
-    response = jsonify({
-        "type": "FeatureCollection", "kind": found.kind, "more": found.more,
-        "features": [queue_feature(r, snap, locale, base, now, people.get(r.assigned_to_id),
-                                   thumbs.get(r.id), None,
-                                   assets.get(r.asset_id) if r.asset_id else None)
-                     for r in rows],
-    })
+    response = jsonify({"type": "FeatureCollection", "kind": found.kind, "more": found.more,
+                        "features": queue_features(found.rows, utcnow())})
     response.headers["Cache-Control"] = "private, no-store"
     return response
