@@ -167,7 +167,13 @@ def test_arabic_plurals_dates_and_numbers_follow_intl(phone: Any) -> None:
                       "5 повідомлень чекають на з'єднання"]
 
 
-def test_a_missing_text_shows_in_english_never_as_its_key(phone: Any) -> None:
+def test_a_missing_text_shows_in_english_never_as_its_key(
+    browser: Any, live_server: LiveServer,
+) -> None:
+    # No service worker: its own fetches (and its cache) would not pass the page's route.
+    context = browser.new_context(viewport=PHONE, locale="de-DE", bypass_csp=True,
+                                  base_url=live_server.url, service_workers="block")
+    phone = context.new_page()
     partial = {k: v for k, v in _texts("tr").items() if k not in ("nav.map", "submit")}
     phone.route("**/app/i18n/tr.json", lambda route: route.fulfill(
         status=200, content_type="application/json", body=json.dumps(partial)))
@@ -178,6 +184,7 @@ def test_a_missing_text_shows_in_english_never_as_its_key(phone: Any) -> None:
     assert phone.text_content("a[data-nav='map']") == english["nav.map"]
     assert phone.text_content("#submit-report") == english["submit"]
     _assert_screen(phone, "tr", "partial Turkish", "nav.report", "report.title")
+    context.close()
 
 
 def test_a_report_sent_in_turkish_is_answered_in_turkish(
