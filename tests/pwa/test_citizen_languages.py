@@ -16,7 +16,15 @@ import pytest
 from sqlalchemy import select
 
 from backend.models import Report
-from tests.pwa.conftest import PHONE, LiveServer, assert_accessible, screenshot, server_session
+from tests.pwa.conftest import (
+    PHONE,
+    LiveServer,
+    assert_accessible,
+    screenshot,
+    server_session,
+    wait_for_service_worker,
+)
+from tests.pwa.waiting import wait_until_async
 
 I18N = Path(__file__).resolve().parents[2] / "pwa" / "app" / "i18n"
 LANGUAGES = json.loads((I18N / "languages.json").read_text())
@@ -210,3 +218,28 @@ def test_a_report_sent_in_turkish_is_answered_in_turkish(
     for session in server_session(live_server):
         report = session.scalar(select(Report).where(Report.public_id == report_id))
         assert report is not None and report.reporter_locale == "tr"
+
+
+def test_a_turkish_visitor_has_the_app_offline_in_turkish(
+    browser: Any, live_server: LiveServer,
+) -> None:
+    context = browser.new_context(viewport=PHONE, locale="tr-TR", bypass_csp=True,
+                                  base_url=live_server.url)
+    page = context.new_page()
+    page.goto("/report")
+    page.wait_for_function("document.documentElement.lang === 'tr'")
+    wait_for_service_worker(page)
+    # Precached at install: the list of languages, Turkish and what it falls back to.
+    wait_until_async(page, """async () => {
+        const name = (await caches.keys()).find((n) => n.startsWith('mm-shell-'));
+        if (!name) return false;
+        const cache = await caches.open(name);
+        const urls = ['languages', 'tr', 'en', 'de'].map((c) => `/app/i18n/${c}.json`);
+        return (await Promise.all(urls.map((u) => cache.match(u)))).every(Boolean);
+      }""")
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_function("document.documentElement.lang === 'tr'")
+    page.wait_for_function("!document.querySelector('#view-report').hidden")
+    _assert_screen(page, "tr", "offline", "report.title", "submit")
+    context.close()
