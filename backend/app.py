@@ -33,6 +33,7 @@ from backend.api.security_headers import install_security_headers
 from backend.api.staff import admin as staff_admin
 from backend.api.staff import auth as staff_auth
 from backend.api.staff import deliveries as staff_deliveries
+from backend.api.staff import desk as staff_desk
 from backend.api.staff import reports as staff_reports
 from backend.city.config import load_city_config
 from backend.db.engine import (
@@ -89,7 +90,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (categories.bp, reports.bp, tracking.bp, media.bp, openapi.bp,
                       staff_auth.bp, staff_reports.bp, staff_admin.bp, staff_deliveries.bp,
                       analytics.bp, opendata.bp, open311.bp, health.bp, metrics.bp,
-                      app_shell.bp, report_clusters.bp, assets.bp, places.bp, photo_preview.bp):
+                      app_shell.bp, report_clusters.bp, assets.bp, places.bp, photo_preview.bp,
+                      staff_desk.public_bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     refuse_nul_in_urls(app)

@@ -133,6 +133,16 @@ def require_delivery_admin(user: StaffMember) -> None:
         raise Forbidden("Only admins may see and retry failed deliveries.")
 
 
+def require_desk_reporting(user: StaffMember) -> None:
+    """Guards `file_for_caller` (a report on behalf of a caller): dispatchers and admins.
+
+    Service-desk work is triage's: crews work their queue in the street, and a report filed
+    by staff carries the city's word that someone called, so least privilege leaves it out of
+    the crew role (a crew member who is told of a defect reports it like anyone else)."""
+    if not (user.active and user.role in _ALL_DEPARTMENTS):
+        raise Forbidden("Only dispatchers and admins may file a report for a caller.")
+
+
 def require_asset_history(user: StaffMember) -> None:
     """Guards an asset's report history: crews, dispatchers and admins (each sees the
     reports of the departments they see)."""

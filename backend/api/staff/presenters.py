@@ -126,6 +126,7 @@ def staff_report_view(view: StaffReport, snapshot: CitySnapshot, locale: str, ba
         "reporter_not_fixed": report.reporter_reopens or 0,
         "duplicate_of": view.duplicate_of,
         "has_reporter_email": bool(report.reporter_email),
+        "filed_by_desk": view.filed_by,  # {username, display_name}: filed for a caller
         "photos": photos,
         "history": [{"at": e.at, "actor": e.actor, "from_status": e.from_status,
                      "to_status": e.to_status, "public_note": e.public_note,

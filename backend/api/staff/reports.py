@@ -12,6 +12,7 @@ from backend.api.docs import operation
 from backend.api.outcome_schemas import ResponsibleInputSchema
 from backend.api.query_schemas import StaffQueueQuery, encode_offset
 from backend.api.request_io import form_body, idempotency_key, json_body, load, request_locale
+from backend.api.staff import desk as staff_desk
 from backend.api.staff import photos as staff_photos
 from backend.api.staff import search as staff_search
 from backend.api.staff.presenters import asset_history_view, staff_report_view
@@ -30,6 +31,7 @@ from backend.workflow import expand_status_filter
 bp = Blueprint("staff_reports", __name__, url_prefix="/api/v1/staff")
 bp.register_blueprint(staff_photos.bp)  # photo moderation: /reports/<id>/photos/<id>/…
 bp.register_blueprint(staff_search.bp)  # /search
+bp.register_blueprint(staff_desk.bp)  # POST /reports: on behalf of a caller
 
 QUEUE_QUERY = StaffQueueQuery()
 NOTE = fields.String(load_default=None, validate=validate.Length(max=4000))

@@ -23,6 +23,7 @@ from backend.permissions import (
     report_actions,
 )
 from backend.services.assets.queries import AssetHit, get_asset
+from backend.services.desk.on_behalf import filed_by as desk_filer
 from backend.services.forwarding import forwarding_states
 from backend.workflow import (
     ALLOWED_TRANSITIONS,
@@ -47,6 +48,7 @@ class StaffReport:
     asset: AssetHit | None = None  # the signal, sign post … the report is about
     photos_public: bool = True  # the category's photos may be public at all
     photo_log: tuple[AuditEntry, ...] = ()  # staff-only: photo moderation, previews
+    filed_by: dict[str, str] | None = None  # staff-only: the service desk filed it for a caller
 
 
 def load_report(session: Session, public_id: str) -> Report:
@@ -80,4 +82,4 @@ def staff_report(session: Session, user: StaffMember, public_id: str) -> StaffRe
                        original.public_id if original else None,
                        forwarding_states(session, report.id),
                        get_asset(session, report.asset_id) if report.asset_id else None,
-                       photos_public, photo_log)
+                       photos_public, photo_log, desk_filer(session, report))

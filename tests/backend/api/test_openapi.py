@@ -37,6 +37,7 @@ OPERATIONS = {
     ("post", "/api/v1/photo-previews"),
     ("post", "/api/v1/track/{token}/push-subscriptions"),
     ("post", "/api/v1/track/{token}/fixed"),
+    ("post", "/api/v1/track/code"),  # a service-desk slip's short code (issue 20.4)
     ("get", "/api/v1/push/public-key"),
     ("post", "/api/v1/reports/{public_id}/followers"),
     ("get", "/api/v1/config"),
@@ -58,6 +59,7 @@ OPERATIONS = {
     ("delete", f"{PHOTO}/regions/{{index}}"),
     ("get", "/api/v1/staff/assets/{asset_id}/reports"),
     ("get", "/api/v1/staff/search"),
+    ("post", "/api/v1/staff/reports"),  # on behalf of a caller (issue 20.4)
     ("get", "/api/v1/admin/city"),
     ("put", "/api/v1/admin/routing-rules"),
     ("post", "/api/v1/admin/categories"),
