@@ -127,6 +127,12 @@ def require_user_admin(user: StaffMember) -> None:
         raise Forbidden("Only admins may manage staff accounts.")
 
 
+def require_template_admin(user: StaffMember) -> None:
+    """Guards response templates (listing all, creating, changing, deactivating): admins."""
+    if not (user.active and user.role == Role.ADMIN):
+        raise Forbidden("Only admins may manage response templates.")
+
+
 def require_delivery_admin(user: StaffMember) -> None:
     """Guards failed deliveries and destination circuits (listing them, retrying): admins."""
     if not (user.active and user.role == Role.ADMIN):

@@ -205,6 +205,17 @@ class ServiceLevelsSchema(Schema):
 DEFAULT_SERVICE_LEVELS = {"urgent": 4.0, "high": 24.0, "normal": 72.0, "low": 168.0}
 
 
+class TemplateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    category = fields.String(load_default=None, validate=CODE)
+    group = fields.String(load_default=None, validate=CODE)
+    status = fields.String(load_default=None)
+    texts = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+
+
 class CityConfigSchema(Schema):
     version = fields.Integer(required=True, validate=validate.Equal(1))
     service_levels = fields.Nested(ServiceLevelsSchema,
@@ -217,6 +228,8 @@ class CityConfigSchema(Schema):
     routing = fields.List(fields.Nested(RuleSchema), required=True)
     asset_types = fields.List(fields.Nested(AssetTypeSchema), load_default=list)
     demo_assets = fields.Nested(DemoAssetsSchema, load_default=None)
+    # Response templates added once, when the city has none (admins keep them afterwards).
+    response_templates = fields.List(fields.Nested(TemplateSchema), load_default=list)
 
 
 @dataclass(frozen=True)
@@ -242,6 +255,7 @@ class CityConfig:
     service_levels: dict[str, float] = field(default_factory=dict)
     asset_types: list[dict[str, Any]] = field(default_factory=list)
     demo_assets: dict[str, Any] | None = None
+    response_templates: list[dict[str, Any]] = field(default_factory=list)
     fingerprint: str = field(default="", compare=False)  # SHA-256 of the file text
 
 
@@ -338,6 +352,7 @@ def parse_city_config(text: str) -> CityConfig:
         service_levels=dict(data["service_levels"]),
         asset_types=data["asset_types"],
         demo_assets=data["demo_assets"],
+        response_templates=data["response_templates"],
         fingerprint=hashlib.sha256(text.encode()).hexdigest(),
     )
 

@@ -16,6 +16,7 @@ from backend.models.notification import (
 from backend.models.photo import Photo, PhotoDerivative, PhotoStatus
 from backend.models.public_view import ReportPublicView
 from backend.models.report import Report, ReportEvent
+from backend.models.template import ResponseTemplate
 from backend.models.staff import (
     ApiKey,
     ApiToken,
@@ -59,5 +60,6 @@ __all__ = [
     "Report",
     "ReportEvent",
     "ReportPublicView",
+    "ResponseTemplate",
     "RoutingRule",
 ]

@@ -18,6 +18,7 @@ from backend.services.deliveries import ensure_vapid_key
 from backend.services.districts import LayerChanges, read_layer_source, replace_district_layer
 from backend.services.privacy import ErasureLedger, Reapplied, reapply_erasures
 from backend.services.report_cells import fill_missing_cells
+from backend.services.templates import seed_templates
 from backend.settings import Settings
 from geo.district_layer import parse_district_layer
 from geo.errors import LayerError
@@ -79,5 +80,7 @@ def initialize(engine: Engine, settings: Settings, *, reapply_config: bool = Fal
         )
         assets = load_demo_assets(session, settings, config)  # needs the districts
         fill_missing_cells(session)  # rows from before the cells existed, or a new metric CRS
+        seed_templates(session, config.response_templates)  # once: admins keep them
+        session.commit()
         ensure_vapid_key(session)  # created once; browsers subscribe with its public half
     return InitResult(config_changes, layer_changes, source, erasures, assets)

@@ -13,6 +13,7 @@ from backend.api.request_io import json_body, load, request_locale
 from backend.api.schemas import StrictBoolean
 from backend.api.staff.presenters import user_view
 from backend.api.staff.session import staff_user
+from backend.api.staff.templates import admin_bp as templates_bp
 from backend.city.config import CODE
 from backend.models import Category, CategoryGroup, Department, District, StaffUser
 from backend.models.base import Base
@@ -22,6 +23,7 @@ from backend.services.city_editing import PRIORITIES, RuleInput, column_length
 from backend.services.staff import users as staff_users
 
 bp = Blueprint("staff_admin", __name__, url_prefix="/api/v1/admin")
+bp.register_blueprint(templates_bp)  # /templates (response templates, issue 20.1)
 
 # More codes in one list than any city has; bounds the SQL IN lists and error messages.
 MAX_CODES = 1000

@@ -15,6 +15,7 @@ from backend.api.request_io import form_body, idempotency_key, json_body, load, 
 from backend.api.staff import desk as staff_desk
 from backend.api.staff import photos as staff_photos
 from backend.api.staff import search as staff_search
+from backend.api.staff import templates as staff_templates
 from backend.api.staff.presenters import asset_history_view, staff_report_view
 from backend.api.staff.queue_features import queue_features
 from backend.api.staff.session import staff_user
@@ -31,6 +32,7 @@ from backend.workflow import expand_status_filter
 bp = Blueprint("staff_reports", __name__, url_prefix="/api/v1/staff")
 bp.register_blueprint(staff_photos.bp)  # photo moderation: /reports/<id>/photos/<id>/…
 bp.register_blueprint(staff_search.bp)  # /search
+bp.register_blueprint(staff_templates.staff_bp)  # /reports/<id>/templates
 bp.register_blueprint(staff_desk.bp)  # POST /reports: on behalf of a caller
 
 QUEUE_QUERY = StaffQueueQuery()

@@ -60,6 +60,10 @@ OPERATIONS = {
     ("get", "/api/v1/staff/assets/{asset_id}/reports"),
     ("get", "/api/v1/staff/search"),
     ("post", "/api/v1/staff/reports"),  # on behalf of a caller (issue 20.4)
+    ("get", "/api/v1/staff/reports/{public_id}/templates"),  # response templates (20.1)
+    ("get", "/api/v1/admin/templates"),
+    ("post", "/api/v1/admin/templates"),
+    ("patch", "/api/v1/admin/templates/{template_id}"),
     ("get", "/api/v1/admin/city"),
     ("put", "/api/v1/admin/routing-rules"),
     ("post", "/api/v1/admin/categories"),

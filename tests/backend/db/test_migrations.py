@@ -20,7 +20,7 @@ APP_TABLES = {
     "report", "report_event", "photo", "photo_derivative", "recipient", "push_subscription",
     "notification", "server_key", "staff_user", "staff_membership", "staff_session",
     "api_token", "audit_log", "report_note", "api_key", "forwarding", "destination_circuit",
-    "report_public", "asset_type", "asset_layer", "asset", "address",
+    "report_public", "asset_type", "asset_layer", "asset", "address", "response_template",
 }
 MARIENPLATZ = (11.5755, 48.1374)
 

@@ -51,6 +51,10 @@ ACTIONS: dict[str, Call] = {
     "reporter": lambda c, rid, h, o: c.get(report_url(rid, "reporter"), headers=h),
     "city": lambda c, rid, h, o: c.get("/api/v1/admin/city", headers=h),
     "users": lambda c, rid, h, o: c.get("/api/v1/admin/users", headers=h),
+    # Response templates (issue 20.1): filled in for a report its status changers may work;
+    # managed by admins only.
+    "templates": lambda c, rid, h, o: c.get(report_url(rid, "templates"), headers=h),
+    "manage_templates": lambda c, rid, h, o: c.get("/api/v1/admin/templates", headers=h),
     # A report filed for a caller at the service desk (issue 20.4): triage's work.
     "on_behalf": lambda c, rid, h, o: c.post("/api/v1/staff/reports", headers=h, json={
         "category": "schild-fehlt", "lat": 48.1374, "lon": 11.5755,
@@ -60,20 +64,21 @@ ACTIONS: dict[str, Call] = {
 OK, HIDDEN, NO = 200, 404, 403
 FILED = 201
 REPORT_ACTIONS = ("detail", "claim", "status", "resolve", "forward", "duplicate", "note",
-                  "not_ours")
+                  "not_ours", "templates")
 EXPECTED: dict[str, dict[str, int]] = {
     "crew_own": {**dict.fromkeys(REPORT_ACTIONS, OK), "assign": NO, "reporter": OK,
-                 "city": NO, "users": NO, "on_behalf": NO},
+                 "city": NO, "users": NO, "manage_templates": NO, "on_behalf": NO},
     "crew_other": {**dict.fromkeys(REPORT_ACTIONS, HIDDEN), "assign": HIDDEN,
-                   "reporter": HIDDEN, "city": NO, "users": NO, "on_behalf": NO},
+                   "reporter": HIDDEN, "city": NO, "users": NO, "manage_templates": NO,
+                   "on_behalf": NO},
     "dispatcher": {**dict.fromkeys(REPORT_ACTIONS, OK), "assign": OK, "reporter": NO,
-                   "city": OK, "users": NO, "on_behalf": FILED},
+                   "city": OK, "users": NO, "manage_templates": NO, "on_behalf": FILED},
     "dispatcher_own": {**dict.fromkeys(REPORT_ACTIONS, OK), "assign": OK, "reporter": OK,
-                       "city": OK, "users": NO, "on_behalf": FILED},
+                       "city": OK, "users": NO, "manage_templates": NO, "on_behalf": FILED},
     "analyst": {**dict.fromkeys(REPORT_ACTIONS, HIDDEN), "assign": HIDDEN, "reporter": HIDDEN,
-                "city": NO, "users": NO, "on_behalf": NO},
+                "city": NO, "users": NO, "manage_templates": NO, "on_behalf": NO},
     "admin": {**dict.fromkeys(REPORT_ACTIONS, OK), "assign": OK, "reporter": NO, "city": OK,
-              "users": OK, "on_behalf": FILED},
+              "users": OK, "manage_templates": OK, "on_behalf": FILED},
 }
 
 
