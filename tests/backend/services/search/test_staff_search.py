@@ -1,5 +1,5 @@
-"""The search service's two ways to the newest matches (the text index alone, or walking the
-newest reports when matches are many) give what a plain filter of every report gives, on
+"""The search service's ways to the newest matches (the newest reports checked one by one, the
+text index alone, a walk of all reports) give what a plain filter of every report gives, on
 both backends, for dispatchers and crews."""
 
 from __future__ import annotations
@@ -24,18 +24,20 @@ def _expected(session: Session, word: str, department_ids: set[int] | None) -> l
             and (department_ids is None or r.department_id in department_ids)][:20]
 
 
-@pytest.mark.parametrize("candidates", [5, 2000])  # many matches: walk; few: the index alone
+# (recent, candidates): the newest alone; the index alone; the index, then the whole walk
+@pytest.mark.parametrize("steps", [(5000, 2000), (10, 2000), (10, 5)])
 @pytest.mark.parametrize("word", ["ampel", "halteverbotsschild", "poller", "zebra"])
-def test_both_ways_find_the_newest_matches_in_scope(session: Session, word: str,
-                                                    candidates: int,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_way_finds_the_newest_matches_in_scope(session: Session, word: str,
+                                                     steps: tuple[int, int],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     seed_reports(session, 600)
     dispatcher = create_user(session, username="dora", password=None, role="dispatcher",
                              departments=[])
     crew = create_user(session, username="carl", password=None, role="crew",
                        departments=["bezirksinspektion-mitte"])
     session.commit()
-    monkeypatch.setattr(search, "CANDIDATES", candidates)
+    monkeypatch.setattr(search, "RECENT", steps[0])
+    monkeypatch.setattr(search, "CANDIDATES", steps[1])
     for user, scope in ((dispatcher, None), (crew, set(crew.department_ids))):
         found = staff_search(session, user, word)
         assert [r.public_id for r in found.rows] == _expected(session, word, scope), user.role
