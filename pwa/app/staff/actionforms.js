@@ -6,6 +6,7 @@ import { preparePhoto } from '../photos.js';
 import { departmentChoices } from './departments.js';
 import { field, textarea, requireFilled } from './fields.js';
 import { assetForm } from './assetform.js';
+import { templatePicker } from './templatepicker.js';
 
 let openId = null;
 let handlers = null;
@@ -139,6 +140,7 @@ function resolveForm() {
   const gallery = h('input', { type: 'file', accept: 'image/*', class: 'visually-hidden-file', id: 'resolve-gallery' });
   const preview = h('div', { id: 'resolve-preview', class: 'photo-previews', 'aria-live': 'polite' });
   const form = h('form', {},
+    templatePicker(report, 'resolved', note, 'resolve'),
     field('resolve-note', 'resolve.note', note, { hintKey: 'resolve.noteHint', required: true }),
     h('fieldset', { class: 'photo-choice' },
       h('legend', { text: t('resolve.photo') }),
@@ -239,6 +241,7 @@ function rejectForm() {
   const form = h('form', {},
     field('reject-reason', 'reject.reason', reason, { required: true }),
     whoFields,
+    templatePicker(report, 'rejected', note, 'reject'),
     field('reject-note', 'reject.note', note, { hintKey: 'reject.noteHint', required: true }));
   form.collect = () => {
     if (!requireFilled(form)) return null;
