@@ -16,11 +16,18 @@ SECRETS = re.compile(
     r"((?:/track/|/unsubscribe/|\bBearer\s+|(?<![\w-])(?:token|tracking_token|api_key|password)"
     r"=)\s*)[^\s&/?,;\"']+")
 URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s/]+@", re.IGNORECASE)
+# What staff type into the search is free text: a tracking link, an e-mail address, a
+# caller's name; its `q` never reaches a log, in whatever encoding.
+STAFF_SEARCH = re.compile(r"(/staff/search\?(?:[^\s\"&]*&)*q=)[^\s&\"]*")
+# Percent-encoded e-mail addresses and tracking links (a query string as logged).
+ENCODED = re.compile(r"([\w.+-]+%40[\w-]+(?:\.[\w-]+)+)|((?:/|%2f)(?:track|unsubscribe)%2f)"
+                     r"[^\s&/?,;\"'%]+", re.IGNORECASE)
 
 
 # Every pattern above needs one of these; text without any (most access-log atoms) is
 # returned as it is, without running the expressions (scrub runs on every request).
-_MARKERS = ("@", "/track/", "/unsubscribe/", "token=", "api_key=", "password=", "Bearer")
+_MARKERS = ("@", "/track/", "/unsubscribe/", "token=", "api_key=", "password=", "Bearer",
+            "/staff/search?", "%40", "%2f", "%2F")
 
 
 def scrub(text: str) -> str:
@@ -28,6 +35,8 @@ def scrub(text: str) -> str:
     if not any(marker in text for marker in _MARKERS):
         return text
     text = URL_PASSWORD.sub(r"\1[redacted]@", text)
+    text = STAFF_SEARCH.sub(r"\1[redacted]", text)
+    text = ENCODED.sub(lambda m: "[e-mail]" if m.group(1) else f"{m.group(2)}[redacted]", text)
     return EMAIL.sub("[e-mail]", SECRETS.sub(r"\1[redacted]", text))
 
 

@@ -23,6 +23,17 @@ def test_personal_data_is_scrubbed() -> None:
     assert "/api/v1/track/[redacted]?y=1," in text and "[e-mail]" in text
 
 
+def test_what_staff_search_for_and_encoded_addresses_are_scrubbed() -> None:
+    line = scrub('"GET /api/v1/staff/search?limit=5&q=Frau+Huber+089 HTTP/1.1" 200 '
+                 '"GET /api/v1/places?q=Marienplatz HTTP/1.1" '
+                 '"GET /x?next=http%3a%2f%2fh%2ftrack%2f7h6TlYc2ZuntE6Tv&mail=rita%40example.org"')
+    for secret in ("Huber", "089", "7h6TlYc2ZuntE6Tv", "rita", "example.org"):
+        assert secret not in line, secret
+    assert "/api/v1/staff/search?limit=5&q=[redacted] HTTP/1.1" in line
+    assert "places?q=Marienplatz" in line  # an address typed by a citizen is no one's data
+    assert "%2ftrack%2f[redacted]" in line and "mail=[e-mail]" in line
+
+
 def test_json_lines() -> None:
     line = JsonFormatter().format(_record("sent to %s", "rita@example.org"))
     entry = json.loads(line)
