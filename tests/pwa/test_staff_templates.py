@@ -83,3 +83,67 @@ def test_a_crew_member_picks_edits_and_sends_a_template_the_reporter_reads_it(
     item = f"li.my-report[data-id='{created['id']}']"
     phone.wait_for_selector(f"{item} ol.history", timeout=10000)
     assert sent in phone.text_content(f"{item} ol.history")
+
+
+def test_an_admin_adds_changes_and_deactivates_a_template_errors_at_the_field(
+    phone: Any, live_server: LiveServer,
+) -> None:
+    for session in server_session(live_server):
+        create_user(session, username="chefin", password=PASSWORD, role="admin",
+                    departments=[], display_name="Chefin")
+    errors: list[str] = []
+    phone.on("pageerror", lambda error: errors.append(str(error)))
+    staff_login(phone, "chefin", expect="/dispatch", password=PASSWORD)
+    phone.click("a[data-section-link='templates']")
+    phone.wait_for_selector("#templates-body tr", timeout=10000)
+    assert "{report_number}" in phone.text_content("#templates-placeholders")
+    assert SIGN_TEMPLATE in phone.text_content("#templates-body")
+
+    # An unknown placeholder: refused, the message at the German text, which gets the focus.
+    phone.fill("#template-name", "Ampel – Techniker unterwegs")
+    phone.select_option("#template-scope", "group:ampel")
+    phone.select_option("#template-status", "in_progress")
+    phone.fill("#template-text-de", "Hallo {name}, wir sind unterwegs ({report_number}).")
+    phone.fill("#template-text-en", "We are on our way ({report_number}).")
+    phone.focus("#template-submit")
+    phone.keyboard.press("Enter")
+    phone.wait_for_selector("#template-text-de-error:not([hidden])", timeout=10000)
+    assert "{name}" in phone.text_content("#template-text-de-error")
+    assert phone.get_attribute("#template-text-de", "aria-invalid") == "true"
+    assert phone.evaluate("document.activeElement.id") == "template-text-de"
+    assert_accessible(phone, "template form with an error at the field")
+    screenshot(phone, "de-template-2-admin-error")
+
+    phone.fill("#template-text-de", "Wir sind zur Ampel unterwegs (Meldung {report_number}).")
+    phone.focus("#template-submit")
+    phone.keyboard.press("Enter")
+    row = "#templates-body tr:has(th:text-is('Ampel – Techniker unterwegs'))"
+    phone.wait_for_selector(row, timeout=10000)
+    assert "Ampel" in phone.text_content(row)
+    # Edit by keyboard, then deactivate.
+    phone.focus(f"{row} button[data-edit]")
+    phone.keyboard.press("Enter")
+    assert phone.evaluate("document.activeElement.id") == "template-name"
+    assert phone.input_value("#template-text-en") == "We are on our way ({report_number})."
+    phone.fill("#template-text-en", "We are on our way to the traffic light ({report_number}).")
+    phone.click("#template-submit")
+    phone.wait_for_selector("#status-message:has-text('gespeichert')", timeout=10000)
+    phone.click(f"{row} button[data-toggle]")
+    phone.wait_for_selector(f"{row}:has-text('Deaktiviert')", timeout=10000)
+    assert_accessible(phone, "response templates")
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(phone, "de-template-3-admin-list")
+    assert errors == []
+    listing = [t for t in _admin_templates(live_server)
+               if t["name"] == "Ampel – Techniker unterwegs"]
+    assert listing and listing[0]["group"] == "ampel" and listing[0]["active"] is False
+    assert listing[0]["texts"]["en"].startswith("We are on our way to the traffic light")
+
+
+def _admin_templates(server: LiveServer) -> list[dict[str, Any]]:
+    from backend.models import ResponseTemplate
+
+    for session in server_session(server):
+        return [{"name": t.name, "group": t.group_code, "active": t.active, "texts": t.texts}
+                for t in session.scalars(select(ResponseTemplate))]
+    return []

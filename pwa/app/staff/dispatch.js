@@ -10,16 +10,18 @@ import { initRules, showRules } from './rules.js';
 import { initCatalog, showCategories, showDepartments } from './catalog.js';
 import { initUsers, showUsers } from './users.js';
 import { initDeliveries, showDeliveries } from './deliveries.js';
+import { initTemplates, showTemplates } from './templates.js';
 
-export const SECTIONS = ['triage', 'rules', 'categories', 'departments', 'users', 'deliveries'];
-const SHOW = { triage: showTriage, rules: showRules, categories: showCategories, departments: showDepartments, users: showUsers, deliveries: showDeliveries };
-const ADMIN_SECTIONS = ['users', 'deliveries'];
+export const SECTIONS = ['triage', 'rules', 'categories', 'departments', 'users', 'templates', 'deliveries'];
+const SHOW = { triage: showTriage, rules: showRules, categories: showCategories, departments: showDepartments, users: showUsers, templates: showTemplates, deliveries: showDeliveries };
+const ADMIN_SECTIONS = ['users', 'templates', 'deliveries'];
 
 export function initDispatch() {
   initRules();
   initCatalog();
   initUsers();
   initDeliveries();
+  initTemplates();
 }
 
 /** Show one section; returns the section actually shown (users and deliveries only for admins). */
