@@ -22,6 +22,7 @@ import yaml
 from backend.services.workflow import StatusChange, change_status
 from backend.workflow import Actor, Status
 from tests.pwa.conftest import LiveServer, screenshot, server_session
+from tests.pwa.report_form import fill_report_form
 
 ROOT = Path(__file__).resolve().parents[2]
 I18N = ROOT / "pwa" / "app" / "i18n"
@@ -103,12 +104,8 @@ def test_a_user_who_switches_to_english_sees_no_german_text_on_the_citizen_scree
                             ".textContent === 'Street sign'")
 
     # The report form, filled in: location, category, description.
-    phone.click("#locate-me")
-    phone.wait_for_function("document.querySelector('#location-summary').classList.contains('is-set')")
-    phone.check("input[name='group'][value='ampel']", force=True)
-    phone.wait_for_selector("input[name='category'][value='ampel-lampe']", state="attached")
-    phone.check("input[name='category'][value='ampel-lampe']", force=True)
-    phone.fill("#description", "The red light of the pedestrian signal is out.")
+    fill_report_form(phone, "ampel", "ampel-lampe",
+                     "The red light of the pedestrian signal is out.")
     screenshot(phone, "en-walk-1-report-form")
     _assert_english(phone, "report form", "location.legend", "location.locate",
                     "details.legend", "submit")

@@ -24,6 +24,7 @@ from tests.pwa.conftest import (
     server_session,
     wait_for_service_worker,
 )
+from tests.pwa.report_form import fill_report_form
 from tests.pwa.waiting import wait_until_async
 
 I18N = Path(__file__).resolve().parents[2] / "pwa" / "app" / "i18n"
@@ -204,12 +205,7 @@ def test_a_report_sent_in_turkish_is_answered_in_turkish(
     # The city's names exist in German and English: Turkish readers get the English ones.
     phone.wait_for_function("document.querySelector('label[for=group-schild] .choice-label')"
                             ".textContent === 'Street sign'")
-    phone.click("#locate-me")
-    phone.wait_for_function("document.querySelector('#location-summary').classList.contains('is-set')")
-    phone.check("input[name='group'][value='ampel']", force=True)
-    phone.wait_for_selector("input[name='category'][value='ampel-lampe']", state="attached")
-    phone.check("input[name='category'][value='ampel-lampe']", force=True)
-    phone.fill("#description", "Yaya lambasının kırmızı ışığı yanmıyor.")
+    fill_report_form(phone, "ampel", "ampel-lampe", "Yaya lambasının kırmızı ışığı yanmıyor.")
     phone.click("#submit-report")
     phone.wait_for_selector("#confirmation", state="visible", timeout=20000)
     report_id = phone.text_content("#confirmation-id").strip()

@@ -41,6 +41,7 @@ from backend.services.workflow import StatusChange, change_status
 from backend.workflow import Actor, Status
 from tests.peers.push_service import PushServiceReceiver, decrypt, make_subscription
 from tests.pwa.conftest import LiveServer, screenshot, server_session, wait_for_service_worker
+from tests.pwa.report_form import fill_report_form
 from workers.runner import make_worker
 
 NOTE = "Die Ampelanlage wird heute Nachmittag repariert."
@@ -130,12 +131,7 @@ def test_a_reporter_who_asks_for_push_gets_a_notification_from_the_service_worke
     public_key = phone.request.get("/api/v1/config").json()["push_public_key"]
     assert public_key
 
-    phone.click("#locate-me")
-    phone.wait_for_function("document.querySelector('#location-summary').classList.contains('is-set')")
-    phone.check("input[name='group'][value='ampel']", force=True)
-    phone.wait_for_selector("input[name='category'][value='ampel-ausfall']", state="attached")
-    phone.check("input[name='category'][value='ampel-ausfall']", force=True)
-    phone.fill("#description", "Die Ampel an der Kreuzung ist ganz dunkel.")
+    fill_report_form(phone, "ampel", "ampel-ausfall", "Die Ampel an der Kreuzung ist ganz dunkel.")
     phone.click("#submit-report")
     phone.wait_for_selector("#confirmation", state="visible", timeout=20000)
     report_id = phone.text_content("#confirmation-id").strip()
