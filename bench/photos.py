@@ -140,11 +140,13 @@ def redaction(runs: int) -> None:
     print(f"\nredaction: detectors loaded in {(time.perf_counter() - started) * 1000:.0f} ms "
           "(once per worker)")
     root = Path(__file__).resolve().parents[1]
-    photos = [shared_data() / "photos" / name for name in PHOTOS] + [root / STREET]
+    photos = [(name.split("/")[-1], (shared_data() / "photos" / name).read_bytes(), True)
+              for name in PHOTOS]
+    photos.append(("iphone 12 MP as JPEG", _twelve_mp_jpeg(photos[1][1]), True))
+    photos.append((Path(STREET).name, (root / STREET).read_bytes(), False))
     options = Options()
     worst = 0.0
-    for path in photos:
-        data = path.read_bytes()
+    for name, data, phone in photos:
         plain, redacted, plain_cpu, redacted_cpu = [], [], [], []
         found = render_public(data, options).found
         for _ in range(runs):
@@ -154,12 +156,24 @@ def redaction(runs: int) -> None:
             redacted_cpu.append(_cpu_ms(lambda d: render_public(d, options), data))
         added = median(redacted) - median(plain)
         added_cpu = median(redacted_cpu) - median(plain_cpu)
-        worst = max(worst, added) if "photos" in str(path) else worst
-        print(f"  {path.name:<28} render {median(plain):6.1f} ms, with redaction "
+        worst = max(worst, added) if phone else worst
+        print(f"  {name:<28} render {median(plain):6.1f} ms, with redaction "
               f"{median(redacted):6.1f} ms: +{added:5.1f} ms wall, +{added_cpu:5.1f} ms CPU "
               f"({len(found)} region(s) hidden)")
     print(f"redaction goal (<= {REDACTION_GOAL_MS:g} ms added per phone photo): "
           f"{worst:.0f} ms -> {'met' if worst <= REDACTION_GOAL_MS else 'MISSED'}")
+
+
+def _twelve_mp_jpeg(heic: bytes) -> bytes:
+    """The 12 MP iPhone photo as a JPEG (what an iPhone set to "Most Compatible" sends): the
+    shared data has no 12 MP JPEG."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    image = Image.open(io.BytesIO(heic))
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "JPEG", quality=92, exif=image.info.get("exif", b""))
+    return out.getvalue()
 
 
 def whole_job(runs: int) -> None:
@@ -190,8 +204,10 @@ def whole_job(runs: int) -> None:
     print(f"\nthe whole photo job (process_photo on SQLite + file store, keep originals "
           f"{settings.keep_photo_originals}, redaction {settings.photo_redaction}), "
           f"median of {runs}:")
-    for name in PHOTOS:
-        data = (shared_data() / "photos" / name).read_bytes()
+    photos = [(name.split("/")[-1], (shared_data() / "photos" / name).read_bytes())
+              for name in PHOTOS]
+    photos.append(("iphone 12 MP as JPEG", _twelve_mp_jpeg(photos[1][1])))
+    for name, data in photos:
         inspected = inspect_photo(data)
         store_originals(storage, [(inspected, data)])
         times = []
@@ -213,7 +229,7 @@ def whole_job(runs: int) -> None:
             assert status == "ready", status
             if run:  # the first run loads the detectors and warms the caches
                 times.append(elapsed)
-        print(f"  {name.split('/')[-1]:<28}{median(times):7.1f} ms per photo "
+        print(f"  {name:<28}{median(times):7.1f} ms per photo "
               f"({1000 / median(times):.1f} photos/s per worker)")
 
 
