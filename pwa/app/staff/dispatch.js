@@ -11,9 +11,10 @@ import { initCatalog, showCategories, showDepartments } from './catalog.js';
 import { initUsers, showUsers } from './users.js';
 import { initDeliveries, showDeliveries } from './deliveries.js';
 import { initTemplates, showTemplates } from './templates.js';
+import { initCallerReport, showCallerReport } from './callerreport.js';
 
-export const SECTIONS = ['triage', 'rules', 'categories', 'departments', 'users', 'templates', 'deliveries'];
-const SHOW = { triage: showTriage, rules: showRules, categories: showCategories, departments: showDepartments, users: showUsers, templates: showTemplates, deliveries: showDeliveries };
+export const SECTIONS = ['triage', 'caller', 'rules', 'categories', 'departments', 'users', 'templates', 'deliveries'];
+const SHOW = { triage: showTriage, caller: showCallerReport, rules: showRules, categories: showCategories, departments: showDepartments, users: showUsers, templates: showTemplates, deliveries: showDeliveries };
 const ADMIN_SECTIONS = ['users', 'templates', 'deliveries'];
 
 export function initDispatch() {
@@ -22,6 +23,7 @@ export function initDispatch() {
   initUsers();
   initDeliveries();
   initTemplates();
+  initCallerReport();
 }
 
 /** Show one section; returns the section actually shown (users and deliveries only for admins). */
