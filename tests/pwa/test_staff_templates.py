@@ -147,3 +147,46 @@ def _admin_templates(server: LiveServer) -> list[dict[str, Any]]:
         return [{"name": t.name, "group": t.group_code, "active": t.active, "texts": t.texts}
                 for t in session.scalars(select(ResponseTemplate))]
     return []
+
+
+def test_a_dispatcher_acknowledges_with_a_template_in_german_by_keyboard(
+    phone: Any, browser: Any, live_server: LiveServer,
+) -> None:
+    for session in server_session(live_server):
+        create_user(session, username="disp", password=PASSWORD, role="dispatcher",
+                    departments=["anliegenmanagement"], display_name="Dora")
+    response = live_server.app.test_client().post(
+        "/api/v1/reports", headers={"Accept-Language": "de-DE"},
+        json={"category": "sonstiges", "lat": 48.1374, "lon": 11.5755,
+              "description": "Gullydeckel klappert."})
+    assert response.status_code == 201
+    created = response.get_json()
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE",
+                                  bypass_csp=True, base_url=live_server.url)
+    desk = context.new_page()
+    try:
+        staff_login(desk, "disp", expect="/dispatch", password=PASSWORD)
+        desk.goto(f"/dispatch/reports/{created['id']}")
+        desk.wait_for_selector("#action-buttons button[data-action='acknowledge']",
+                               timeout=10000)
+        desk.focus("#action-buttons button[data-action='acknowledge']")
+        desk.keyboard.press("Enter")
+        desk.wait_for_selector("#acknowledge-template", state="visible", timeout=10000)
+        assert "Deutsch" in desk.text_content("#acknowledge-template-language")
+        desk.focus("#acknowledge-template")
+        desk.select_option("#acknowledge-template", label="Bestätigt – wird bearbeitet")
+        note = desk.input_value("#acknowledge-note")
+        assert note.startswith(f"Vielen Dank für Ihre Meldung {created['id']} (Sonstiger")
+        assert "{" not in note
+        desk.fill("#acknowledge-note", note + " Wir melden uns.")
+        sent = desk.input_value("#acknowledge-note")
+        assert_accessible(desk, "acknowledge form with a template")
+        desk.focus("#acknowledge-form button[data-submit='acknowledge']")
+        desk.keyboard.press("Enter")
+        desk.wait_for_selector("#detail-status.status-acknowledged", timeout=10000)
+    finally:
+        context.close()
+    phone.goto(f"/track/{created['tracking_token']}")
+    item = f"li.my-report[data-id='{created['id']}']"
+    phone.wait_for_selector(f"{item} ol.history", timeout=10000)
+    assert sent in phone.text_content(f"{item} ol.history")

@@ -21,7 +21,7 @@ const ACTIONS = [
   { id: 'claim', when: (d, me) => can(d, 'claim') && d.assigned_to?.username !== me?.username, run: { action: 'claim', json: {} } },
   { id: 'start', when: (d) => may(d, 'in_progress'), run: { action: 'status', json: { status: 'in_progress' } }, primary: true },
   { id: 'resolve', when: (d) => can(d, 'resolve') && (d.transitions || []).includes('resolved'), form: resolveForm, primary: true },
-  { id: 'acknowledge', when: (d) => may(d, 'acknowledged'), run: { action: 'status', json: { status: 'acknowledged' } } },
+  { id: 'acknowledge', when: (d) => may(d, 'acknowledged'), form: acknowledgeForm },
   { id: 'note', when: (d) => can(d, 'note'), form: noteForm },
   { id: 'forward', when: (d) => can(d, 'forward'), form: forwardForm },
   { id: 'duplicate', when: (d) => can(d, 'duplicate'), form: duplicateForm },
@@ -216,6 +216,21 @@ function duplicateForm() {
     const json = { of: of.value.trim() };
     if (note.value.trim()) json.public_note = note.value.trim();
     return { action: 'duplicate', json };
+  };
+  return form;
+}
+
+// Acknowledging may tell the reporter something (a template, e.g. the expected date); the
+// note is optional: an empty one just confirms.
+function acknowledgeForm() {
+  const note = textarea('public_note');
+  const form = h('form', {},
+    templatePicker(report, 'acknowledged', note, 'acknowledge'),
+    field('acknowledge-note', 'acknowledge.note', note, { hintKey: 'acknowledge.noteHint' }));
+  form.collect = () => {
+    const json = { status: 'acknowledged' };
+    if (note.value.trim()) json.public_note = note.value.trim();
+    return { action: 'status', json };
   };
   return form;
 }
