@@ -71,8 +71,8 @@ def _newest_matching(session: Session, words: ColumnElement[bool], scope: Column
     """The newest `count` reports in scope that match `words` (or an e-mail), in steps whose
     cost follows the number of matches, not the number of reports:
 
-    1. the newest RECENT reports in scope, checked one by one: a common word is found here
-       (a third of all reports say "Ampel");
+    1. the newest RECENT reports, checked one by one (those in scope): a common word is
+       found here (a third of all reports say "Ampel");
     2. otherwise the index alone (a bitmap scan, never a walk of the table) lists every match
        in scope, up to CANDIDATES: a rare word, or one nobody wrote, ends here, sorted;
     3. more matches than that, but not among the newest: walk all reports in scope, newest
@@ -84,7 +84,9 @@ def _newest_matching(session: Session, words: ColumnElement[bool], scope: Column
     """
     postgres = session.get_bind().dialect.name == "postgresql"
     query = select(*QUEUE_COLUMNS).order_by(Report.id.desc()).limit(count)
-    oldest_recent = session.scalar(select(Report.id).where(scope).order_by(Report.id.desc())
+    # The newest RECENT reports of all (for a crew, their share of them): the primary key
+    # answers at once, where "the newest of a department" would read the whole department.
+    oldest_recent = session.scalar(select(Report.id).order_by(Report.id.desc())
                                    .offset(RECENT - 1).limit(1))
     if oldest_recent is not None:
         _planner(session, postgres, bitmap=False)
