@@ -13,7 +13,7 @@ import * as outbox from './app/outbox.js';
 import * as crewActions from './app/staff/actionqueue.js';
 import { matchLanguage, languageFiles, languageList, setLanguages, acceptLanguage } from './app/i18n.js';
 
-const VERSION = 'v50';
+const VERSION = 'v51';
 const SHELL_CACHE = `mm-shell-${VERSION}`;
 const API_CACHE = `mm-api-${VERSION}`;
 // Photo web sizes are public and named by their content hash: kept across app versions.

@@ -158,9 +158,32 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
     with Session(engine) as session:
         versions = read_versions(session)
     layers = _asset_layers(engine)
+    templates = _templates(engine)
     yield url
     _reset_postgis(engine, versions, layers, districts_file, tmp_path)
+    if _templates(engine) != templates:  # a test made or changed response templates
+        _reset_templates(engine, districts_file, tmp_path)
     engine.dispose()
+
+
+def _templates(engine: Engine) -> str | None:
+    """A fingerprint of every response template (the demo's, unless a test changed them)."""
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT md5(string_agg(t::text, ',' ORDER BY id)) "
+                                 "FROM response_template t")).scalar()
+
+
+def _reset_templates(engine: Engine, districts_file: Path, workdir: Path) -> None:
+    """Back to the demo configuration's templates."""
+    from backend.services.templates import seed_templates
+
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE response_template RESTART IDENTITY CASCADE"))
+    url = engine.url.render_as_string(hide_password=False)
+    settings = base_settings(url, workdir, districts_source=str(districts_file))
+    with Session(engine) as session:
+        seed_templates(session, load_city_config(settings.city_config).response_templates)
+        session.commit()
 
 
 def _asset_layers(engine: Engine) -> list[tuple[str, str]]:
