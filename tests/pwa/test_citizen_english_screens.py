@@ -23,6 +23,7 @@ from backend.services.workflow import StatusChange, change_status
 from backend.workflow import Actor, Status
 from tests.pwa.conftest import LiveServer, screenshot, server_session
 from tests.pwa.report_form import fill_report_form
+from tests.pwa.screen_text import shown_text
 
 ROOT = Path(__file__).resolve().parents[2]
 I18N = ROOT / "pwa" / "app" / "i18n"
@@ -69,19 +70,9 @@ def _german_fragments() -> set[str]:
 GERMAN = _german_fragments()
 ENGLISH = json.loads((I18N / "en.json").read_text())
 
-SHOWN_TEXT = """() => {
-  const rendered = (el) => el.getClientRects().length > 0;
-  const labels = [...document.querySelectorAll('[aria-label],[title],[alt],[placeholder]')]
-    .filter(rendered)
-    .flatMap((el) => ['aria-label', 'title', 'alt', 'placeholder'].map((a) => el.getAttribute(a)))
-    .filter(Boolean);
-  return [document.title, document.body.innerText, ...labels].join('\\n');
-}"""
-
-
 def _assert_english(page: Any, screen: str, *keys: str) -> None:
     """The screen shows the English texts of `keys` and no German UI text."""
-    shown = page.evaluate(SHOWN_TEXT)
+    shown = shown_text(page)
     german = sorted(fragment for fragment in GERMAN if fragment in shown)
     assert german == [], f"{screen}: German texts visible: {german}"
     for key in keys:

@@ -25,6 +25,7 @@ from tests.pwa.conftest import (
     wait_for_service_worker,
 )
 from tests.pwa.report_form import fill_report_form
+from tests.pwa.screen_text import shown_text
 from tests.pwa.waiting import wait_until_async
 
 I18N = Path(__file__).resolve().parents[2] / "pwa" / "app" / "i18n"
@@ -34,23 +35,13 @@ GERMAN = json.loads((I18N / "de.json").read_text())
 KEY_NAMES = re.compile("|".join(re.escape(k) for k in sorted(GERMAN, key=len, reverse=True)
                                 if "." in k))
 
-SHOWN_TEXT = """() => {
-  const rendered = (el) => el.getClientRects().length > 0;
-  const labels = [...document.querySelectorAll('[aria-label],[title],[alt],[placeholder]')]
-    .filter(rendered)
-    .flatMap((el) => ['aria-label', 'title', 'alt', 'placeholder'].map((a) => el.getAttribute(a)))
-    .filter(Boolean);
-  return [document.title, document.body.innerText, ...labels].join('\\n');
-}"""
-
-
 def _texts(code: str) -> dict[str, Any]:
     return json.loads((I18N / f"{code}.json").read_text())
 
 
 def _assert_screen(page: Any, code: str, screen: str, *keys: str) -> None:
     """The screen shows the texts of `keys` in `code` and no key name."""
-    shown = page.evaluate(SHOWN_TEXT)
+    shown = shown_text(page)
     keys_shown = sorted(set(KEY_NAMES.findall(shown)))
     assert keys_shown == [], f"{code} {screen}: key names visible: {keys_shown}"
     texts = _texts(code)
