@@ -16,7 +16,6 @@ from backend.models.notification import (
 from backend.models.photo import Photo, PhotoDerivative, PhotoStatus
 from backend.models.public_view import ReportPublicView
 from backend.models.report import Report, ReportEvent
-from backend.models.template import ResponseTemplate
 from backend.models.staff import (
     ApiKey,
     ApiToken,
@@ -27,6 +26,7 @@ from backend.models.staff import (
     StaffUser,
     staff_membership,
 )
+from backend.models.template import ResponseTemplate
 
 __all__ = [
     "Address",
